@@ -1,0 +1,1 @@
+"""codegen: not yet implemented."""

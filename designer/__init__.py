@@ -1,0 +1,1 @@
+"""designer: not yet implemented."""

@@ -1,0 +1,72 @@
+"""graph_core: the Netwright document — layer specs, graphs, validation, inference, files, edits.
+
+No Qt and no torch here: shape inference is arithmetic, so the canvas reacts instantly.
+"""
+
+from __future__ import annotations
+
+from . import layers as _layers  # noqa: F401  (registers the catalogue)
+from .commands import (
+    AddNode,
+    Command,
+    Connect,
+    Disconnect,
+    GroupIntoBlock,
+    Macro,
+    MoveNodes,
+    RemoveNodes,
+    Rename,
+    SetFrozen,
+    SetLrFactor,
+    SetParam,
+    SetSetting,
+    Ungroup,
+)
+from .graph import UNSET, Edge, Graph, Node
+from .serialization import (
+    SCHEMA_VERSION,
+    GraphLoadError,
+    graph_from_dict,
+    graph_to_dict,
+    graph_to_json,
+    load_graph,
+    loads_graph,
+    save_graph,
+)
+from .shapes import NodeShapes, infer_shapes, node_ports, topological_order
+from .specs import (
+    Inference,
+    LayerSpec,
+    ParamError,
+    ParamSpec,
+    PortSpec,
+    ShapeError,
+    TensorType,
+    all_specs,
+    format_shape,
+    get_spec,
+    has_spec,
+    register,
+)
+from .summary import GraphSummary, summarize
+from .validation import ERROR, WARNING, Issue, errors, validate
+
+CATEGORIES = ("io", "dense", "conv", "pool", "unpool", "embedding", "generative", "shape",
+              "normalise", "activation", "block")
+
+
+def resolved_params(node: Node) -> dict:
+    """A node's parameters with the spec's defaults filled in (raises ParamError)."""
+    return get_spec(node.type).resolve(node.params)
+
+
+__all__ = [
+    "CATEGORIES", "ERROR", "SCHEMA_VERSION", "UNSET", "WARNING",
+    "AddNode", "Command", "Connect", "Disconnect", "Edge", "Graph", "GraphLoadError", "GraphSummary",
+    "GroupIntoBlock", "Inference", "Issue", "LayerSpec", "Macro", "MoveNodes", "Node", "NodeShapes",
+    "ParamError", "ParamSpec", "PortSpec", "RemoveNodes", "Rename", "SetFrozen", "SetLrFactor",
+    "SetParam", "SetSetting", "ShapeError", "TensorType", "Ungroup",
+    "all_specs", "errors", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
+    "graph_to_json", "has_spec", "infer_shapes", "load_graph", "loads_graph", "node_ports",
+    "register", "resolved_params", "save_graph", "summarize", "topological_order", "validate",
+]

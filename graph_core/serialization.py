@@ -1,0 +1,253 @@
+"""The graph file: plain JSON with `format` and `schema_version`, never pickle or code.
+
+Loading checks everything and names the place of each problem (JSON path or node id) in a
+GraphLoadError; it never executes anything and never writes. Older files migrate through a
+chain of `@migrator(from, to)` steps applied to a copy. Saving is atomic (temp file + rename)
+with a stable key order, so files diff well.
+"""
+
+from __future__ import annotations
+
+import copy
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+from .graph import Edge, Graph, Node
+from .specs import ParamError, get_spec, has_spec
+
+FORMAT = "netwright.graph"
+SCHEMA_VERSION = 1
+
+
+class GraphLoadError(Exception):
+    """A file that cannot be read as a graph; the message names the place and the problem."""
+
+
+_MIGRATORS: dict[int, tuple[int, Callable[[dict], dict]]] = {}
+
+
+def migrator(from_version: int, to_version: int):
+    """Register a step that upgrades a document from one schema version to the next."""
+
+    def wrap(fn: Callable[[dict], dict]) -> Callable[[dict], dict]:
+        _MIGRATORS[from_version] = (to_version, fn)
+        return fn
+
+    return wrap
+
+
+@migrator(0, 1)
+def _v0_to_v1(doc: dict) -> dict:
+    """Schema 0, the pre-release draft: `layers` with `kind`, and wires as "a.out -> b.in" text."""
+    nodes = []
+    for layer in doc.get("layers", []):
+        node = {k: v for k, v in layer.items() if k != "kind"}
+        node["type"] = layer.get("kind")
+        nodes.append(node)
+    edges = []
+    for k, wire in enumerate(doc.get("wires", [])):
+        try:
+            src, dst = (part.strip() for part in wire.split("->"))
+            edges.append({"src": src.split("."), "dst": dst.split(".")})
+        except (AttributeError, ValueError):
+            raise GraphLoadError(f"wires[{k}]: expected 'node.port -> node.port', got {wire!r}") from None
+    out = {k: v for k, v in doc.items() if k not in ("layers", "wires")}
+    out.update(format=FORMAT, schema_version=1, nodes=nodes, edges=edges)
+    return out
+
+
+def load_graph(path: str | os.PathLike) -> Graph:
+    """Read a graph file; raises GraphLoadError (never anything else) and never writes."""
+    path = Path(path)
+    try:
+        text = path.read_text(encoding="utf-8")
+    except FileNotFoundError:
+        raise GraphLoadError(f"{path}: no such file") from None
+    except (OSError, UnicodeDecodeError) as exc:
+        raise GraphLoadError(f"{path}: cannot read: {exc}") from None
+    return loads_graph(text, str(path))
+
+
+def loads_graph(text: str, source: str = "<text>") -> Graph:
+    """Parse a graph from JSON text; errors are prefixed with `source`."""
+    try:
+        doc = json.loads(text)
+    except json.JSONDecodeError as exc:
+        what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "not valid JSON"
+        raise GraphLoadError(f"{source}: {what} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    try:
+        return graph_from_dict(doc)
+    except GraphLoadError as exc:
+        raise GraphLoadError(f"{source}: {exc}") from None
+
+
+def graph_from_dict(doc: Any) -> Graph:
+    """Build a Graph from parsed JSON, migrating older schema versions first."""
+    if not isinstance(doc, dict):
+        raise GraphLoadError(f"expected a JSON object at the top level, got {type(doc).__name__}")
+    if doc.get("format", FORMAT) != FORMAT:
+        raise GraphLoadError(f"format: expected {FORMAT!r}, got {doc.get('format')!r} — not a Netwright graph")
+    version = doc.get("schema_version")
+    if not isinstance(version, int) or isinstance(version, bool):
+        raise GraphLoadError(f"schema_version: expected a whole number, got {version!r}")
+    if version > SCHEMA_VERSION:
+        raise GraphLoadError(f"schema_version {version} was written by a newer Netwright; "
+                             f"this one reads up to {SCHEMA_VERSION} — upgrade Netwright")
+    doc = copy.deepcopy(doc)
+    while version < SCHEMA_VERSION:
+        if version not in _MIGRATORS:
+            raise GraphLoadError(f"schema_version {version} is not supported (no migration to {SCHEMA_VERSION})")
+        version, step = _MIGRATORS[version]
+        doc = step(doc)
+    return _build_graph(doc, "", top_level=True)
+
+
+def _build_graph(doc: dict, where: str, top_level: bool) -> Graph:
+    name = _get(doc, "name", str, "untitled" if top_level else where.rstrip(".").split(".")[-1], where)
+    graph = Graph(name=name, description=_get(doc, "description", str, "", where))
+    if top_level:
+        graph.training = _get(doc, "training", dict, {}, where)
+        graph.data = _get(doc, "data", dict, {}, where)
+        blocks = _get(doc, "blocks", dict, {}, where)
+        for bname, bdoc in blocks.items():
+            if not isinstance(bdoc, dict):
+                raise GraphLoadError(f"blocks.{bname}: expected an object with nodes and edges")
+            graph.blocks[bname] = _build_graph(bdoc, f"blocks.{bname}.", top_level=False)
+    for k, raw in enumerate(_get(doc, "nodes", list, [], where)):
+        node = _build_node(raw, f"{where}nodes[{k}]")
+        if node.id in graph.nodes:
+            raise GraphLoadError(f"{where}nodes[{k}]: duplicate id {node.id!r}")
+        graph.nodes[node.id] = node
+    for k, raw in enumerate(_get(doc, "edges", list, [], where)):
+        edge = _build_edge(raw, f"{where}edges[{k}]")
+        for end in (edge.src[0], edge.dst[0]):
+            if end not in graph.nodes:
+                raise GraphLoadError(f"{where}edges[{k}]: wire {edge} names unknown node {end!r}")
+        if edge in graph.edges:
+            raise GraphLoadError(f"{where}edges[{k}]: wire {edge} appears twice")
+        graph.edges.append(edge)
+    return graph
+
+
+def _get(doc: dict, key: str, kind: type, default: Any, where: str) -> Any:
+    value = doc.get(key, default)
+    if not isinstance(value, kind) or isinstance(value, bool) and kind is not bool:
+        raise GraphLoadError(f"{where}{key}: expected {_KIND_NAMES[kind]}, got {json.dumps(value)[:60]}")
+    return value
+
+
+_KIND_NAMES = {str: "text", dict: "an object", list: "a list", bool: "true or false", float: "a number"}
+
+
+def _build_node(raw: Any, where: str) -> Node:
+    if not isinstance(raw, dict):
+        raise GraphLoadError(f"{where}: expected a node object, got {json.dumps(raw)[:60]}")
+    node_id = raw.get("id")
+    if not isinstance(node_id, str) or not node_id:
+        raise GraphLoadError(f"{where}.id: every node needs a non-empty text id")
+    where = f"{where} ({node_id})"
+    type_name = _get(raw, "type", str, None, where + ".") if "type" in raw else None
+    if type_name is None:
+        raise GraphLoadError(f"{where}: missing 'type'")
+    if not has_spec(type_name):
+        raise GraphLoadError(f"{where}: unknown node type {type_name!r}")
+    params = _get(raw, "params", dict, {}, where + ".")
+    try:
+        get_spec(type_name).resolve(params)
+    except ParamError as exc:
+        raise GraphLoadError(f"{where}.params.{exc.param}: {exc.message}") from None
+    lr_factor = raw.get("lr_factor", 1.0)
+    if isinstance(lr_factor, bool) or not isinstance(lr_factor, int | float) or lr_factor < 0:
+        raise GraphLoadError(f"{where}.lr_factor: expected a number >= 0, got {lr_factor!r}")
+    return Node(
+        id=node_id, type=type_name, params=params,
+        name=_get(raw, "name", str, node_id, where + "."),
+        frozen=_get(raw, "frozen", bool, False, where + "."),
+        lr_factor=float(lr_factor),
+        ui=_get(raw, "ui", dict, {}, where + "."),
+    )
+
+
+def _build_edge(raw: Any, where: str) -> Edge:
+    if not isinstance(raw, dict) or "src" not in raw or "dst" not in raw:
+        raise GraphLoadError(f"{where}: expected {{\"src\": [node, port], \"dst\": [node, port]}}")
+    ends = []
+    for key, default_port in (("src", "out"), ("dst", "in")):
+        end = raw[key]
+        if isinstance(end, str):
+            end = [end, default_port]
+        if not (isinstance(end, list) and len(end) == 2 and all(isinstance(x, str) for x in end)):
+            raise GraphLoadError(f"{where}.{key}: expected [node-id, port], got {json.dumps(end)[:60]}")
+        ends.append((end[0], end[1]))
+    return Edge(ends[0], ends[1])
+
+
+# ---- writing ------------------------------------------------------------------------------
+
+
+def graph_to_dict(graph: Graph) -> dict:
+    """JSON-safe data in the file's stable key order; defaults are left out."""
+    doc: dict[str, Any] = {"format": FORMAT, "schema_version": SCHEMA_VERSION, "name": graph.name}
+    if graph.description:
+        doc["description"] = graph.description
+    doc.update(_body(graph))
+    doc["blocks"] = {name: {"name": b.name, **_body(b)} if b.name != name else _body(b)
+                     for name, b in graph.blocks.items()}
+    doc["training"] = _jsonable(graph.training)
+    doc["data"] = _jsonable(graph.data)
+    return doc
+
+
+def _body(graph: Graph) -> dict:
+    return {"nodes": [_node_dict(n) for n in graph.nodes.values()],
+            "edges": [{"src": list(e.src), "dst": list(e.dst)} for e in graph.edges]}
+
+
+def _node_dict(node: Node) -> dict:
+    out: dict[str, Any] = {"id": node.id, "type": node.type}
+    if node.name != node.id:
+        out["name"] = node.name
+    if node.params:
+        out["params"] = _jsonable(node.params)
+    if node.frozen:
+        out["frozen"] = True
+    if node.lr_factor != 1.0:
+        out["lr_factor"] = node.lr_factor
+    if node.ui:
+        out["ui"] = _jsonable(node.ui)
+    return out
+
+
+def _jsonable(value: Any) -> Any:
+    if isinstance(value, dict):
+        return {str(k): _jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple):
+        return [_jsonable(v) for v in value]
+    return value
+
+
+def graph_to_json(graph: Graph) -> str:
+    return json.dumps(graph_to_dict(graph), indent=1, ensure_ascii=False) + "\n"
+
+
+def save_graph(graph: Graph, path: str | os.PathLike) -> None:
+    """Write atomically: a temporary file beside the target, flushed, then renamed over it."""
+    atomic_write_text(Path(path), graph_to_json(graph))
+
+
+def atomic_write_text(path: Path, text: str) -> None:
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as fh:
+            fh.write(text)
+            fh.flush()
+            os.fsync(fh.fileno())
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

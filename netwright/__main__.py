@@ -1,0 +1,3 @@
+from netwright.cli import main
+
+raise SystemExit(main())

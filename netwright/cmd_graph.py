@@ -1,0 +1,78 @@
+"""`netwright validate` and `netwright summary`: read a graph file and report on it."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+
+import graph_core as gc
+
+
+def add_parser(sub: argparse._SubParsersAction) -> None:
+    p = sub.add_parser("validate", help="check a graph file (exit 0 valid, 1 invalid, 2 unreadable)",
+                       description="Check a graph file. Problems go to stderr, one 'node-id: message' "
+                                   "line each. Exit 0 when valid, 1 when invalid, 2 when unreadable.")
+    p.add_argument("file", help="a .json graph file")
+    p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.set_defaults(handler=run_validate)
+
+    p = sub.add_parser("summary", help="per node: type, output shape, parameters; totals",
+                       description="Print each node's type, output shape (without the batch axis) and "
+                                   "parameter count, with totals.")
+    p.add_argument("file", help="a .json graph file")
+    p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.set_defaults(handler=run_summary)
+
+
+def load_or_exit(path: str) -> gc.Graph | None:
+    """Load a graph, or print the loader's message and return None (exit code 2)."""
+    try:
+        return gc.load_graph(path)
+    except gc.GraphLoadError as exc:
+        print(f"error: {exc}", file=sys.stderr)
+        return None
+
+
+def run_validate(args: argparse.Namespace) -> int:
+    graph = load_or_exit(args.file)
+    if graph is None:
+        return 2
+    issues = gc.validate(graph)
+    for issue in issues:
+        print(f"{issue}" if issue.severity == gc.ERROR else f"{issue} (warning)", file=sys.stderr)
+    failing = [i for i in issues if i.severity == gc.ERROR or args.strict]
+    if not failing:
+        warn = sum(1 for i in issues if i.severity == gc.WARNING)
+        print(f"{args.file}: valid ({len(graph.nodes)} nodes" + (f", {warn} warnings)" if warn else ")"))
+    return 1 if failing else 0
+
+
+def run_summary(args: argparse.Namespace) -> int:
+    graph = load_or_exit(args.file)
+    if graph is None:
+        return 2
+    shapes = gc.infer_shapes(graph)
+    summary = gc.summarize(graph, shapes)
+    issues = gc.validate(graph, shapes)
+    for issue in gc.errors(issues):
+        print(str(issue), file=sys.stderr)
+    if args.json:
+        print(json.dumps(summary.to_json()))
+    else:
+        print(format_table(summary))
+    return 1 if gc.errors(issues) else 0
+
+
+def format_table(summary: gc.GraphSummary) -> str:
+    rows = [("node", "type", "output shape", "params")]
+    for r in summary.rows:
+        shape = gc.format_shape(r.output_shape)
+        params = "?" if r.params is None else f"{r.params:,}" + (" (frozen)" if r.frozen and r.params else "")
+        rows.append((r.id, r.type, shape, params))
+    widths = [max(len(row[k]) for row in rows) for k in range(4)]
+    lines = ["  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
+             for row in rows]
+    lines.insert(1, "-" * len(lines[0]))
+    lines.append(f"total parameters: {summary.total_params:,}   trainable: {summary.trainable_params:,}")
+    return "\n".join(lines)
