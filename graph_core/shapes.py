@@ -106,12 +106,17 @@ def infer_shapes(graph: Graph, blocks: Mapping[str, Graph] | None = None,
     incoming: dict[str, list[Edge]] = defaultdict(list)
     for e in graph.edges:
         incoming[e.dst[0]].append(e)
-    result = {nid: NodeShapes() for nid in graph.nodes}
+    result = {}
+    ports = {}
+    for nid, node in graph.nodes.items():
+        # every output starts unknown, so nodes that inference never reaches (on a cycle,
+        # or behind one) still list their ports with None
+        ports[nid] = node_ports(node, blocks)
+        result[nid] = NodeShapes(outputs={p.name: None for p in ports[nid][1]})
     for nid in topological_order(graph):
         node = graph.nodes[nid]
         info = result[nid]
-        ins, outs = node_ports(node, blocks)
-        info.outputs = {p.name: None for p in outs}
+        ins = ports[nid][0]
         complete = _gather_inputs(node, ins, incoming[nid], graph, result, info)
         if not has_spec(node.type):
             info.error = f"unknown node type {node.type!r}"
@@ -119,7 +124,6 @@ def infer_shapes(graph: Graph, blocks: Mapping[str, Graph] | None = None,
         try:
             params = get_spec(node.type).resolve(node.params)
         except ParamError as exc:
-            info.error, info.error_port = exc.message, None
             info.error = f"{exc.param}: {exc.message}"
             continue
         if not complete and not (feed and node.type == "Input" and nid in feed):

@@ -1,3 +1,4 @@
 """The layer catalogue. Importing this package registers every node type, in palette order."""
 
-from . import io, core, conv, generative  # noqa: F401  (registration happens on import)
+# registration happens on import, in this order: the palette's order
+from . import io, core, conv, generative  # noqa: F401, I001

@@ -292,7 +292,10 @@ def _infer_upsample(params, inputs):
         fitting = [m for m, ranks in _UPSAMPLE_MODES.items() if x.rank - 1 in ranks]
         raise ShapeError(f"mode {mode!r} does not fit a {x.rank - 1}-D map; use {' or '.join(fitting)}")
     f = params["scale_factor"]
-    return Inference({"out": TensorType((x.shape[0],) + tuple(int(n * f) for n in x.shape[1:]))})
+    # PyTorch floors size × factor; a factor below 1 can shrink an axis to nothing
+    shape = (x.shape[0],) + tuple(math.floor(n * f) for n in x.shape[1:])
+    why = f"scale_factor {f:g} shrinks {format_shape(x.shape)} to nothing — use a factor of at least 1"
+    return Inference({"out": TensorType(check_positive(shape, "Upsample", why))})
 
 
 def _upsample_module(params, inputs):

@@ -6,7 +6,16 @@ depend on that sub-graph, so `graph_core.shapes` infers them, not the spec's own
 
 from __future__ import annotations
 
-from ..specs import Inference, LayerSpec, ParamSpec, PortSpec, ShapeError, TensorType, format_shape, register
+from ..specs import (
+    Inference,
+    LayerSpec,
+    ParamSpec,
+    PortSpec,
+    ShapeError,
+    TensorType,
+    format_shape,
+    register,
+)
 from ._helpers import p_float, single
 
 
