@@ -1,0 +1,201 @@
+"""`prepare()`: a graph file's "data" section -> a seeded train/validation split, ready to train.
+
+The section names a built-in (`{"dataset": "digits", "image_size": 28}`) or a file or folder
+(`{"dataset": "data/flowers"}`; relative to the graph file's folder), whose kind follows from its
+extension or layout unless "format" says it. Common keys: val_fraction (0.2), limit (at most this
+many samples, for quick runs), normalize (true: standardize tabular and omics fields with the
+training split's mean and std), data_seed (generated built-ins; default 0). The split is
+stratified by label where there is one, and the same seed gives the same split.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from .builtin import BUILTINS
+from .core import DataError, FieldDataset, FieldInfo, Options, PreparedData, RawData, resolve_path
+from .fasta import load_fasta
+from .images import load_idx, load_image_folder, looks_like_idx
+from .series import load_ucr, looks_like_ucr
+from .tabular import load_csv, load_npz
+
+FORMATS = ("csv", "npz", "images", "fasta", "ucr", "idx")
+_FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".ffn")
+
+
+def prepare(data_section: Mapping[str, Any] | None, seed: int = 0,
+            root: Path | None = None) -> PreparedData:
+    """Build the dataset a graph's data section describes, split and normalised.
+
+    Args:
+        data_section: the graph file's "data" object, e.g. {"dataset": "cbf", "transform": "gasf"}.
+        seed: seeds the subsample (limit) and the validation split.
+        root: folder that relative paths are resolved against (the graph file's folder);
+            the current directory when None.
+
+    Returns:
+        The prepared data: train and val FieldDatasets, per-field info, normalisation stats.
+
+    Raises:
+        DataError: unknown dataset, missing or unreadable file, broken sample, bad option.
+    """
+    section = dict(data_section or {})
+    name = section.get("dataset")
+    if not isinstance(name, str) or not name.strip():
+        raise DataError("data: no dataset given; set \"dataset\" to a built-in "
+                        f"({', '.join(BUILTINS)}) or a file path")
+    opts = Options(section, name)
+    val_fraction = opts.number("val_fraction", 0.2, minimum=0.0, maximum=0.9)
+    limit = section.get("limit")
+    limit = None if limit is None else opts.integer("limit", 0, minimum=2)
+    raw = load_raw(section, root)
+    return split_and_normalize(raw, seed, val_fraction, limit, opts.flag("normalize", True))
+
+
+def load_raw(section: Mapping[str, Any], root: Path | None = None) -> RawData:
+    """All samples of the dataset a section names, before any split (a built-in or a file)."""
+    name = str(section.get("dataset", ""))
+    opts = Options(section, name)
+    builder = BUILTINS.get(name.lower())
+    if builder is not None:
+        return builder(opts, opts.integer("data_seed", 0))
+    path = resolve_path(name, root)
+    if not path.exists():
+        raise DataError(f"unknown dataset '{name}': not a built-in ({', '.join(BUILTINS)}) and no "
+                        f"such file: {path}")
+    kind = opts.choice("format", detect_format(path), FORMATS)
+    try:
+        if kind == "csv":
+            return load_csv(path, opts)
+        if kind == "npz":
+            return load_npz(path, opts)
+        if kind == "images":
+            return load_image_folder(path, opts)
+        if kind == "fasta":
+            return load_fasta(path, opts, root)
+        if kind == "ucr":
+            return load_ucr(path, opts)
+        return load_idx(path, opts, root)
+    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
+        raise DataError(f"{path}: cannot read it as {kind} ({exc.strerror or exc})") from exc
+
+
+def detect_format(path: Path) -> str:
+    """The loader for a path, from its extension or, for a folder, what it holds."""
+    if path.is_dir():
+        if looks_like_idx(path):
+            return "idx"
+        if looks_like_ucr(path):
+            return "ucr"
+        if any(p.is_dir() for p in path.iterdir()):
+            return "images"
+        raise DataError(f"{path}: cannot tell what this folder holds (expected one sub-folder per "
+                        "class of images, MNIST IDX files, or NAME_TRAIN.tsv); set \"format\"")
+    name = path.name.lower()
+    suffix = path.suffix.lower()
+    if name.endswith(".gz"):
+        suffix = Path(name[:-3]).suffix
+    if suffix == ".npz":
+        return "npz"
+    if suffix in _FASTA_SUFFIXES:
+        return "fasta"
+    if looks_like_idx(path):
+        return "idx"
+    if suffix in (".tsv", ".txt", "") or "_train" in name:
+        # UCR files carry no header, so a first line of numbers tells them from a table.
+        return "ucr" if looks_like_ucr(path) else "csv"
+    if suffix == ".csv":
+        return "csv"
+    raise DataError(f"{path}: unknown file type '{suffix}'; set \"format\" to one of "
+                    f"{', '.join(FORMATS)}")
+
+
+def split_and_normalize(raw: RawData, seed: int, val_fraction: float, limit: int | None,
+                        normalize: bool) -> PreparedData:
+    """Subsample, split (or keep the source's own split) and standardize from train only."""
+    rng = np.random.default_rng(seed)
+    labels = _stratum(raw.fields, raw.info)
+    if raw.val_fields is not None:
+        train_idx = _subsample(len(next(iter(raw.fields.values()))), labels, limit and max(
+            1, round(limit * (1 - val_fraction))), rng)
+        val_labels = _stratum(raw.val_fields, raw.info)
+        val_idx = _subsample(len(next(iter(raw.val_fields.values()))), val_labels, limit and max(
+            1, limit - len(train_idx)), rng)
+        train = {k: v[train_idx] for k, v in raw.fields.items()}
+        val = {k: v[val_idx] for k, v in raw.val_fields.items()}
+    else:
+        n = len(next(iter(raw.fields.values())))
+        keep = _subsample(n, labels, limit, rng)
+        train_idx, val_idx = split_indices(len(keep), val_fraction, rng,
+                                           None if labels is None else labels[keep])
+        train = {k: v[keep[train_idx]] for k, v in raw.fields.items()}
+        val = {k: v[keep[val_idx]] for k, v in raw.fields.items()}
+    if not len(next(iter(train.values()))):
+        raise DataError(f"{raw.source or raw.name}: no training samples left after the split")
+    stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
+    if normalize:
+        for name, fi in raw.info.items():
+            if fi.kind == "features" and fi.dtype == "float32":
+                stats[name] = _standardize(train, val, name)
+    info = {name: raw.info[name] for name in raw.fields}
+    return PreparedData(raw.name, FieldDataset(train), FieldDataset(val), info, stats,
+                        raw.source or raw.name)
+
+
+def split_indices(n: int, val_fraction: float, rng: np.random.Generator,
+                  labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
+    """Sorted (train, val) index arrays; per class when `labels` is given (stratified).
+
+    Every class with at least two samples keeps one on each side when val_fraction > 0.
+    """
+    if labels is None:
+        order = rng.permutation(n)
+        n_val = min(n - 1, round(n * val_fraction)) if val_fraction > 0 else 0
+        if val_fraction > 0 and n > 1:
+            n_val = max(1, n_val)
+        return np.sort(order[n_val:]), np.sort(order[:n_val])
+    train_parts, val_parts = [], []
+    for cls in np.unique(labels):
+        members = rng.permutation(np.flatnonzero(labels == cls))
+        n_val = round(len(members) * val_fraction) if val_fraction > 0 else 0
+        if val_fraction > 0 and len(members) >= 2:
+            n_val = min(len(members) - 1, max(1, n_val))
+        val_parts.append(members[:n_val])
+        train_parts.append(members[n_val:])
+    return np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(val_parts))
+
+
+def _stratum(fields: Mapping[str, np.ndarray], info: Mapping[str, FieldInfo]) -> np.ndarray | None:
+    """The class labels to stratify by: the `label` field when it is one class id per sample."""
+    fi = info.get("label")
+    if fi is None or fi.dtype != "int64" or fi.shape != () or "label" not in fields:
+        return None
+    return fields["label"]
+
+
+def _subsample(n: int, labels: np.ndarray | None, limit: int | None,
+               rng: np.random.Generator) -> np.ndarray:
+    """Sorted indices of at most `limit` samples, keeping class proportions where labelled."""
+    if limit is None or limit >= n:
+        return np.arange(n)
+    if labels is None:
+        return np.sort(rng.permutation(n)[:limit])
+    _, keep = split_indices(n, limit / n, rng, labels)
+    return keep[:limit] if len(keep) > limit else keep
+
+
+def _standardize(train: dict[str, np.ndarray], val: dict[str, np.ndarray],
+                 name: str) -> tuple[np.ndarray, np.ndarray]:
+    """Standardize field `name` in place with the training split's statistics; returns them."""
+    mean = train[name].mean(axis=0).astype(np.float32)
+    std = train[name].std(axis=0).astype(np.float32)
+    # A constant column would divide by zero; leave it centred instead.
+    std = np.where(std > 1e-8, std, np.float32(1.0)).astype(np.float32)
+    train[name] = ((train[name] - mean) / std).astype(np.float32)
+    if name in val:
+        val[name] = ((val[name] - mean) / std).astype(np.float32)
+    return mean, std
