@@ -45,7 +45,10 @@ def validate(graph: Graph, shapes: Mapping[str, NodeShapes] | None = None) -> li
     issues += _check_wires(graph)
     issues += _check_cycles(graph)
     issues += _check_reachability(graph)
-    issues += _check_nodes(graph, shapes)
+    issues += _check_blocks(graph)
+    taken = {(i.node, i.port) for i in issues if i.severity == ERROR and i.port}
+    taken |= {(i.node, None) for i in issues if i.code == "block"}
+    issues += [i for i in _check_nodes(graph, shapes) if (i.node, i.port) not in taken]
     issues += _check_heads(graph, shapes)
     order = {nid: k for k, nid in enumerate(graph.nodes)}
     issues.sort(key=lambda i: (i.severity != ERROR, order.get(i.node or "", -1)))
@@ -79,6 +82,8 @@ def _check_wires(graph: Graph) -> list[Issue]:
             out.append(Issue(ERROR, e.dst[0] if src is None else e.src[0],
                              f"wire {e} names unknown node {missing!r}", code="dangling"))
             continue
+        if _unknown_block(graph, src) or _unknown_block(graph, dst):
+            continue  # its ports are unknown; _check_blocks names the missing block
         src_port = next((p for p in node_ports(src, graph.blocks)[1] if p.name == e.src[1]), None)
         dst_port = next((p for p in node_ports(dst, graph.blocks)[0] if p.name == e.dst[1]), None)
         if src_port is None:
@@ -90,8 +95,9 @@ def _check_wires(graph: Graph) -> list[Issue]:
                 out.append(Issue(ERROR, dst.id, f"{dst.type} has no input port '{e.dst[1]}'", e.dst[1], "port"))
             continue
         if src_port.kind != dst_port.kind:
-            out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes a {dst_port.kind} wire but {src.id}.{e.src[1]} "
-                             f"carries {src_port.kind}", e.dst[1], "port-kind"))
+            out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes {_KIND_WORDS[dst_port.kind]} but "
+                             f"{src.id}.{e.src[1]} carries {_KIND_WORDS[src_port.kind]} — "
+                             f"{_KIND_HINTS[dst_port.kind]}", e.dst[1], "port-kind"))
         if not dst_port.multi and counts[e.dst] > 1 and e == _first_into(graph, e.dst):
             out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes one wire but has {counts[e.dst]}: "
                              "add a Concat or Add to combine them", e.dst[1], "many-wires"))
@@ -104,8 +110,28 @@ def _check_wires(graph: Graph) -> list[Issue]:
     return out
 
 
+_KIND_WORDS = {"tensor": "a tensor", "indices": "pool indices"}
+_KIND_HINTS = {"tensor": "pool indices only go into a MaxUnpool's 'indices' port",
+               "indices": "wire the 'indices' output of the MaxPool this unpool mirrors"}
+
+
 def _first_into(graph: Graph, dst: tuple[str, str]):
     return next(e for e in graph.edges if e.dst == dst)
+
+
+def _unknown_block(graph: Graph, node) -> bool:
+    return node.type == "Block" and str(node.params.get("block", "block")) not in graph.blocks
+
+
+def _check_blocks(graph: Graph) -> list[Issue]:
+    """Block and Discriminator nodes must name a sub-graph of this file."""
+    out = []
+    known = ", ".join(sorted(graph.blocks)) or "none defined"
+    for node in graph.nodes_of_type("Block", "Discriminator"):
+        name = node.params.get("block", "block" if node.type == "Block" else "discriminator")
+        if name not in graph.blocks:
+            out.append(Issue(ERROR, node.id, f"unknown block {name!r} (blocks: {known})", code="block"))
+    return out
 
 
 def _digraph(graph: Graph) -> nx.DiGraph:

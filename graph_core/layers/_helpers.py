@@ -59,7 +59,7 @@ def spatial_input(x: TensorType, rank: int, type_name: str) -> tuple[int, tuple[
     if x.rank != rank + 1:
         hint = ""
         if x.rank == 1:
-            hint = " — a flat vector cannot be convolved; remove the Flatten or add a Reshape"
+            hint = " — remove the Flatten or add a Reshape"
         elif x.rank > rank + 1:
             hint = f" — use the {x.rank - 1}d variant"
         elif rank > 1:

@@ -1,0 +1,282 @@
+"""validate(graph): the messages a user reads, one 'node-id: message' per issue.
+
+Each test builds the mistake a student would make and asserts the exact line that
+`netwright validate` and the designer's issue list show for it.
+"""
+
+from __future__ import annotations
+
+import pytest
+
+import graph_core as gc
+from graph_core import Graph, Node
+from tests.graph_core.helpers import add, chain, messages, wire
+from tests.registry_samples import sample_graph
+
+
+def _mlp() -> Graph:
+    """A valid classifier: 1x28x28 image -> Flatten -> Dense(32) -> ReLU -> Dense(10) -> head."""
+    return chain((1, 28, 28), ("Flatten", {}), ("Dense", {"out_features": 32}), ("ReLU", {}),
+                 ("Dense", {"out_features": 10}), head={"loss": "cross_entropy"})
+
+
+def test_a_valid_graph_has_no_issues() -> None:
+    assert gc.validate(_mlp()) == []
+
+
+def test_issues_are_data_with_severity_node_port_and_code() -> None:
+    g = _mlp()
+    g.edges = [e for e in g.edges if e.dst[0] != "n3"]
+    issue = next(i for i in gc.validate(g) if i.code == "unconnected")
+    assert (issue.severity, issue.node, issue.port) == (gc.ERROR, "n3", "in")
+    assert str(issue) == "n3: input 'in' is not connected"
+
+
+def test_the_conv_after_flatten_message() -> None:
+    g = Graph(name="convbad")
+    add(g, "x", "Input", shape=[1, 28, 28])
+    add(g, "flat", "Flatten")
+    add(g, "dense1", "Dense", out_features=32)
+    add(g, "convbad", "Conv2d", out_channels=8)
+    add(g, "head", "Output")
+    for a, b in (("x", "flat"), ("flat", "dense1"), ("dense1", "convbad"), ("convbad", "head")):
+        wire(g, a, b)
+    assert messages(g, gc.ERROR) == [
+        "convbad: Conv2d needs a (C, H, W) input; got (32,) from dense1 — remove the Flatten or add a Reshape"]
+    issue = gc.errors(gc.validate(g))[0]
+    assert (issue.port, issue.code) == ("in", "shape")
+
+
+def test_errors_come_first_then_warnings_in_file_order() -> None:
+    g = chain((3, 4, 4), ("Dense", {"out_features": 2}), ("Conv1d", {}), ("Flatten", {}),
+              ("Dense", {"out_features": 1}), head={"loss": "cross_entropy"})
+    found = gc.validate(g)
+    assert [i.severity for i in found] == [gc.ERROR, gc.WARNING]
+    assert [i.node for i in found] == ["n2", "n1"]
+
+
+# ---- structure -------------------------------------------------------------------------------
+
+
+def test_a_cycle_names_every_node_on_it() -> None:
+    g = chain((10,), ("Dense", {}), ("ReLU", {}), ("Dense", {}), ("Add", {}))
+    wire(g, "n4", "n2")  # n2 -> n3 -> n4 -> n2; n2 now also has two wires on 'in'
+    cycles = [str(i) for i in gc.validate(g) if i.code == "cycle"]
+    assert cycles == ["n2: a cycle: n2 -> n3 -> n4 -> n2; data must flow one way — remove one of these wires"]
+
+
+def test_two_separate_cycles_and_a_self_loop() -> None:
+    g = chain((10,), ("Add", {}), ("Add", {}), ("Add", {}))
+    wire(g, "n1", "n1")
+    wire(g, "n3", "n2")
+    cycles = [str(i) for i in gc.validate(g) if i.code == "cycle"]
+    assert cycles == [
+        "n1: a cycle: n1 -> n1; data must flow one way — remove one of these wires",
+        "n2: a cycle: n2 -> n3 -> n2; data must flow one way — remove one of these wires",
+    ]
+
+
+def test_cut_off_nodes_are_warned_about() -> None:
+    g = _mlp()
+    add(g, "orphan", "ReLU")
+    add(g, "dead_end", "Dense", out_features=5)
+    wire(g, "n2", "dead_end")
+    assert messages(g, gc.WARNING) == ["orphan: is cut off from every Input",
+                                       "dead_end: leads to no Output: its result is never used"]
+    assert messages(g, gc.ERROR) == ["orphan: input 'in' is not connected"]
+
+
+def test_unconnected_required_ports() -> None:
+    g = sample_graph("Reparametrisation")
+    g.edges = [e for e in g.edges if e.dst != ("node", "logvar")]
+    assert messages(g, gc.ERROR) == ["node: input 'logvar' is not connected"]
+
+
+def test_an_unconnected_optional_port_is_fine() -> None:
+    g = sample_graph("Discriminator")  # its optional 'score' output is left unwired
+    assert gc.validate(g) == []
+
+
+def test_several_wires_into_a_one_wire_port() -> None:
+    g = _mlp()
+    wire(g, "x", "n4")
+    assert messages(g, gc.ERROR) == ["n4: 'in' takes one wire but has 2: add a Concat or Add to combine them"]
+
+
+def test_several_wires_into_a_multi_port_are_fine() -> None:
+    assert gc.validate(sample_graph("Concat")) == []
+
+
+def test_indices_into_a_tensor_port() -> None:
+    g = chain((3, 8, 8), ("MaxPool2d", {}), ("ReLU", {}))
+    g.edges[1] = gc.Edge(("n1", "indices"), ("n2", "in"))
+    assert messages(g, gc.ERROR) == [
+        "n2: 'in' takes a tensor but n1.indices carries pool indices — pool indices only go into a "
+        "MaxUnpool's 'indices' port"]
+
+
+def test_a_tensor_into_the_indices_port() -> None:
+    g = sample_graph("MaxUnpool2d")
+    g.edges = [gc.Edge(("pool", "out"), e.dst) if e.dst == ("node", "indices") else e for e in g.edges]
+    found = gc.errors(gc.validate(g))
+    assert [str(i) for i in found] == [
+        "node: 'indices' takes pool indices but pool.out carries a tensor — wire the 'indices' output "
+        "of the MaxPool this unpool mirrors"]
+    assert found[0].port == "indices"
+
+
+def test_wires_to_ports_that_do_not_exist() -> None:
+    g = _mlp()
+    wire(g, "n1", "n2", src_port="indices", dst_port="bias")
+    assert messages(g, gc.ERROR) == ["n1: Flatten has no output port 'indices'"]
+    g.edges[-1] = gc.Edge(("n1", "out"), ("n2", "bias"))
+    assert messages(g, gc.ERROR) == ["n2: Dense has no input port 'bias'"]
+
+
+def test_an_unknown_type() -> None:
+    g = _mlp()
+    add(g, "mystery", "Conv4d")
+    wire(g, "n4", "mystery")
+    assert "mystery: unknown node type 'Conv4d'" in messages(g, gc.ERROR)
+
+
+def test_no_input_and_no_output() -> None:
+    assert messages(Graph()) == [
+        "graph: the graph has no Input: add one to say what a sample looks like",
+        "graph: the graph has no Output head: add one so training knows what to learn"]
+
+
+def test_one_discriminator_per_graph() -> None:
+    g = sample_graph("Discriminator")
+    add(g, "second", "Discriminator", block="critic")
+    wire(g, "x", "second", dst_port="real")
+    wire(g, "shape_it", "second", dst_port="fake")
+    assert "second: a graph can hold one Discriminator" in messages(g, gc.ERROR)
+
+
+# ---- parameters and blocks ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("params,message", [
+    ({"out_features": "ten"}, "n1: out_features: must be a whole number; got 'ten'"),
+    ({"out_features": 0}, "n1: out_features: must be at least 1; got 0"),
+    ({"out_features": 2.5}, "n1: out_features: must be a whole number; got 2.5"),
+    ({"bias": "yes"}, "n1: bias: must be true or false; got 'yes'"),
+    ({"units": 3}, "n1: units: Dense has no parameter 'units' (it has: out_features, bias)"),
+])
+def test_wrong_parameters(params: dict, message: str) -> None:
+    g = chain((10,), ("Dense", params), head={"loss": "mse", "target": "y"})
+    assert messages(g, gc.ERROR) == [message]
+
+
+@pytest.mark.parametrize("type_name,params,message", [
+    ("Dropout", {"p": 1.5}, "p: must be at most 1; got 1.5"),
+    ("Conv2d", {"kernel_size": -3}, "kernel_size: must be at least 1; got -3"),
+    ("Conv2d", {"padding": "full"}, "padding: must be a whole number, a list of them, or 'same' or 'valid'; got 'full'"),
+    ("Conv2d", {"stride": []}, "stride: must not be an empty list"),
+    ("Upsample", {"mode": "cubic"}, "mode: must be one of nearest, linear, bilinear, trilinear; got 'cubic'"),
+    ("LeakyReLU", {"negative_slope": float("nan")}, "negative_slope: must be a number; got nan"),
+])
+def test_out_of_range_and_badly_typed_parameters(type_name: str, params: dict, message: str) -> None:
+    g = chain((3, 8, 8), (type_name, params))
+    assert messages(g, gc.ERROR) == [f"n1: {message}"]
+
+
+def test_an_input_with_a_bad_shape() -> None:
+    g = chain((3, -1, 8), ("ReLU", {}))
+    assert messages(g, gc.ERROR) == ["x: shape: sizes must be positive whole numbers; got [3, -1, 8]"]
+
+
+def test_an_unknown_block_name() -> None:
+    g = chain((10,), ("Block", {"block": "encoder"}))
+    assert messages(g, gc.ERROR) == ["n1: unknown block 'encoder' (blocks: none defined)"]
+    g = sample_graph("Block")
+    g.nodes["node"].params["block"] = "mpl"
+    assert messages(g, gc.ERROR) == ["node: unknown block 'mpl' (blocks: mlp)"]
+
+
+def test_a_discriminator_naming_no_block() -> None:
+    g = sample_graph("Discriminator")
+    g.nodes["node"].params["block"] = "critics"
+    assert messages(g, gc.ERROR) == ["node: unknown block 'critics' (blocks: critic)"]
+
+
+def test_an_error_inside_a_block_is_reported_on_the_block_node() -> None:
+    g = sample_graph("Block")
+    g.blocks["mlp"].nodes["hidden"].type = "Conv2d"
+    g.blocks["mlp"].nodes["hidden"].params = {"out_channels": 4}
+    assert messages(g, gc.ERROR) == [
+        "node: inside block 'mlp', hidden: Conv2d needs a (C, H, W) input; got (10,) — remove the "
+        "Flatten or add a Reshape"]
+
+
+# ---- lint: what a course would correct -------------------------------------------------------
+
+
+@pytest.mark.parametrize("activation,loss", [("Softmax", "cross_entropy"), ("LogSoftmax", "cross_entropy"),
+                                             ("Sigmoid", "bce")])
+def test_an_activation_the_loss_already_applies(activation: str, loss: str) -> None:
+    g = chain((10,), ("Dense", {"out_features": 3}), (activation, {}), head={"loss": loss})
+    assert messages(g) == [f"head: n2 applies {activation} but the {loss} loss already does: remove n2 "
+                           "and feed the raw scores (logits)"]
+    assert gc.validate(g)[0].severity == gc.WARNING
+
+
+def test_softmax_before_an_mse_head_is_not_flagged() -> None:
+    g = chain((10,), ("Dense", {"out_features": 3}), ("Softmax", {}), head={"loss": "mse", "target": "y"})
+    assert gc.validate(g) == []
+
+
+def test_dense_on_a_map_without_flatten() -> None:
+    g = chain((3, 8, 8), ("Dense", {"out_features": 10}), head={"loss": "mse", "target": "y"})
+    assert messages(g) == ["n1: Dense on (3, 8, 8) mixes only the last axis (8); add a Flatten before it "
+                           "to connect every value"]
+
+
+def test_unpool_fed_by_a_pool_of_another_window() -> None:
+    g = sample_graph("MaxUnpool2d")
+    g.nodes["pool"].params = {"kernel_size": 3, "stride": 3}
+    g.nodes["x"].params["shape"] = [3, 12, 12]
+    assert messages(g) == [
+        "node: this unpool's window (kernel (2, 2), stride (2, 2)) differs from the pool that made its "
+        "indices (kernel (3, 3), stride (3, 3)); use the same"]
+
+
+def test_one_neuron_head_with_cross_entropy() -> None:
+    g = chain((10,), ("Dense", {"out_features": 1}), head={"loss": "cross_entropy"})
+    assert messages(g) == ["head: a one-neuron head with cross-entropy cannot learn anything (the softmax "
+                           "of one score is always 1): use loss 'bce' for two classes"]
+    g.nodes["head"].params["loss"] = "bce"
+    assert gc.validate(g) == []
+
+
+def test_reconstruction_head_of_another_shape() -> None:
+    g = chain((3, 4, 4), ("Flatten", {}), ("Dense", {"out_features": 48}),
+              head={"loss": "mse", "target": "input:x"})
+    assert messages(g) == ["head: reconstructs x (3, 4, 4) but receives (48,): add a Reshape to (3, 4, 4)"]
+    g.nodes["n3"] = Node("n3", "Reshape", {"shape": [3, 4, 4]})
+    g.edges[-1] = gc.Edge(("n2", "out"), ("n3", "in"))
+    wire(g, "n3", "head")
+    assert gc.validate(g) == []
+
+
+def test_reconstruction_target_naming_no_input() -> None:
+    g = chain((10,), ("Dense", {"out_features": 10}), head={"loss": "mse", "target": "input:n1"})
+    assert messages(g) == ["head: target 'input:n1' names no Input node"]
+
+
+def test_mu_and_logvar_of_different_widths() -> None:
+    g = sample_graph("Reparametrisation")
+    g.nodes["logvar"].params["shape"] = [5]
+    found = gc.errors(gc.validate(g))
+    assert [str(i) for i in found] == ["node: mu (4,) and logvar (5,) must have the same shape: give both "
+                                       "Dense layers the same out_features"]
+    assert found[0].port == "logvar"
+
+
+def test_validate_reuses_given_shapes_and_never_raises_on_junk() -> None:
+    g = _mlp()
+    shapes = gc.infer_shapes(g)
+    assert gc.validate(g, shapes) == gc.validate(g)
+    g.edges.append(gc.Edge(("ghost", "out"), ("n1", "in")))  # only possible in code, not from a file
+    assert "n1: wire ghost.out -> n1.in names unknown node 'ghost'" in messages(g, gc.ERROR)
