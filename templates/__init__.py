@@ -7,10 +7,16 @@ Built only from graph_core (no torch, no Qt).
 
 from __future__ import annotations
 
-# Importing the modules registers their templates, in gallery order.
-from . import tabular, vision, vgg, autoencoders, gans, sequences, multiomics  # noqa: F401, I001
-from .catalog import Template, TemplateError, all_templates, build, catalog, get_template
+# Importing the modules registers their templates.
+from . import autoencoders, gans, multiomics, sequences, tabular, vgg, vision  # noqa: F401
+from .catalog import Template, TemplateError, all_templates, arrange, build, catalog, get_template
 from .vgg import WEIGHTS_FORMAT, torchvision_vgg_keys
 
-__all__ = ["WEIGHTS_FORMAT", "Template", "TemplateError", "all_templates", "build", "catalog",
-           "get_template", "torchvision_vgg_keys"]
+# The gallery follows a course: from one neuron to GANs and multi-omics.
+GALLERY = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg", "transfer_vgg",
+           "autoencoder", "vae", "conv_vae", "segnet", "gan", "dcgan", "dna_cnn", "timeseries_gaf",
+           "multiomics_vae", "embedding_classifier"]
+arrange(GALLERY)
+
+__all__ = ["GALLERY", "WEIGHTS_FORMAT", "Template", "TemplateError", "all_templates", "build",
+           "catalog", "get_template", "torchvision_vgg_keys"]

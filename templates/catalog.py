@@ -99,6 +99,13 @@ def all_templates() -> list[Template]:
     return list(_TEMPLATES.values())
 
 
+def arrange(order: list[str]) -> None:
+    """Put the gallery in this order (names not listed keep their place after the listed ones)."""
+    global _TEMPLATES
+    listed = {n: _TEMPLATES[n] for n in order if n in _TEMPLATES}
+    _TEMPLATES = listed | {n: t for n, t in _TEMPLATES.items() if n not in listed}
+
+
 def build(name: str, **params: Any) -> Graph:
     """Build template `name` with the given parameters (the rest take their defaults).
 

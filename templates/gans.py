@@ -2,15 +2,15 @@
 (whose `block` names a sub-graph that scores one sample) learns to tell them from real ones.
 
 The generator is everything upstream of the Discriminator's `fake` port, starting at a noise
-Input; `real` comes from the data's `image` field. The generator ends with Tanh, so the data
-is declared with `value_range: [-1, 1]`.
+Input; `real` comes from the data's `image` field. The built-in digits are scaled to [0, 1], so
+the generator ends with a Sigmoid (DCGAN's Tanh suits data scaled to [-1, 1]: `output=tanh`).
 """
 
 from __future__ import annotations
 
 from graph_core import Graph
 
-from .catalog import TemplateError, p_int, template
+from .catalog import TemplateError, p_choice, p_int, template
 from .sketch import Sketch
 
 
@@ -27,8 +27,16 @@ def _close(s: Sketch, fake: str, real: str, block: Graph, size: int, lr: float, 
     d = s.add("discriminator", "Discriminator", s.col(fake) + 1, 0.75, block="discriminator")
     s.wire(real, d, "out", "real")
     s.wire(fake, d, "out", "fake")
-    data = {"dataset": "digits", "image_size": size, "value_range": [-1, 1]}
+    data = {"dataset": "digits", "image_size": size}
     return s.settings(data, optimizer="adam", lr=lr, betas=[0.5, 0.999], epochs=epochs, batch_size=64)
+
+
+OUTPUT = p_choice("output", "sigmoid", ("sigmoid", "tanh"),
+                  "generator's last activation: sigmoid for pixels in [0, 1], tanh for [-1, 1]")
+
+
+def _squash(s: Sketch, x: str, output: str) -> str:
+    return s.then(x, "gen_" + output, "Sigmoid" if output == "sigmoid" else "Tanh")
 
 
 def _critic_head(c: Sketch, x: str) -> None:
@@ -46,15 +54,16 @@ def _critic_head(c: Sketch, x: str) -> None:
     p_int("image_size", 8, "side of the square image"),
     p_int("channels", 1, "image channels"),
     p_int("hidden", 128, "neurons in the hidden layers of both networks"),
+    OUTPUT,
 )
-def gan(latent_dim: int, image_size: int, channels: int, hidden: int) -> Graph:
+def gan(latent_dim: int, image_size: int, channels: int, hidden: int, output: str) -> Graph:
     s, x, real = _gan_frame("gan", latent_dim, channels, image_size)
     pixels = channels * image_size * image_size
     for k, width in ((1, hidden), (2, 2 * hidden)):
         x = s.then(x, f"gen_fc{k}", "Dense", out_features=width)
         x = s.then(x, f"gen_relu{k}", "ReLU")
     x = s.then(x, "gen_out", "Dense", out_features=pixels)
-    x = s.then(x, "gen_tanh", "Tanh")
+    x = _squash(s, x, output)
     fake = s.then(x, "to_image", "Reshape", shape=[channels, image_size, image_size])
 
     c = Sketch("discriminator")
@@ -87,10 +96,11 @@ def _upsamplings(size: int) -> tuple[int, int]:
     p_int("latent_dim", 32, "size of the noise vector"),
     p_int("image_size", 16, "side of the square image (even; doubled from a 4–7 pixel map)", minimum=8),
     p_int("channels", 1, "image channels"),
-    p_int("base_channels", 32, "filters of the widest generator layer's narrowest neighbour; "
-          "the discriminator's first layer"),
+    p_int("base_channels", 32, "filters of the discriminator's first convolution and the "
+          "generator's last hidden one; doubled at each step inwards"),
+    OUTPUT,
 )
-def dcgan(latent_dim: int, image_size: int, channels: int, base_channels: int) -> Graph:
+def dcgan(latent_dim: int, image_size: int, channels: int, base_channels: int, output: str) -> Graph:
     side, ups = _upsamplings(image_size)
     s, x, real = _gan_frame("dcgan", latent_dim, channels, image_size)
     width = base_channels * 2 ** (ups - 1)
@@ -106,7 +116,7 @@ def dcgan(latent_dim: int, image_size: int, channels: int, base_channels: int) -
         x = s.then(x, f"gen_relu{k}", "ReLU")
     x = s.then(x, f"gen_deconv{ups}", "ConvTranspose2d", out_channels=channels, kernel_size=4, stride=2,
                padding=1)
-    fake = s.then(x, "gen_tanh", "Tanh")
+    fake = _squash(s, x, output)
 
     c = Sketch("discriminator")
     y = c.add("sample", "Input", 0, shape=[])

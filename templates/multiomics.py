@@ -95,7 +95,8 @@ def multiomics_vae(integration: str, omics: str, hidden: int, latent_dim: int, b
         c = s.add("class_fc", "Dense", start, 2 * len(blocks), out_features=num_classes)
         s.wire(head_src, c, head_port, "in")
         s.then(c, "class_head", "Output", loss="cross_entropy", target="label", weight=class_weight)
-    data = {"dataset": "multiomics_synth", "omics": dict(blocks), "num_classes": num_classes}
+    # The synthetic set reads each omics width as its own key (rna, methylation, protein).
+    data = {"dataset": "multiomics_synth", **dict(blocks), "num_classes": num_classes}
     return s.settings(data, optimizer="adam", lr=0.001, epochs=40, batch_size=64)
 
 

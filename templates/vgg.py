@@ -123,7 +123,8 @@ def _image_data(in_channels: int, input_size: int) -> dict:
     """Digits for grey images a built-in set can fill; an image folder otherwise."""
     if in_channels == 1 and input_size <= 32:
         return {"dataset": "digits", "image_size": input_size}
-    return {"dataset": "image_folder", "path": "", "image_size": input_size, "channels": in_channels}
+    # No built-in set has colour photos: the user points "dataset" at a folder of class folders.
+    return {"dataset": "", "format": "images", "image_size": input_size, "channels": in_channels}
 
 
 @template(

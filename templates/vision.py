@@ -44,9 +44,7 @@ def lenet(input_size: int, in_channels: int, num_classes: int, activation: str, 
             x = s.then(x, f"dropout{k}", "Dropout", p=dropout)
     x = s.then(x, "fc5", "Dense", out_features=num_classes)
     s.then(x, "prediction", "Output", loss="cross_entropy", target="label")
-    data = {"dataset": "digits"}
-    if input_size != 8:
-        data["image_size"] = input_size
+    data = {"dataset": "digits", "image_size": input_size}
     return s.settings(data, optimizer="adam", lr=0.001, epochs=15, batch_size=64)
 
 
@@ -56,7 +54,7 @@ def lenet(input_size: int, in_channels: int, num_classes: int, activation: str, 
     "maximum came from, and the decoder's max unpools put values back exactly there, so "
     "boundaries stay sharp. A 1×1 convolution then gives a score per class for every pixel "
     "(the course's tumour-segmentation example).",
-    p_int("image_size", 32, "height and width of the square image (divisible by 2^depth)", minimum=4),
+    p_int("image_size", 32, "height and width of the square image (divisible by 2^depth)", minimum=16),
     p_int("in_channels", 1, "image channels"),
     p_int("num_classes", 4, "classes per pixel, background included"),
     p_int("depth", 3, "number of pool/unpool stages", maximum=6),
