@@ -150,23 +150,36 @@ def split_indices(n: int, val_fraction: float, rng: np.random.Generator,
                   labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
     """Sorted (train, val) index arrays; per class when `labels` is given (stratified).
 
-    Every class with at least two samples keeps one on each side when val_fraction > 0.
+    The validation side holds round(n * val_fraction) samples, shared among the classes in
+    proportion to their sizes; every class with at least two samples keeps one on each side
+    when val_fraction > 0.
     """
+    n_val = round(n * val_fraction) if val_fraction > 0 else 0
+    if val_fraction > 0 and n > 1:
+        n_val = min(n - 1, max(1, n_val))
     if labels is None:
         order = rng.permutation(n)
-        n_val = min(n - 1, round(n * val_fraction)) if val_fraction > 0 else 0
-        if val_fraction > 0 and n > 1:
-            n_val = max(1, n_val)
         return np.sort(order[n_val:]), np.sort(order[:n_val])
+    classes, counts = np.unique(labels, return_counts=True)
+    quota = _allocate(counts, n_val)
+    if val_fraction > 0:
+        quota = np.where(counts >= 2, np.clip(quota, 1, counts - 1), quota)
     train_parts, val_parts = [], []
-    for cls in np.unique(labels):
+    for cls, k in zip(classes, quota):
         members = rng.permutation(np.flatnonzero(labels == cls))
-        n_val = round(len(members) * val_fraction) if val_fraction > 0 else 0
-        if val_fraction > 0 and len(members) >= 2:
-            n_val = min(len(members) - 1, max(1, n_val))
-        val_parts.append(members[:n_val])
-        train_parts.append(members[n_val:])
+        val_parts.append(members[:k])
+        train_parts.append(members[k:])
     return np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(val_parts))
+
+
+def _allocate(counts: np.ndarray, total: int) -> np.ndarray:
+    """Split `total` among classes in proportion to `counts` (largest remainders get the rest)."""
+    exact = counts * (total / max(1, counts.sum()))
+    quota = np.floor(exact).astype(np.int64)
+    # Stable order: ties go to the earlier class, so the same input gives the same quotas.
+    for i in np.argsort(-(exact - quota), kind="stable")[: total - int(quota.sum())]:
+        quota[i] += 1
+    return quota
 
 
 def _stratum(fields: Mapping[str, np.ndarray], info: Mapping[str, FieldInfo]) -> np.ndarray | None:
@@ -184,8 +197,10 @@ def _subsample(n: int, labels: np.ndarray | None, limit: int | None,
         return np.arange(n)
     if labels is None:
         return np.sort(rng.permutation(n)[:limit])
-    _, keep = split_indices(n, limit / n, rng, labels)
-    return keep[:limit] if len(keep) > limit else keep
+    classes, counts = np.unique(labels, return_counts=True)
+    keep = [rng.permutation(np.flatnonzero(labels == cls))[:k]
+            for cls, k in zip(classes, _allocate(counts, limit))]
+    return np.sort(np.concatenate(keep))
 
 
 def _standardize(train: dict[str, np.ndarray], val: dict[str, np.ndarray],

@@ -126,8 +126,9 @@ def make_multiomics(opts: Options, data_seed: int) -> RawData:
     """Correlated omics blocks generated from one latent factor, with classes set by the latent.
 
     Fields: `omics_rna`, `omics_methylation`, `omics_protein` (float32 (F,), different widths;
-    methylation are beta values in [0, 1]), `label`. Each block alone is noisy; together they
-    pin the latent down, which is what an integration model should show.
+    methylation are beta values in [0, 1]), `label`. Each block is noisy and sees only two
+    thirds of the latent factors; together they pin the latent down, which is what an
+    integration model should show.
     Options: n_samples (1000), num_classes (3), latent_dim (8), rna (200), methylation (100),
     protein (50) widths, noise (1.0).
     """
@@ -145,8 +146,12 @@ def make_multiomics(opts: Options, data_seed: int) -> RawData:
     block_noise = {"rna": 1.0, "methylation": 1.5, "protein": 2.0}
     fields: dict[str, np.ndarray] = {}
     info: dict[str, FieldInfo] = {}
-    for name, width in widths.items():
+    for b, (name, width) in enumerate(widths.items()):
         loading = rng.normal(size=(latent_dim, width)) / np.sqrt(latent_dim)
+        # Each block sees two thirds of the latent factors (all of them together), so one block
+        # alone cannot pin the class down and integrating the blocks pays off.
+        if latent_dim >= 3:
+            loading[np.arange(latent_dim) % 3 == b] = 0.0
         block = latent @ loading + noise * block_noise[name] * rng.normal(size=(n, width))
         if name == "methylation":
             block = 1.0 / (1.0 + np.exp(-block))
