@@ -10,8 +10,10 @@ from __future__ import annotations
 
 import copy
 import json
+import math
 import os
-import tempfile
+import secrets
+import stat
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -43,18 +45,24 @@ def migrator(from_version: int, to_version: int):
 @migrator(0, 1)
 def _v0_to_v1(doc: dict) -> dict:
     """Schema 0, the pre-release draft: `layers` with `kind`, and wires as "a.out -> b.in" text."""
+    layers, wires = doc.get("layers", []), doc.get("wires", [])
+    for key, value in (("layers", layers), ("wires", wires)):
+        if not isinstance(value, list):
+            raise GraphLoadError(f"{key}: expected a list, got {json.dumps(value)[:60]}")
     nodes = []
-    for layer in doc.get("layers", []):
-        node = {k: v for k, v in layer.items() if k != "kind"}
+    for k, layer in enumerate(layers):
+        if not isinstance(layer, dict):
+            raise GraphLoadError(f"layers[{k}]: expected a layer object, got {json.dumps(layer)[:60]}")
+        node = {key: v for key, v in layer.items() if key != "kind"}
         node["type"] = layer.get("kind")
         nodes.append(node)
     edges = []
-    for k, wire in enumerate(doc.get("wires", [])):
+    for k, wire in enumerate(wires):
         try:
             src, dst = (part.strip() for part in wire.split("->"))
             edges.append({"src": src.split("."), "dst": dst.split(".")})
         except (AttributeError, ValueError):
-            raise GraphLoadError(f"wires[{k}]: expected 'node.port -> node.port', got {wire!r}") from None
+            raise GraphLoadError(f"wires[{k}]: expected 'node.port -> node.port', got {json.dumps(wire)[:60]}") from None
     out = {k: v for k, v in doc.items() if k not in ("layers", "wires")}
     out.update(format=FORMAT, schema_version=1, nodes=nodes, edges=edges)
     return out
@@ -79,6 +87,10 @@ def loads_graph(text: str, source: str = "<text>") -> Graph:
     except json.JSONDecodeError as exc:
         what = "truncated JSON" if exc.pos >= len(text.rstrip()) else "not valid JSON"
         raise GraphLoadError(f"{source}: {what} (line {exc.lineno}, column {exc.colno}: {exc.msg})") from None
+    except RecursionError:
+        raise GraphLoadError(f"{source}: not a graph: nested too deeply") from None
+    except ValueError as exc:  # e.g. a number with more digits than Python converts
+        raise GraphLoadError(f"{source}: not valid JSON ({exc})") from None
     try:
         return graph_from_dict(doc)
     except GraphLoadError as exc:
@@ -106,8 +118,8 @@ def graph_from_dict(doc: Any) -> Graph:
     return _build_graph(doc, "", top_level=True)
 
 
-def _build_graph(doc: dict, where: str, top_level: bool) -> Graph:
-    name = _get(doc, "name", str, "untitled" if top_level else where.rstrip(".").split(".")[-1], where)
+def _build_graph(doc: dict, where: str, top_level: bool, default_name: str = "untitled") -> Graph:
+    name = _get(doc, "name", str, default_name, where)
     graph = Graph(name=name, description=_get(doc, "description", str, "", where))
     if top_level:
         graph.training = _get(doc, "training", dict, {}, where)
@@ -116,7 +128,7 @@ def _build_graph(doc: dict, where: str, top_level: bool) -> Graph:
         for bname, bdoc in blocks.items():
             if not isinstance(bdoc, dict):
                 raise GraphLoadError(f"blocks.{bname}: expected an object with nodes and edges")
-            graph.blocks[bname] = _build_graph(bdoc, f"blocks.{bname}.", top_level=False)
+            graph.blocks[bname] = _build_graph(bdoc, f"blocks.{bname}.", top_level=False, default_name=bname)
     for k, raw in enumerate(_get(doc, "nodes", list, [], where)):
         node = _build_node(raw, f"{where}nodes[{k}]")
         if node.id in graph.nodes:
@@ -161,7 +173,8 @@ def _build_node(raw: Any, where: str) -> Node:
     except ParamError as exc:
         raise GraphLoadError(f"{where}.params.{exc.param}: {exc.message}") from None
     lr_factor = raw.get("lr_factor", 1.0)
-    if isinstance(lr_factor, bool) or not isinstance(lr_factor, int | float) or lr_factor < 0:
+    if (isinstance(lr_factor, bool) or not isinstance(lr_factor, int | float)
+            or not math.isfinite(lr_factor) or lr_factor < 0):
         raise GraphLoadError(f"{where}.lr_factor: expected a number >= 0, got {lr_factor!r}")
     return Node(
         id=node_id, type=type_name, params=params,
@@ -240,14 +253,22 @@ def save_graph(graph: Graph, path: str | os.PathLike) -> None:
 
 
 def atomic_write_text(path: Path, text: str) -> None:
+    """Write `text` to `path` so that a reader sees the old file or the new one, never half.
+
+    The temporary file is created with the process umask like any new file (mkstemp would
+    make it private, 0600) and takes over the permissions of the file it replaces.
+    """
     path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", suffix=".tmp", dir=path.parent)
+    tmp = path.parent / f".{path.name}.{secrets.token_hex(4)}.tmp"
+    fd = os.open(tmp, os.O_WRONLY | os.O_CREAT | os.O_EXCL, 0o666)
     try:
         with os.fdopen(fd, "w", encoding="utf-8") as fh:
             fh.write(text)
             fh.flush()
             os.fsync(fh.fileno())
+        if path.exists():
+            os.chmod(tmp, stat.S_IMODE(path.stat().st_mode))
         os.replace(tmp, path)
     except BaseException:
-        Path(tmp).unlink(missing_ok=True)
+        tmp.unlink(missing_ok=True)
         raise
