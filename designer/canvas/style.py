@@ -1,0 +1,34 @@
+"""Colours and sizes shared by the canvas items, in one place so they stay consistent."""
+
+from __future__ import annotations
+
+from PySide6.QtGui import QColor
+
+NODE_WIDTH = 200.0
+PORT_RADIUS = 6.0
+PORT_HIT_RADIUS = 10.0  # generous, so a port is easy to grab with a mouse (or xdotool)
+ROW = 17.0
+
+CATEGORY_COLOURS = {
+    "io": QColor("#4c8bf5"),
+    "dense": QColor("#8e6fd8"),
+    "conv": QColor("#2aa198"),
+    "pool": QColor("#6c9a3a"),
+    "unpool": QColor("#a0a030"),
+    "embedding": QColor("#d0743c"),
+    "generative": QColor("#c2478f"),
+    "shape": QColor("#7a8595"),
+    "normalise": QColor("#3e9fbf"),
+    "activation": QColor("#e0a030"),
+    "block": QColor("#5a5a8a"),
+}
+PORT_COLOURS = {"tensor": QColor("#2d7ff9"), "indices": QColor("#f08c00")}
+ERROR_COLOUR = QColor("#d92d20")
+WARNING_COLOUR = QColor("#e8a317")
+SELECTED_COLOUR = QColor("#1570ef")
+CARD_FILL = QColor("#ffffff")
+FROZEN_FILL = QColor("#e4ecf7")
+TEXT_COLOUR = QColor("#1d2939")
+MUTED_TEXT = QColor("#667085")
+WIRE_COLOUR = QColor("#667085")
+WIRE_SELECTED = QColor("#1570ef")

@@ -1,0 +1,140 @@
+"""The canvas view: zoom with the wheel, pan with the middle button (or Alt+drag), rubber-band
+selection with the left button on empty canvas, and drops from the palette.
+
+It does not edit the graph itself: a drop or a quick-add request is announced by signal and
+the window's editor turns it into one undoable command.
+"""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
+from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QPainter, QWheelEvent
+from PySide6.QtWidgets import QGraphicsView, QWidget
+
+from .scene import GraphScene
+
+LAYER_MIME = "application/x-netwright-layer"
+
+
+class GraphView(QGraphicsView):
+    """The canvas widget (objectName `canvas`).
+
+    Signals:
+        layer_dropped(str, QPointF): a palette entry (type string) was dropped at a scene point.
+        quick_add_requested(QPointF): Tab or Space at a scene point (the cursor, or the centre).
+    """
+
+    layer_dropped = Signal(str, QPointF)
+    quick_add_requested = Signal(QPointF)
+
+    def __init__(self, scene: GraphScene, parent: QWidget | None = None) -> None:
+        super().__init__(scene, parent)
+        self.setObjectName("canvas")
+        self.setAcceptDrops(True)
+        self.setRenderHints(QPainter.RenderHint.Antialiasing | QPainter.RenderHint.TextAntialiasing)
+        self.setDragMode(QGraphicsView.DragMode.RubberBandDrag)
+        self.setTransformationAnchor(QGraphicsView.ViewportAnchor.AnchorUnderMouse)
+        self.setViewportUpdateMode(QGraphicsView.ViewportUpdateMode.SmartViewportUpdate)
+        self.setBackgroundBrush(QColor("#f4f6fa"))
+        self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
+        self._pan_from: QPoint | None = None
+        self.setToolTip("")
+
+    # ---- zoom, fit, pan ----------------------------------------------------------------------
+
+    @property
+    def zoom(self) -> float:
+        return self.transform().m11()
+
+    def zoom_by(self, factor: float) -> None:
+        new = min(4.0, max(0.05, self.zoom * factor))
+        self.scale(new / self.zoom, new / self.zoom)
+
+    def fit_all(self) -> None:
+        """Show every node (F or Ctrl+0)."""
+        rect = self.scene().itemsBoundingRect()
+        if rect.isEmpty():
+            rect = QRectF(-200, -150, 400, 300)
+        self.fitInView(rect.adjusted(-40, -40, 40, 40), Qt.AspectRatioMode.KeepAspectRatio)
+        if self.zoom > 1.0:  # a single small node should not fill the screen
+            self.zoom_by(1.0 / self.zoom)
+            self.centerOn(rect.center())
+
+    def cursor_scene_pos(self) -> QPointF:
+        """Where the mouse is on the canvas, or the centre of the view when it is outside."""
+        local = self.viewport().mapFromGlobal(self.cursor().pos())
+        if not self.viewport().rect().contains(local):
+            local = self.viewport().rect().center()
+        return self.mapToScene(local)
+
+    def wheelEvent(self, event: QWheelEvent) -> None:
+        if event.modifiers() & Qt.KeyboardModifier.ShiftModifier:
+            super().wheelEvent(event)  # shift+wheel scrolls
+            return
+        steps = event.angleDelta().y() / 120.0
+        if steps:
+            self.zoom_by(1.15 ** steps)
+        event.accept()
+
+    def mousePressEvent(self, event) -> None:
+        alt = event.modifiers() & Qt.KeyboardModifier.AltModifier
+        if event.button() == Qt.MouseButton.MiddleButton or (alt and event.button() == Qt.MouseButton.LeftButton):
+            self._pan_from = event.position().toPoint()
+            self.setCursor(Qt.CursorShape.ClosedHandCursor)
+            event.accept()
+            return
+        super().mousePressEvent(event)
+
+    def mouseMoveEvent(self, event) -> None:
+        if self._pan_from is not None:
+            delta = event.position().toPoint() - self._pan_from
+            self._pan_from = event.position().toPoint()
+            self.horizontalScrollBar().setValue(self.horizontalScrollBar().value() - delta.x())
+            self.verticalScrollBar().setValue(self.verticalScrollBar().value() - delta.y())
+            event.accept()
+            return
+        super().mouseMoveEvent(event)
+
+    def mouseReleaseEvent(self, event) -> None:
+        if self._pan_from is not None:
+            self._pan_from = None
+            self.unsetCursor()
+            event.accept()
+            return
+        super().mouseReleaseEvent(event)
+
+    def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Space and not event.modifiers():
+            self.quick_add_requested.emit(self.cursor_scene_pos())
+            event.accept()
+            return
+        super().keyPressEvent(event)
+
+    def event(self, event) -> bool:
+        # Tab would move keyboard focus away; on the canvas it opens quick-add instead.
+        if event.type() == event.Type.KeyPress and event.key() == Qt.Key.Key_Tab and not event.modifiers():
+            self.quick_add_requested.emit(self.cursor_scene_pos())
+            return True
+        return super().event(event)
+
+    # ---- drops from the palette --------------------------------------------------------------
+
+    def dragEnterEvent(self, event: QDragEnterEvent) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragEnterEvent(event)
+
+    def dragMoveEvent(self, event: QDragMoveEvent) -> None:
+        if event.mimeData().hasFormat(LAYER_MIME):
+            event.acceptProposedAction()
+        else:
+            super().dragMoveEvent(event)
+
+    def dropEvent(self, event: QDropEvent) -> None:
+        if not event.mimeData().hasFormat(LAYER_MIME):
+            super().dropEvent(event)
+            return
+        type_name = bytes(event.mimeData().data(LAYER_MIME).data()).decode("utf-8")
+        self.layer_dropped.emit(type_name, self.mapToScene(event.position().toPoint()))
+        event.acceptProposedAction()

@@ -1,0 +1,103 @@
+"""The open document as the designer sees it: the graph, its undo stack, and what analysis
+(shape inference + validation) says about it.
+
+Views subscribe to two things: the graph's own events (structure: nodes, wires, names,
+positions) and this object's `analysed` signal (shapes, parameter counts, issues), emitted once
+per edit after inference and validation have run. graph_core is fast (milliseconds for
+hundreds of nodes), so analysis runs on the GUI thread, coalesced: any number of graph events
+inside one command produce one analysis pass.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from PySide6.QtCore import QObject, QTimer, Signal
+from PySide6.QtGui import QUndoStack
+
+from graph_core import Command, Graph, Issue, NodeShapes, infer_shapes, validate
+from graph_core.serialization import graph_to_json
+
+from .undo import GraphUndoCommand
+
+
+class Document(QObject):
+    """The graph being edited plus its undo stack and latest analysis.
+
+    Signals:
+        analysed: shapes and issues are fresh (after every edit, undo, redo or load).
+        replaced: a different graph object became the document (New, Open).
+        locked_changed(bool, str): editing was locked or unlocked, with the reason.
+    """
+
+    analysed = Signal()
+    replaced = Signal()
+    locked_changed = Signal(bool, str)
+
+    def __init__(self, graph: Graph | None = None, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.undo_stack = QUndoStack(self)
+        self.graph = graph if graph is not None else Graph()
+        self.shapes: dict[str, NodeShapes] = {}
+        self.issues: list[Issue] = []
+        self.locked_reason = ""
+        self._unsubscribe = self.graph.subscribe(self._on_graph_event)
+        self._pending = False
+        # A zero-delay timer coalesces the events of one command into one analysis pass, and
+        # also catches edits made by scripts directly on the graph (outside the undo stack).
+        self._timer = QTimer(self, singleShot=True, interval=0)
+        self._timer.timeout.connect(self.analyse)
+        self.undo_stack.indexChanged.connect(self._on_index_changed)
+        self.analyse()
+
+    # ---- edits ---------------------------------------------------------------------------
+
+    @property
+    def locked(self) -> bool:
+        return bool(self.locked_reason)
+
+    def set_locked(self, locked: bool, reason: str = "") -> None:
+        """Refuse (or allow again) every edit; `reason` is what the user is told."""
+        self.locked_reason = (reason or "the document is locked") if locked else ""
+        self.locked_changed.emit(locked, self.locked_reason)
+
+    def execute(self, command: Command, target: Graph | None = None) -> None:
+        """Apply one gesture as one undo step. Raises ValueError/KeyError from the command
+        (the graph is left unchanged) and RuntimeError when editing is locked."""
+        if self.locked:
+            raise RuntimeError(f"editing is locked: {self.locked_reason}")
+        target = self.graph if target is None else target
+        command.apply(target)  # raises before anything reaches the stack
+        self.undo_stack.push(GraphUndoCommand(command, target, applied=True))
+
+    def replace_graph(self, graph: Graph) -> None:
+        """Make `graph` the document (New/Open): clears undo history and re-analyses."""
+        self._unsubscribe()
+        self.graph = graph
+        self._unsubscribe = graph.subscribe(self._on_graph_event)
+        self.undo_stack.clear()
+        self.undo_stack.setClean()
+        self.analyse()
+        self.replaced.emit()
+
+    def snapshot_json(self) -> str:
+        """The document as file text (used for autosave and change detection)."""
+        return graph_to_json(self.graph)
+
+    # ---- analysis ------------------------------------------------------------------------
+
+    def analyse(self) -> None:
+        """Run inference and validation now and tell the views."""
+        self._timer.stop()
+        self._pending = False
+        self.shapes = infer_shapes(self.graph)
+        self.issues = validate(self.graph, self.shapes)
+        self.analysed.emit()
+
+    def _on_index_changed(self, _index: int) -> None:
+        self.analyse()  # after push, undo or redo: one analysis pass per step
+
+    def _on_graph_event(self, kind: str, info: dict[str, Any]) -> None:
+        if not self._pending:
+            self._pending = True
+            self._timer.start()

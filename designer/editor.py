@@ -1,0 +1,214 @@
+"""Canvas editing operations: add, delete, copy, paste, duplicate, auto-layout.
+
+Each operation builds graph_core commands and hands them to the document as one undo step;
+this module decides *what* to do from the selection, the scene draws the result when the
+graph announces it. Failures (a locked document, a refused edit) become status messages.
+"""
+
+from __future__ import annotations
+
+import json
+
+from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
+from PySide6.QtWidgets import QApplication
+
+from graph_core import (
+    AddNode,
+    Command,
+    Disconnect,
+    Edge,
+    Graph,
+    Macro,
+    MoveNodes,
+    Node,
+    RemoveNodes,
+    graph_from_dict,
+    graph_to_dict,
+    node_ports,
+)
+
+from .canvas.edge_item import EdgeItem
+from .canvas.layout import COLUMN_GAP, auto_layout
+from .canvas.scene import GraphScene
+from .canvas.style import NODE_WIDTH
+from .document import Document
+
+GRAPH_MIME = "application/x-netwright-graph"
+
+
+class Editor(QObject):
+    """Turns user intents on the canvas into undoable commands.
+
+    Signals:
+        message(str): a line for the status bar.
+    """
+
+    message = Signal(str)
+
+    def __init__(self, document: Document, scene: GraphScene, parent: QObject | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.scene = scene
+
+    @property
+    def graph(self) -> Graph:
+        """The graph on show (the document or an opened block)."""
+        return self.scene.graph
+
+    def run(self, command: Command) -> bool:
+        """Execute one command as one undo step; a refusal becomes a message."""
+        try:
+            self.document.execute(command, self.graph)
+        except RuntimeError as exc:
+            self.message.emit(str(exc))
+            return False
+        except (ValueError, KeyError) as exc:
+            self.message.emit(f"Refused: {exc}")
+            return False
+        return True
+
+    # ---- adding ------------------------------------------------------------------------------
+
+    def add_node(self, type_name: str, at: QPointF | None = None, wire_from: str | None = None) -> str | None:
+        """Add a node of `type_name` centred at `at` (scene coordinates); when `wire_from` names a
+        node, wire its first output into the new node's first fitting input. Returns the id."""
+        node_id = self.graph.unique_id(type_name)
+        node = Node(node_id, type_name)
+        if at is None:
+            at = self.scene.views()[0].mapToScene(self.scene.views()[0].viewport().rect().center()) \
+                if self.scene.views() else QPointF(0, 0)
+        node.ui = {"x": round(at.x() - NODE_WIDTH / 2, 1), "y": round(at.y() - 40, 1)}
+        edges = self._wire_after(wire_from, node) if wire_from else []
+        if not self.run(AddNode(node, edges)):
+            return None
+        self.scene.select_nodes([node_id])
+        wired = f", wired from {wire_from}" if edges else ""
+        self.message.emit(f"Added {type_name} '{node_id}'{wired}.")
+        return node_id
+
+    def add_near_selection(self, type_name: str) -> str | None:
+        """Add after the last selected node (to its right, wired to it); else after the right-most
+        node, or in the middle of the view on an empty canvas."""
+        selected = self.scene.selected_node_ids()
+        anchor = selected[-1] if selected else None
+        if anchor is None and self.graph.nodes:
+            anchor = max(self.graph.nodes, key=lambda n: (float(self.graph.nodes[n].ui.get("x", 0)),
+                                                          list(self.graph.nodes).index(n)))
+            anchor_item = self.scene.node_items.get(anchor)
+            at = None if anchor_item is None else anchor_item.center() + QPointF(COLUMN_GAP, 0)
+            return self.add_node(type_name, at)
+        if anchor is None:
+            return self.add_node(type_name)
+        item = self.scene.node_items[anchor]
+        return self.add_node(type_name, item.center() + QPointF(COLUMN_GAP, 0), wire_from=anchor)
+
+    def _wire_after(self, src_id: str, new: Node) -> list[Edge]:
+        src = self.graph.nodes.get(src_id)
+        if src is None:
+            return []
+        outs = node_ports(src, self.document.graph.blocks)[1]
+        ins = node_ports(new, self.document.graph.blocks)[0]
+        for out in outs:
+            for inp in ins:
+                if out.kind == inp.kind:
+                    return [Edge((src_id, out.name), (new.id, inp.name))]
+        return []
+
+    # ---- removing ----------------------------------------------------------------------------
+
+    def delete_selected(self) -> bool:
+        """Delete the selected nodes (with their wires) and selected wires: one undo step."""
+        nodes = self.scene.selected_node_ids()
+        wires = [i.edge for i in self.scene.selectedItems()
+                 if isinstance(i, EdgeItem) and i.edge.src[0] not in nodes and i.edge.dst[0] not in nodes]
+        commands: list[Command] = [Disconnect(e) for e in wires]
+        if nodes:
+            commands.append(RemoveNodes(nodes))
+        if not commands:
+            self.message.emit("Nothing selected to delete.")
+            return False
+        what = ", ".join(nodes) if nodes else f"{len(wires)} wire{'s' * (len(wires) != 1)}"
+        return self.run(Macro(commands, f"delete {what}"))
+
+    # ---- clipboard ---------------------------------------------------------------------------
+
+    def selection_as_json(self) -> str | None:
+        """The selected nodes and the wires between them, as graph file text."""
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            return None
+        part = Graph(name="clipboard")
+        for nid in ids:
+            node = self.graph.node(nid)
+            ui = dict(node.ui)
+            item = self.scene.node_items.get(nid)
+            if item is not None:
+                ui.update(x=item.pos().x(), y=item.pos().y())
+            part.nodes[nid] = Node(nid, node.type, dict(node.params), node.name, node.frozen,
+                                   node.lr_factor, ui)
+        part.edges = [e for e in self.graph.edges if e.src[0] in part.nodes and e.dst[0] in part.nodes]
+        return json.dumps(graph_to_dict(part))
+
+    def copy(self) -> bool:
+        text = self.selection_as_json()
+        if text is None:
+            self.message.emit("Select nodes to copy.")
+            return False
+        mime = QMimeData()
+        mime.setData(GRAPH_MIME, text.encode("utf-8"))
+        mime.setText(text)
+        QApplication.clipboard().setMimeData(mime)
+        self.message.emit(f"Copied {len(self.scene.selected_node_ids())} node(s).")
+        return True
+
+    def paste(self) -> bool:
+        mime = QApplication.clipboard().mimeData()
+        if mime is None or not (mime.hasFormat(GRAPH_MIME) or mime.hasText()):
+            self.message.emit("The clipboard holds no nodes.")
+            return False
+        raw = bytes(mime.data(GRAPH_MIME).data()).decode("utf-8") if mime.hasFormat(GRAPH_MIME) else mime.text()
+        return self.paste_json(raw)
+
+    def duplicate(self) -> bool:
+        text = self.selection_as_json()
+        if text is None:
+            self.message.emit("Select nodes to duplicate.")
+            return False
+        return self.paste_json(text)
+
+    def paste_json(self, text: str, offset: tuple[float, float] = (40.0, 40.0)) -> bool:
+        """Add the nodes of a graph text (fresh ids, shifted by `offset`) as one undo step."""
+        try:
+            part = graph_from_dict(json.loads(text))
+        except Exception as exc:  # any malformed clipboard text: tell, never crash
+            self.message.emit(f"Cannot paste: {exc}")
+            return False
+        taken = set(self.graph.nodes)
+        rename: dict[str, str] = {}
+        probe = Graph(nodes={k: Node(k, "Identity") for k in taken})
+        for nid in part.nodes:
+            rename[nid] = probe.unique_id(nid)
+            probe.nodes[rename[nid]] = Node(rename[nid], "Identity")
+        commands: list[Command] = []
+        for nid, node in part.nodes.items():
+            clone = Node(rename[nid], node.type, dict(node.params),
+                         node.name if node.name != nid else rename[nid], node.frozen, node.lr_factor,
+                         {**node.ui, "x": float(node.ui.get("x", 0)) + offset[0],
+                          "y": float(node.ui.get("y", 0)) + offset[1]})
+            commands.append(AddNode(clone))
+        edges = [Edge((rename[e.src[0]], e.src[1]), (rename[e.dst[0]], e.dst[1])) for e in part.edges]
+        if commands:
+            commands[-1] = AddNode(commands[-1].node, edges)
+        if not commands or not self.run(Macro(commands, f"paste {len(commands)} node(s)")):
+            return False
+        self.scene.select_nodes(list(rename.values()))
+        self.message.emit(f"Pasted {len(commands)} node(s).")
+        return True
+
+    # ---- layout ------------------------------------------------------------------------------
+
+    def auto_layout(self) -> bool:
+        """Lay the shown graph out in layers (one undo step)."""
+        if not self.graph.nodes:
+            return False
+        return self.run(MoveNodes(auto_layout(self.graph)))

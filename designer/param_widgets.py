@@ -1,0 +1,151 @@
+"""Semantic parameter kinds -> editor widgets (the only place that maps kinds to Qt).
+
+int -> QSpinBox, float -> QDoubleSpinBox, bool -> QCheckBox, choice -> QComboBox,
+ints -> a line edit that takes "3", "3, 3" or one of the spec's words ("same"), shape -> a line
+edit "1, 28, 28", text -> a line edit. Each editor offers `value()` (raises ValueError with a
+readable reason for text that does not parse), `set_value(v)` and a `changed` callback hook.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+from typing import Any
+
+from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
+
+from graph_core import ParamSpec
+
+_INT_LIMIT = 2_000_000_000
+
+
+class ParamEditor:
+    """A widget for one parameter plus how to read and write its value."""
+
+    def __init__(self, spec: ParamSpec, widget: QWidget, read: Callable[[], Any],
+                 write: Callable[[Any], None], connect: Callable[[Callable[[], None]], None]) -> None:
+        self.spec, self.widget = spec, widget
+        self._read, self._write, self._connect = read, write, connect
+
+    def value(self) -> Any:
+        return self._read()
+
+    def set_value(self, value: Any) -> None:
+        self.widget.blockSignals(True)
+        try:
+            self._write(value)
+        finally:
+            self.widget.blockSignals(False)
+
+    def on_change(self, callback: Callable[[], None]) -> None:
+        self._connect(callback)
+
+
+def make_editor(spec: ParamSpec) -> ParamEditor:
+    """The editor for `spec`'s kind."""
+    return _FACTORIES[spec.kind](spec)
+
+
+def format_value(value: Any) -> str:
+    """A parameter value as the text a line edit shows ("3, 3", "same", "")."""
+    if value is None:
+        return ""
+    if isinstance(value, list | tuple):
+        return ", ".join(str(v) for v in value)
+    return str(value)
+
+
+def parse_ints(spec: ParamSpec, text: str) -> Any:
+    """"3" -> 3, "3, 3" or "3x3" -> (3, 3), a word -> the word, "" -> None when allowed."""
+    text = text.strip()
+    if not text:
+        if spec.nullable:
+            return None
+        raise ValueError(f"{spec.name}: a value is required")
+    if text.lower() in spec.words:
+        return text.lower()
+    parts = [p for p in text.replace("x", ",").replace("×", ",").replace(" ", ",").split(",") if p]
+    try:
+        numbers = [int(p) for p in parts]
+    except ValueError:
+        words = f" or {' / '.join(spec.words)}" if spec.words else ""
+        raise ValueError(f"{spec.name}: type a whole number or a list like 3, 3{words}; got {text!r}") from None
+    return numbers[0] if len(numbers) == 1 else tuple(numbers)
+
+
+def parse_shape(spec: ParamSpec, text: str) -> tuple[int, ...]:
+    """"1, 28, 28" (or "1x28x28") -> (1, 28, 28)."""
+    parts = [p for p in text.replace("x", ",").replace("×", ",").replace(" ", ",").split(",") if p]
+    try:
+        return tuple(int(p) for p in parts)
+    except ValueError:
+        raise ValueError(f"{spec.name}: type sizes separated by commas, like 1, 28, 28; got {text!r}") from None
+
+
+def _int_editor(spec: ParamSpec) -> ParamEditor:
+    box = QSpinBox()
+    low = int(spec.minimum) if spec.minimum is not None else -_INT_LIMIT
+    high = int(spec.maximum) if spec.maximum is not None else _INT_LIMIT
+    if spec.nullable:
+        # One below the minimum stands for None, shown as "none".
+        low -= 1
+        box.setSpecialValueText("none")
+    box.setRange(low, high)
+    box.setKeyboardTracking(True)
+
+    def read() -> Any:
+        return None if spec.nullable and box.value() == box.minimum() else box.value()
+
+    def write(v: Any) -> None:
+        box.setValue(box.minimum() if v is None else int(v))
+
+    return ParamEditor(spec, box, read, write, lambda cb: box.valueChanged.connect(lambda _v: cb()))
+
+
+def _float_editor(spec: ParamSpec) -> ParamEditor:
+    box = QDoubleSpinBox()
+    box.setDecimals(6)
+    box.setRange(spec.minimum if spec.minimum is not None else -1e9,
+                 spec.maximum if spec.maximum is not None else 1e9)
+    box.setSingleStep(0.1 if (spec.maximum or 10) > 1 else 0.05)
+    return ParamEditor(spec, box, box.value, lambda v: box.setValue(float(v)),
+                       lambda cb: box.valueChanged.connect(lambda _v: cb()))
+
+
+def _bool_editor(spec: ParamSpec) -> ParamEditor:
+    box = QCheckBox()
+    return ParamEditor(spec, box, box.isChecked, lambda v: box.setChecked(bool(v)),
+                       lambda cb: box.toggled.connect(lambda _v: cb()))
+
+
+def _choice_editor(spec: ParamSpec) -> ParamEditor:
+    box = QComboBox()
+    box.addItems(list(spec.choices))
+    return ParamEditor(spec, box, box.currentText, lambda v: box.setCurrentText(str(v)),
+                       lambda cb: box.currentTextChanged.connect(lambda _v: cb()))
+
+
+def _line_editor(spec: ParamSpec, parse: Callable[[str], Any], placeholder: str) -> ParamEditor:
+    edit = QLineEdit(placeholderText=placeholder)
+    return ParamEditor(spec, edit, lambda: parse(edit.text()), lambda v: edit.setText(format_value(v)),
+                       lambda cb: edit.editingFinished.connect(cb))
+
+
+def _ints_editor(spec: ParamSpec) -> ParamEditor:
+    hint = "e.g. 3 or 3, 3" + (f" or {' / '.join(spec.words)}" if spec.words else "")
+    if spec.nullable:
+        hint += " (empty: default)"
+    return _line_editor(spec, lambda t: parse_ints(spec, t), hint)
+
+
+def _shape_editor(spec: ParamSpec) -> ParamEditor:
+    return _line_editor(spec, lambda t: parse_shape(spec, t), "e.g. 1, 28, 28")
+
+
+def _text_editor(spec: ParamSpec) -> ParamEditor:
+    return _line_editor(spec, lambda t: t.strip(), "")
+
+
+_FACTORIES: dict[str, Callable[[ParamSpec], ParamEditor]] = {
+    "int": _int_editor, "float": _float_editor, "bool": _bool_editor, "choice": _choice_editor,
+    "ints": _ints_editor, "shape": _shape_editor, "text": _text_editor,
+}

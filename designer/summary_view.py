@@ -1,0 +1,76 @@
+"""The analysis table (like MATLAB's analyzeNetwork): per node its name, type, output shape,
+parameters and trainable parameters, with totals underneath."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import Qt, Signal
+from PySide6.QtWidgets import (
+    QHeaderView,
+    QLabel,
+    QTableWidget,
+    QTableWidgetItem,
+    QVBoxLayout,
+    QWidget,
+)
+
+from graph_core import format_shape, summarize
+
+from .document import Document
+
+_COLUMNS = ("node", "type", "output shape", "parameters", "trainable")
+
+
+class SummaryView(QWidget):
+    """The summary dock's widget (objectName `summaryTable` on the table).
+
+    Signals:
+        node_chosen(str): a row was clicked.
+    """
+
+    node_chosen = Signal(str)
+
+    def __init__(self, document: Document, parent: QWidget | None = None) -> None:
+        super().__init__(parent)
+        self.document = document
+        self.table = QTableWidget(0, len(_COLUMNS))
+        self.table.setObjectName("summaryTable")
+        self.table.setHorizontalHeaderLabels(list(_COLUMNS))
+        self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setSelectionBehavior(QTableWidget.SelectionBehavior.SelectRows)
+        self.table.verticalHeader().hide()
+        self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
+        self.table.horizontalHeader().setStretchLastSection(True)
+        self.totals = QLabel()
+        layout = QVBoxLayout(self)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.table)
+        layout.addWidget(self.totals)
+        self.table.cellClicked.connect(lambda row, _c: self.node_chosen.emit(self.table.item(row, 0).data(Qt.ItemDataRole.UserRole)))
+        self._shown: list = []
+        document.analysed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        summary = summarize(self.document.graph, self.document.shapes)
+        rows = [(r.id, r.name, r.type, r.output_shape, r.params, r.trainable) for r in summary.rows]
+        if rows != self._shown:
+            self._shown = rows
+            self.table.setUpdatesEnabled(False)
+            self.table.setRowCount(len(rows))
+            for k, (nid, name, type_, shape, params, trainable) in enumerate(rows):
+                cells = (name, type_, format_shape(shape), _count(params), _count(trainable))
+                for c, text in enumerate(cells):
+                    item = QTableWidgetItem(text)
+                    if c >= 3:
+                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+                    if c == 0:
+                        item.setData(Qt.ItemDataRole.UserRole, nid)
+                    self.table.setItem(k, c, item)
+            self.table.setUpdatesEnabled(True)
+        frozen = summary.total_params - summary.trainable_params
+        self.totals.setText(f"<b>{len(rows)} layers · {summary.total_params:,} parameters</b> "
+                            f"({summary.trainable_params:,} trainable, {frozen:,} frozen)")
+
+
+def _count(value: int | None) -> str:
+    return "?" if value is None else f"{value:,}"
