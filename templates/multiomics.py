@@ -63,15 +63,12 @@ def multiomics_vae(integration: str, omics: str, hidden: int, latent_dim: int, b
     s = Sketch(f"multiomics_vae_{integration}")
     inputs = {name: s.add(f"omics_{name}", "Input", 0, 2 * k, shape=[size], field=f"omics_{name}")
               for k, (name, size) in enumerate(blocks)}
-    middle = (len(blocks) - 1)  # row of the shared part, centred between the omics rows
+    middle = len(blocks) - 1  # row of the shared part, centred between the omics rows
     if integration == "late":
         codes = [_vae_latent(s, _encoder(s, inputs[name], name, hidden), name, latent_dim, beta)
                  for name, _ in blocks]
         decoders_from = dict(zip([n for n, _ in blocks], codes))
-        shared = s.add("codes", "Concat", s.col(codes[0]) + 1, middle, dim=1)
-        for z in codes:
-            s.wire(z, shared, "z", "in")
-        head_src, head_port = shared, "out"
+        head_src, head_port = "codes", "out"
     else:
         if integration == "early":
             x = s.add("merge", "Concat", 1, middle, name="concat omics", dim=1)
@@ -92,7 +89,13 @@ def multiomics_vae(integration: str, omics: str, hidden: int, latent_dim: int, b
     for k, (name, size) in enumerate(blocks):
         _decoder(s, decoders_from[name], name, size, hidden, start, 2 * k)
     if classify:
-        c = s.add("class_fc", "Dense", start, 2 * len(blocks), out_features=num_classes)
+        head_col, head_row = start, 2 * len(blocks)
+        if integration == "late":  # the per-omics codes meet only in the classification head
+            s.add("codes", "Concat", start, head_row, dim=1)
+            for z in decoders_from.values():
+                s.wire(z, "codes", "z", "in")
+            head_col += 1
+        c = s.add("class_fc", "Dense", head_col, head_row, out_features=num_classes)
         s.wire(head_src, c, head_port, "in")
         s.then(c, "class_head", "Output", loss="cross_entropy", target="label", weight=class_weight)
     # The synthetic set reads each omics width as its own key (rna, methylation, protein).

@@ -74,9 +74,8 @@ def _features(s: Sketch, x: str, depth: int, batch_norm: bool, input_size: int, 
     for stage, (convs, width) in enumerate(zip(STAGES[depth], WIDTHS), 1):
         name = f"stage{stage}"
         s.graph.blocks[name] = _stage_block(stage, convs, width, batch_norm)
-        label = f"stage {stage}: {convs}× conv {width}" + (" + bn" if batch_norm else "")
         x = s.then(x, name, "Block", dst_port="x", src_port="out" if stage == 1 else "y",
-                   block=name, name=label, frozen=frozen, lr_factor=lr_factor)
+                   block=name, frozen=frozen, lr_factor=lr_factor)
     return x
 
 
