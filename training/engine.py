@@ -1,0 +1,456 @@
+"""`train`: run the regime a graph implies on its data, streaming events and writing a run directory.
+
+The shape is a blocking call with a callback, made for a worker thread: `on_event(dict)` is
+called on the training thread (the designer forwards the dicts to its GUI thread and throttles
+its own redraws), and a `RunControl` passed as `stop` stops within one step or pauses between
+steps. Expected failures (invalid graph, data that does not fit, NaN loss, out of memory) never
+raise: they emit an `error` event and return a `RunResult` with status "failed".
+"""
+
+from __future__ import annotations
+
+import math
+import random
+import threading
+import time
+import traceback
+from collections.abc import Callable
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+import graph_core as gc
+
+from . import distributed
+from .config import ConfigError, TrainConfig, pick_device, plan_runtime
+from .control import RunControl, RunResult, as_control, make_event
+from .metrics import MetricAccumulator
+from .rundir import RunDirectory, load_state
+from .task import GAN, BindingError, Task, analyse, bind
+
+EventSink = Callable[[dict[str, Any]], None]
+
+
+class TrainingFailure(Exception):
+    """A failure with a message meant for the user (NaN loss, out of memory)."""
+
+
+def train(graph: gc.Graph, config: TrainConfig | dict[str, Any] | None = None,
+          on_event: EventSink | None = None,
+          stop: RunControl | threading.Event | Callable[[], bool] | None = None,
+          root: str | Path | None = None) -> RunResult:
+    """Train a graph on the data its `data` section names.
+
+    Args:
+        graph: a valid graph; its `training` section gives the defaults.
+        config: overrides (a dict of TrainConfig keys, or a TrainConfig).
+        on_event: called with every event dict (types: step, epoch, samples, checkpoint, done,
+            error); under torchrun only on rank 0.
+        stop: a RunControl (stop/pause/resume), a threading.Event or a callable returning True
+            to stop; checked between steps.
+        root: the folder relative dataset paths are resolved against (the graph file's folder).
+
+    Returns:
+        The RunResult; `status` is completed, stopped, early_stopped or failed.
+    """
+    return TrainingRun(graph, config, on_event, stop, root).execute()
+
+
+class TrainingRun:
+    """One run from setup to summary; `execute` is the whole life cycle."""
+
+    def __init__(self, graph: gc.Graph, config: Any, on_event: EventSink | None, stop: Any,
+                 root: str | Path | None) -> None:
+        self.graph, self.overrides, self.sink, self.root = graph, config, on_event, root
+        self.control = as_control(stop)
+        self.ctx = distributed.from_environment()
+        self.result = RunResult(status="failed")
+        self.rundir: RunDirectory | None = None
+        self.step = 0
+        self.epoch = 0  # completed epochs
+        self.history: list[dict[str, Any]] = []
+        self.best: float | None = None
+        self.bad_epochs = 0
+        self.started = time.perf_counter()
+        self.train_seconds = 0.0
+
+    # ---- life cycle ------------------------------------------------------------------------
+
+    def execute(self) -> RunResult:
+        try:
+            self._setup()
+        except (BindingError, ConfigError) as exc:
+            issues = getattr(exc, "issues", [str(exc)])
+            return self._fail(issues[0] if len(issues) == 1 else "the graph cannot train on this data",
+                              issues)
+        except Exception as exc:  # data errors and anything the user's files provoke
+            name = type(exc).__name__
+            message = str(exc) if name in ("DataError", "ValueError") else f"{name}: {exc}"
+            return self._fail(message, [message], detail=traceback.format_exc())
+        try:
+            status = self._loop()
+            self._finish(status)
+        except TrainingFailure as exc:
+            self._fail(str(exc))
+        except Exception as exc:
+            self._fail(self._describe_crash(exc), detail=traceback.format_exc())
+        finally:
+            if self.rundir is not None:
+                self.rundir.close()
+            distributed.teardown(self.ctx)
+        return self.result
+
+    def _setup(self) -> None:
+        import torch
+
+        from .datasets import prepare
+
+        self.config = config = TrainConfig.resolve(self.graph.training, self.overrides)
+        self.task: Task = analyse(self.graph)
+        spec = dict(self.graph.data)
+        if config.dataset:
+            spec["dataset"] = config.dataset
+        self.prepared = prepare(spec, seed=config.seed, root=self.root)
+        bind(self.task, self.prepared.info, getattr(self.prepared, "name", "the dataset"))
+        if len(self.prepared.train) == 0:
+            raise ConfigError("the training split is empty")
+        cuda = torch.cuda.is_available()
+        mps = bool(getattr(torch.backends, "mps", None) and torch.backends.mps.is_available())
+        device = distributed.setup(self.ctx, pick_device(config.device, cuda, mps))
+        self.device = torch.device(device)
+        bf16 = self.device.type == "cuda" and torch.cuda.is_bf16_supported()
+        self.plan = plan_runtime(config, device, bf16_supported=bf16, has_conv2d=self.task.has_conv2d)
+        if self.device.type == "cuda":
+            torch.backends.cudnn.benchmark = self.plan.cudnn_benchmark
+        self._seed(config.seed)
+        self._build_model()
+        self._open_run_directory()
+
+    def _build_model(self) -> None:
+        import torch
+
+        import codegen
+
+        from .feed import Feeder
+        from .regimes import GanRegime, HeadRegime
+
+        net = codegen.compile_graph(self.graph).to(self.device)
+        if self.plan.channels_last:
+            net = net.to(memory_format=torch.channels_last)
+        self.net = net
+        regime_class = GanRegime if self.task.regime == GAN else HeadRegime
+        self.regime = regime_class(self.task, net, self.graph, self.config, self.plan, self.device, self._wrap)
+        self.schedulers = [_scheduler(o, self.config) for o in self.regime.optimizers]
+        fields = self.task.fields()
+        self.train_feed = Feeder(self.prepared.train, fields, self.device, self.plan.channels_last)
+        val = self.prepared.val if len(self.prepared.val) else self.prepared.train
+        self.val_feed = Feeder(val, fields, self.device, self.plan.channels_last)
+        self.sampler = torch.utils.data.DistributedSampler(
+            self.prepared.train, num_replicas=self.ctx.world, rank=self.ctx.rank, shuffle=True,
+            seed=self.config.seed)
+
+    def _wrap(self, module: Any) -> Any:
+        """DDP under torchrun, then torch.compile when asked; parameters stay the module's."""
+        import torch
+
+        if self.ctx.active:
+            from torch.nn.parallel import DistributedDataParallel
+
+            ids = [self.device.index] if self.device.type == "cuda" else None
+            module = DistributedDataParallel(module, device_ids=ids)
+        return torch.compile(module) if self.plan.compile else module
+
+    def _open_run_directory(self) -> None:
+        c = self.config
+        resume = Path(c.resume) if c.resume else None
+        if c.out:
+            path = Path(c.out)
+        elif resume is not None:
+            path = resume
+        else:
+            stamp = time.strftime("%Y%m%d-%H%M%S")
+            path = Path(self.root or ".") / "runs" / f"{_slug(self.graph.name)}-{stamp}"
+        self.rundir = RunDirectory(path, enabled=self.ctx.main, append=resume is not None)
+        self.result.run_dir = path
+        if resume is not None:
+            self._resume_from(resume)
+        self.rundir.write_json("graph.json", gc.graph_to_dict(self.graph))
+        self.rundir.write_json("config.json", {**c.to_dict(), "runtime": self.plan.describe(),
+                                               "world_size": self.ctx.world,
+                                               "dataset": getattr(self.prepared, "name", None)})
+
+    def _resume_from(self, resume: Path) -> None:
+        import codegen
+
+        weights = resume / "last.safetensors"
+        if not weights.exists():
+            raise ConfigError(f"resume: {resume} has no last.safetensors checkpoint to continue from")
+        codegen.load_weights(self.net, weights)
+        state = load_state(resume)
+        self.regime.load_state_dict(state["regime"])
+        for sched, sd in zip(self.schedulers, state.get("schedulers", [])):
+            if sched is not None:
+                sched.load_state_dict(sd)
+        self.epoch, self.step = int(state["epoch"]), int(state["step"])
+        self.best = state.get("best")
+        self.bad_epochs = int(state.get("bad_epochs", 0))
+        self.history = list(state.get("history", []))
+
+    # ---- the loop --------------------------------------------------------------------------
+
+    def _loop(self) -> str:
+        c = self.config
+        self.steps_per_epoch = len(self._batches(0))
+        self.total_steps = self.steps_per_epoch * c.epochs
+        if c.max_steps:
+            self.total_steps = min(self.total_steps, c.max_steps)
+        self.run_start_step = self.step
+        while self.epoch < c.epochs:
+            epoch_number = self.epoch + 1
+            stopped = self._train_epoch(epoch_number, self._batches(self.epoch))
+            if stopped:
+                self._save_checkpoint(best=False)
+                return "stopped"
+            losses, metrics = self.regime.evaluate(self.val_feed, max(c.batch_size, 256))
+            for sched in self.schedulers:
+                if sched is not None:
+                    sched.step()
+            self.epoch = epoch_number
+            improved = self._record_epoch(losses, metrics)
+            self._save_checkpoint(best=improved)
+            self._emit_samples()
+            if c.early_stopping and self.bad_epochs >= c.early_stopping:
+                return "early_stopped"
+            if c.max_steps and self.step >= c.max_steps:
+                break
+        return "completed"
+
+    def _batches(self, epoch: int) -> list[Any]:
+        import torch
+
+        self.sampler.set_epoch(epoch)
+        order = torch.tensor(list(iter(self.sampler)), dtype=torch.int64)
+        chunks = list(torch.split(order, self.config.batch_size))
+        # a final batch of one sample breaks BatchNorm's statistics: fold it away
+        if len(chunks) > 1 and len(chunks[-1]) == 1:
+            chunks.pop()
+        return chunks
+
+    def _train_epoch(self, epoch: int, batches: list[Any]) -> bool:
+        """Run one epoch's steps; True when a stop request ended it early."""
+        c = self.config
+        acc = MetricAccumulator([])
+        t0 = time.perf_counter()
+        seen = 0
+        for i, index in enumerate(batches):
+            self.control.wait_if_paused()
+            if self._should_stop():
+                self.train_seconds += time.perf_counter() - t0
+                return True
+            step_start = time.perf_counter()
+            losses = self._one_step(index)
+            self.step += 1
+            n = len(index) * self.ctx.world
+            seen += n
+            acc.add_losses(losses, n)
+            elapsed = time.perf_counter() - t0
+            throughput = seen / elapsed if elapsed > 0 else None
+            done = self.step - self.run_start_step
+            spent = self.train_seconds + elapsed
+            eta = (self.total_steps - self.step) * spent / done if done else None
+            self._emit(make_event("step", step=self.step, epoch=epoch, split="train", losses=losses,
+                                  throughput=throughput, eta=eta, epoch_step=i + 1,
+                                  epoch_steps=len(batches), lr=self._lr(),
+                                  step_seconds=time.perf_counter() - step_start))
+            if self.rundir is not None:
+                self.rundir.log("steps", {"step": self.step, "epoch": epoch, **losses,
+                                          "lr": self._lr(), "throughput": throughput})
+            if c.max_steps and self.step >= c.max_steps:
+                break
+        self.train_seconds += time.perf_counter() - t0
+        self.epoch_train = (acc.result()[0], self.regime.take_train_metrics(),
+                            seen / max(time.perf_counter() - t0, 1e-9))
+        return False
+
+    def _one_step(self, index: Any) -> dict[str, float]:
+        batch = self.train_feed.batch(index)
+        losses = self.regime.train_step(batch, len(index))
+        if self.ctx.active:
+            names = list(losses)
+            agreed = distributed.all_agree(self.ctx, [losses[k] for k in names] + [float(self.control.stopped)],
+                                           str(self.device))
+            losses = dict(zip(names, agreed[:-1]))
+            self._peer_stop = agreed[-1] > 0
+        if not all(math.isfinite(v) for v in losses.values()):
+            raise TrainingFailure(self._nan_message(index, losses))
+        return losses
+
+    def _should_stop(self) -> bool:
+        return self.control.stopped or getattr(self, "_peer_stop", False)
+
+    # ---- epoch bookkeeping -----------------------------------------------------------------
+
+    def _record_epoch(self, losses: dict[str, float], metrics: dict[str, float]) -> bool:
+        train_losses, train_metrics, throughput = self.epoch_train
+        row: dict[str, Any] = {"epoch": self.epoch, "step": self.step, "lr": self._lr(),
+                               "seconds": round(time.perf_counter() - self.started, 3),
+                               "throughput": throughput}
+        row.update({f"train_{k}": v for k, v in {**train_losses, **train_metrics}.items()})
+        row.update({f"val_{k}": v for k, v in {**losses, **metrics}.items()})
+        self.history.append(row)
+        if self.rundir is not None:
+            self.rundir.log("epochs", row)
+            self.rundir.flush()
+        name, mode = self._monitor()
+        value = row.get(name)
+        improved = False
+        if value is not None and math.isfinite(value):
+            improved = self.best is None or (value > self.best if mode == "max" else value < self.best)
+        if improved:
+            self.best, self.bad_epochs = value, 0
+        else:
+            self.bad_epochs += 1
+        remaining = (self.total_steps - self.step) * self.train_seconds / max(self.step - self.run_start_step, 1)
+        self._emit(make_event("epoch", step=self.step, epoch=self.epoch, split="val", losses=losses,
+                              metrics=metrics, throughput=throughput, eta=remaining,
+                              train={"losses": train_losses, "metrics": train_metrics},
+                              epochs=self.config.epochs, best=improved, monitor=name))
+        return improved
+
+    def _monitor(self) -> tuple[str, str]:
+        c = self.config
+        if c.monitor == "auto":
+            name, mode = self.task.main_metric
+            return f"val_{name}", mode
+        name = c.monitor if c.monitor.startswith(("val_", "train_")) else f"val_{c.monitor}"
+        return name, "max" if any(w in name for w in ("acc", "iou", "d_x")) else "min"
+
+    def _save_checkpoint(self, best: bool) -> None:
+        if self.rundir is None:
+            return
+        last = self.rundir.save_weights(self.net, "last.safetensors")
+        self.rundir.save_state({
+            "epoch": self.epoch, "step": self.step, "regime": self.regime.state_dict(),
+            "schedulers": [s.state_dict() if s is not None else {} for s in self.schedulers],
+            "best": self.best, "bad_epochs": self.bad_epochs, "history": self.history,
+        })
+        self.result.last_checkpoint = last
+        self.last_good = (last, self.epoch)
+        self._emit(make_event("checkpoint", step=self.step, epoch=self.epoch, path=str(last), best=False))
+        if best:
+            path = self.rundir.save_weights(self.net, "best.safetensors")
+            self.result.best_checkpoint = path
+            self._emit(make_event("checkpoint", step=self.step, epoch=self.epoch, path=str(path), best=True))
+
+    def _emit_samples(self) -> None:
+        if not self.config.samples or self.rundir is None or not self.ctx.main:
+            return
+        grid = self.regime.sample_grid(self.val_feed)
+        if grid is None:
+            return
+        image, kind = grid
+        path = self.rundir.save_png(f"samples/epoch_{self.epoch:03d}.png", image)
+        self._emit(make_event("samples", step=self.step, epoch=self.epoch, split="val", path=str(path),
+                              image=image, kind=kind))
+
+    # ---- endings ---------------------------------------------------------------------------
+
+    def _finish(self, status: str) -> None:
+        r = self.result
+        r.status, r.regime, r.history = status, self.task.regime, self.history
+        r.epochs, r.steps = self.epoch, self.step
+        r.seconds = round(time.perf_counter() - self.started, 3)
+        r.final = final_figures(self.history[-1] if self.history else {}, self.epoch, r.seconds)
+        self._write_summary()
+        self._emit(make_event("done", step=self.step, epoch=self.epoch, status=status, final=r.final,
+                              run_dir=str(r.run_dir) if r.run_dir else None, seconds=r.seconds))
+
+    def _fail(self, message: str, issues: list[str] | None = None, detail: str | None = None) -> RunResult:
+        r = self.result
+        r.status, r.error, r.issues = "failed", message, issues or [message]
+        r.epochs, r.steps, r.history = self.epoch, self.step, self.history
+        r.seconds = round(time.perf_counter() - self.started, 3)
+        r.regime = getattr(getattr(self, "task", None), "regime", None)
+        if self.history:
+            r.final = final_figures(self.history[-1], self.epoch, r.seconds)
+        if self.rundir is not None:
+            self._write_summary()
+        self._emit(make_event("error", step=self.step, epoch=self.epoch, message=message,
+                              issues=r.issues, traceback=detail))
+        return r
+
+    def _write_summary(self) -> None:
+        r = self.result
+        self.rundir.write_json("summary.json", {
+            "status": r.status, "regime": r.regime, "error": r.error, "final": r.final,
+            "epochs": r.epochs, "steps": r.steps, "seconds": r.seconds, "best": self.best,
+            "monitor": self._monitor()[0] if hasattr(self, "task") else None,
+            "runtime": self.plan.describe() if hasattr(self, "plan") else None,
+            "last_checkpoint": r.last_checkpoint, "best_checkpoint": r.best_checkpoint,
+        })
+
+    def _nan_message(self, index: Any, losses: dict[str, float]) -> str:
+        bad = next(f"{k} = {v}" for k, v in losses.items() if not math.isfinite(v))
+        broken = self.train_feed.describe_broken(index)
+        good = getattr(self, "last_good", None)
+        where = (f"the last good checkpoint is {good[0]} (epoch {good[1]})" if good
+                 else "no checkpoint had been written yet")
+        cause = f" The batch holds a broken sample: {broken}." if broken else \
+            " Try a smaller learning rate or gradient clipping."
+        return f"step {self.step + 1}: the loss is not finite ({bad}); training stopped.{cause} {where[0].upper()}{where[1:]}."
+
+    def _describe_crash(self, exc: Exception) -> str:
+        import torch
+
+        if isinstance(exc, torch.cuda.OutOfMemoryError):
+            half = max(1, self.config.batch_size // 2)
+            torch.cuda.empty_cache()
+            return (f"step {self.step + 1}: out of GPU memory with batch size {self.config.batch_size}; "
+                    f"try a smaller batch (--batch-size {half})")
+        return f"step {self.step + 1}: {type(exc).__name__}: {exc}"
+
+    # ---- small helpers ---------------------------------------------------------------------
+
+    def _emit(self, event: dict[str, Any]) -> None:
+        if self.sink is not None and self.ctx.main:
+            self.sink(event)
+
+    def _lr(self) -> float:
+        return float(self.regime.optimizers[0].param_groups[0]["lr"])
+
+    @staticmethod
+    def _seed(seed: int) -> None:
+        import torch
+
+        random.seed(seed)
+        np.random.seed(seed)
+        torch.manual_seed(seed)
+
+
+def final_figures(row: dict[str, Any], epochs: int, seconds: float) -> dict[str, Any]:
+    """The `train --json` line: val_loss and, as the regime has them, the other headline figures."""
+    out: dict[str, Any] = {"val_loss": row.get("val_loss")}
+    for key, name in (("val_accuracy", "val_accuracy"), ("val_reconstruction", "reconstruction"),
+                      ("val_kl", "kl"), ("val_d_loss", "d_loss"), ("val_g_loss", "g_loss"),
+                      ("val_miou", "val_miou"), ("val_pixel_accuracy", "val_pixel_accuracy"),
+                      ("val_mae", "val_mae")):
+        if key in row:
+            out[name] = row[key]
+    out["epochs"] = epochs
+    out["seconds"] = seconds
+    return out
+
+
+def _scheduler(optimizer: Any, config: TrainConfig) -> Any:
+    import torch
+
+    if config.schedule == "step":
+        return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
+    if config.schedule == "cosine":
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+    return None
+
+
+def _slug(name: str) -> str:
+    return "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in name) or "run"

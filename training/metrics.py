@@ -1,0 +1,106 @@
+"""Losses per head and the metrics each regime reports, accumulated without per-step syncs.
+
+Counts stay on the device as tensors while an epoch runs and become floats once, in `result()`,
+so measuring accuracy or IoU costs no GPU synchronisation per step. Names: the first head's
+metrics are unprefixed (`accuracy`, `mae`, `pixel_accuracy`, `miou`); with several heads each
+head's are also reported as `<head-id>.<metric>`.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+import torch
+import torch.nn.functional as F
+
+from .task import Head
+
+
+def head_loss(head: Head, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
+    """The loss of one head, in float32 whatever precision the forward ran in."""
+    output = output.float()
+    if head.loss == "cross_entropy":
+        return F.cross_entropy(output, target.long())
+    target = target.float().reshape(output.shape)
+    if head.loss == "bce":
+        return F.binary_cross_entropy_with_logits(output, target)
+    if head.loss == "mse":
+        return F.mse_loss(output, target)
+    return F.l1_loss(output, target)
+
+
+class MetricAccumulator:
+    """Sums losses (floats, weighted by batch size) and metric counts (device tensors)."""
+
+    def __init__(self, heads: list[Head]) -> None:
+        self.heads = heads
+        self.loss_sums: dict[str, float] = {}
+        self.loss_counts: dict[str, int] = {}
+        self.counts: dict[str, dict[str, Any]] = {h.node: {} for h in heads}
+
+    def add_losses(self, losses: dict[str, float], n: int) -> None:
+        """Add one batch's losses (already floats), each weighted by the batch size n."""
+        for name, value in losses.items():
+            self.loss_sums[name] = self.loss_sums.get(name, 0.0) + value * n
+            self.loss_counts[name] = self.loss_counts.get(name, 0) + n
+
+    @torch.no_grad()
+    def add_outputs(self, outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> None:
+        """Accumulate metric counts for every head from one batch (no host sync)."""
+        for h in self.heads:
+            out, tgt = outputs[h.node].detach(), targets[h.node]
+            c = self.counts[h.node]
+            if h.kind == "classify":
+                _add(c, "correct", (out.argmax(1) == tgt.long()).sum())
+                _add(c, "seen", tgt.numel())
+            elif h.kind == "binary":
+                _add(c, "correct", ((out.reshape(tgt.shape) > 0) == (tgt > 0.5)).sum())
+                _add(c, "seen", tgt.numel())
+            elif h.kind == "segment":
+                classes = out.shape[1]
+                pairs = tgt.long().flatten() * classes + out.argmax(1).flatten()
+                _add(c, "confusion", torch.bincount(pairs, minlength=classes * classes))
+            else:
+                _add(c, "abs_error", (out.float().reshape(-1) - tgt.float().reshape(-1)).abs().sum())
+                _add(c, "seen", tgt.numel())
+
+    def result(self) -> tuple[dict[str, float], dict[str, float]]:
+        """(losses, metrics) as plain floats averaged over everything added."""
+        losses = {k: self.loss_sums[k] / max(self.loss_counts[k], 1) for k in self.loss_sums}
+        metrics: dict[str, float] = {}
+        for i, h in enumerate(self.heads):
+            for name, value in _head_metrics(h, self.counts[h.node]).items():
+                if i == 0:
+                    metrics[name] = value
+                if len(self.heads) > 1:
+                    metrics[f"{h.node}.{name}"] = value
+        return losses, metrics
+
+
+def _add(counts: dict[str, Any], key: str, value: Any) -> None:
+    counts[key] = counts[key] + value if key in counts else value
+
+
+def _head_metrics(h: Head, c: dict[str, Any]) -> dict[str, float]:
+    if not c:
+        return {}
+    if h.kind in ("classify", "binary"):
+        return {"accuracy": float(c["correct"]) / max(float(c["seen"]), 1.0)}
+    if h.kind == "segment":
+        return segmentation_scores(c["confusion"])
+    return {"mae": float(c["abs_error"]) / max(float(c["seen"]), 1.0)}
+
+
+def segmentation_scores(confusion: torch.Tensor) -> dict[str, float]:
+    """Pixel accuracy and mean IoU from a flat (true * C + predicted) confusion count.
+
+    Classes absent from both the truth and the prediction are left out of the mean, since
+    their IoU is undefined (0/0), not zero.
+    """
+    classes = int(round(confusion.numel() ** 0.5))
+    m = confusion.reshape(classes, classes).double().cpu()
+    tp = m.diag()
+    union = m.sum(0) + m.sum(1) - tp
+    present = union > 0
+    iou = (tp[present] / union[present]) if bool(present.any()) else torch.zeros(1)
+    return {"pixel_accuracy": float(tp.sum() / m.sum().clamp(min=1)), "miou": float(iou.mean())}

@@ -1,0 +1,306 @@
+"""One training step and one evaluation pass for each regime.
+
+`HeadRegime` covers every graph trained through its Output heads: supervised, autoencoder, VAE
+(adds the model's beta*KL) and segmentation. `GanRegime` alternates a discriminator step and a
+generator step with two optimizers. Both report losses by name after each step with a single
+host synchronisation (one `tolist()` of the stacked loss values).
+"""
+
+from __future__ import annotations
+
+import contextlib
+from collections.abc import Callable
+from typing import Any
+
+import numpy as np
+import torch
+import torch.nn.functional as F
+
+from . import samples as grids
+from .config import RuntimePlan, TrainConfig
+from .feed import Feeder
+from .metrics import MetricAccumulator, head_loss
+from .task import GAN, Task
+
+Wrap = Callable[[torch.nn.Module], torch.nn.Module]
+SAMPLE_COUNT = 8
+
+
+class Regime:
+    """What both regimes share: precision, backward/step with optional scaler and clipping."""
+
+    def __init__(self, task: Task, net: torch.nn.Module, config: TrainConfig, plan: RuntimePlan,
+                 device: torch.device) -> None:
+        self.task, self.net, self.config, self.plan, self.device = task, net, config, plan, device
+        self.optimizers: list[torch.optim.Optimizer] = []
+        self.scalers: list[Any] = []
+        self.train_metrics = MetricAccumulator(task.heads if task.regime != GAN else [])
+        self.fields = {b.node: b.field for b in task.inputs}
+
+    def autocast(self) -> contextlib.AbstractContextManager:
+        if self.plan.amp_dtype is None:
+            return contextlib.nullcontext()
+        return torch.autocast(device_type=self.device.type, dtype=getattr(torch, self.plan.amp_dtype))
+
+    def _make_optimizer(self, groups: list[dict]) -> torch.optim.Optimizer:
+        c = self.config
+        groups = [g for g in groups if any(p.requires_grad for p in g["params"])]
+        if not groups:
+            raise ValueError("every layer is frozen, so there is nothing to train: unfreeze a layer")
+        fused = {"fused": True} if self.device.type == "cuda" else {}
+        betas = tuple(c.betas) if c.betas else ((0.5, 0.999) if self.task.regime == GAN else (0.9, 0.999))
+        if c.optimizer == "sgd":
+            opt = torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+        elif c.optimizer == "adam":
+            opt = torch.optim.Adam(groups, lr=c.lr, betas=betas, weight_decay=c.weight_decay, **fused)
+        else:
+            opt = torch.optim.AdamW(groups, lr=c.lr, betas=betas, weight_decay=c.weight_decay, **fused)
+        self.optimizers.append(opt)
+        self.scalers.append(torch.amp.GradScaler(self.device.type) if self.plan.grad_scaler else None)
+        return opt
+
+    def _update(self, loss: torch.Tensor, index: int, params: list[torch.nn.Parameter]) -> None:
+        opt, scaler = self.optimizers[index], self.scalers[index]
+        opt.zero_grad(set_to_none=True)
+        if scaler is not None:
+            scaler.scale(loss).backward()
+            if self.config.grad_clip:
+                scaler.unscale_(opt)
+                torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+            scaler.step(opt)
+            scaler.update()
+            return
+        loss.backward()
+        if self.config.grad_clip:
+            torch.nn.utils.clip_grad_norm_(params, self.config.grad_clip)
+        opt.step()
+
+    def state_dict(self) -> dict[str, Any]:
+        return {"optimizers": [o.state_dict() for o in self.optimizers],
+                "scalers": [s.state_dict() if s is not None else {} for s in self.scalers]}
+
+    def load_state_dict(self, state: dict[str, Any]) -> None:
+        for opt, sd in zip(self.optimizers, state.get("optimizers", [])):
+            opt.load_state_dict(sd)
+        for scaler, sd in zip(self.scalers, state.get("scalers", [])):
+            if scaler is not None and sd:
+                scaler.load_state_dict(sd)
+
+    def take_train_metrics(self) -> dict[str, float]:
+        """The train split's metrics since the last call (then start counting afresh)."""
+        _, metrics = self.train_metrics.result()
+        self.train_metrics = MetricAccumulator(self.train_metrics.heads)
+        return metrics
+
+
+class HeadRegime(Regime):
+    """Supervised, autoencoder, VAE and segmentation: the weighted sum of the heads' losses."""
+
+    def __init__(self, task: Task, net: torch.nn.Module, graph: Any, config: TrainConfig,
+                 plan: RuntimePlan, device: torch.device, wrap: Wrap) -> None:
+        import codegen
+
+        super().__init__(task, net, config, plan, device)
+        groups = _freeze_the_rest(net, codegen.param_groups(net, graph, config.lr))
+        self.fwd = wrap(net)
+        self.outputs = [n.id for n in graph.nodes_of_type("Output")]
+        self.vae = task.regime == "vae"
+        self.params = [p for p in net.parameters() if p.requires_grad]
+        self._make_optimizer(groups)
+
+    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+        with self.autocast():
+            outputs = self._forward(self.fwd, batch, n)
+            total, parts = self._losses(outputs, batch)
+        self._update(total, 0, self.params)
+        self.train_metrics.add_outputs(outputs, self._targets(batch))
+        values = torch.stack([total.detach().float(), *parts.values()]).tolist()
+        return dict(zip(["loss", *parts], values))
+
+    @torch.no_grad()
+    def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
+        acc = MetricAccumulator(self.task.heads)
+        self.net.eval()
+        try:
+            for start in range(0, len(feeder), batch_size):
+                index = torch.arange(start, min(start + batch_size, len(feeder)))
+                batch = feeder.batch(index)
+                with self.autocast():
+                    outputs = self._forward(self.net, batch, len(index))
+                    total, parts = self._losses(outputs, batch)
+                values = torch.stack([total.float(), *parts.values()]).tolist()
+                acc.add_losses(dict(zip(["loss", *parts], values)), len(index))
+                acc.add_outputs(outputs, self._targets(batch))
+        finally:
+            self.net.train()
+        return acc.result()
+
+    @torch.no_grad()
+    def sample_grid(self, feeder: Feeder) -> tuple[np.ndarray, str] | None:
+        """Inputs above reconstructions (autoencoders) or image / truth / prediction (segmentation)."""
+        recon = next((h for h in self.task.heads if h.kind == "reconstruct"), None)
+        segment = next((h for h in self.task.heads if h.kind == "segment"), None)
+        if recon is None and segment is None:
+            return None
+        index = torch.arange(min(SAMPLE_COUNT, len(feeder)))
+        batch = feeder.batch(index)
+        self.net.eval()
+        try:
+            with self.autocast():
+                outputs = self._forward(self.net, batch, len(index))
+        finally:
+            self.net.train()
+        if recon is not None:
+            source = next(b for b in self.task.inputs if b.node == recon.target_input)
+            if not grids.is_image_shape(source.shape):
+                return None
+            pair = torch.cat([batch[source.field].float(),
+                              outputs[recon.node].float().reshape(len(index), *source.shape)])
+            images = grids.to_rgb(pair.cpu().numpy())
+            return grids.tile(images, len(index), scale=grids.upscale_for(images.shape[1])), "reconstruction"
+        image = next((b for b in self.task.inputs if not b.noise and grids.is_image_shape(b.shape)), None)
+        truth = batch[segment.target_field].cpu().numpy()
+        rows = [grids.masks_to_rgb(truth), grids.masks_to_rgb(outputs[segment.node].argmax(1).cpu().numpy())]
+        if image is not None and tuple(image.shape[-2:]) == truth.shape[1:]:
+            rows.insert(0, grids.to_rgb(batch[image.field].float().cpu().numpy()))
+        images = np.concatenate(rows)
+        return grids.tile(images, len(index), scale=grids.upscale_for(images.shape[1])), "segmentation"
+
+    def _forward(self, module: torch.nn.Module, batch: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
+        args = []
+        for b in self.task.inputs:
+            if b.noise:
+                args.append(torch.randn(n, *b.shape, device=self.device))
+            else:
+                x = batch[b.field]
+                args.append(x.long() if b.dtype == "int64" else x.float())
+        result = module(*args)
+        return result if isinstance(result, dict) else {self.outputs[0]: result}
+
+    def _targets(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
+        return {h.node: batch[self.fields[h.target_input]] if h.target_input else batch[h.target_field]
+                for h in self.task.heads}
+
+    def _losses(self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
+                ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
+        targets = self._targets(batch)
+        parts: dict[str, torch.Tensor] = {}
+        total = torch.zeros((), device=self.device)
+        recon = torch.zeros((), device=self.device)
+        for h in self.task.heads:
+            loss = head_loss(h, outputs[h.node], targets[h.node])
+            total = total + h.weight * loss
+            parts[h.node] = loss.detach()
+            if h.kind == "reconstruct":
+                recon = recon + loss.detach()
+        if self.task.regime in ("autoencoder", "vae"):
+            parts["reconstruction"] = recon
+        if self.vae:
+            kl = self.net.kl_loss().float()
+            total = total + kl
+            parts["kl"] = kl.detach()
+        return total, parts
+
+
+class GanRegime(Regime):
+    """Alternating discriminator and generator steps, each with its own optimizer."""
+
+    def __init__(self, task: Task, net: torch.nn.Module, graph: Any, config: TrainConfig,
+                 plan: RuntimePlan, device: torch.device, wrap: Wrap) -> None:
+        import codegen
+
+        super().__init__(task, net, config, plan, device)
+        self.g_net, self.d_net = net.generator, net.discriminator
+        groups = _freeze_the_rest(net, codegen.param_groups(net, graph, config.lr))
+        self.g_fwd, self.d_fwd = wrap(self.g_net), wrap(self.d_net)
+        self.latent = tuple(net.latent_shape)
+        self.real_field = self.fields[task.gan_real]
+        g_ids = {id(p) for p in self.g_net.parameters()}
+        d_ids = {id(p) for p in self.d_net.parameters()}
+        self.d_params = [p for p in self.d_net.parameters() if p.requires_grad]
+        self.g_params = [p for p in self.g_net.parameters() if p.requires_grad]
+        self._make_optimizer(_subset(groups, d_ids))
+        self._make_optimizer(_subset(groups, g_ids))
+        seed = torch.Generator().manual_seed(config.seed + 1)
+        self.fixed_noise = torch.randn(64, *self.latent, generator=seed).to(device)
+        self._dx = self._dgz = None
+
+    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+        real = batch[self.real_field].float()
+        z = torch.randn(n, *self.latent, device=self.device)
+        with self.autocast():
+            fake = self.g_fwd(z)
+            # one forward over real and fake together: DDP needs one forward per backward
+            scores = self.d_fwd(torch.cat([real, fake.detach()])).float().reshape(2 * n, -1)[:, 0]
+            d_real, d_fake = scores[:n], scores[n:]
+            d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+        self._update(d_loss, 0, self.d_params)
+        with self.autocast():
+            g_scores = self.d_fwd(fake).float().reshape(n, -1)[:, 0]
+            g_loss = F.binary_cross_entropy_with_logits(g_scores, torch.ones_like(g_scores))
+        self._update(g_loss, 1, self.g_params)
+        dx, dgz = torch.sigmoid(d_real.detach()).mean(), torch.sigmoid(d_fake.detach()).mean()
+        values = torch.stack([d_loss.detach() + g_loss.detach(), d_loss.detach(), g_loss.detach(), dx, dgz]).tolist()
+        return dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values))
+
+    @torch.no_grad()
+    def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
+        """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum)."""
+        acc = MetricAccumulator([])
+        gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 2)
+        self.g_net.eval()
+        self.d_net.eval()
+        try:
+            for start in range(0, len(feeder), batch_size):
+                index = torch.arange(start, min(start + batch_size, len(feeder)))
+                real = feeder.batch(index)[self.real_field].float()
+                z = torch.randn(len(index), *self.latent, device=self.device, generator=gen)
+                with self.autocast():
+                    d_real = self.d_net(real).float().reshape(len(index), -1)[:, 0]
+                    d_fake = self.d_net(self.g_net(z)).float().reshape(len(index), -1)[:, 0]
+                d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
+                          + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+                g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
+                values = torch.stack([d_loss + g_loss, d_loss, g_loss, torch.sigmoid(d_real).mean(),
+                                      torch.sigmoid(d_fake).mean()]).tolist()
+                acc.add_losses(dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values)), len(index))
+        finally:
+            self.g_net.train()
+            self.d_net.train()
+        losses, _ = acc.result()
+        metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0)}
+        return losses, metrics
+
+    @torch.no_grad()
+    def sample_grid(self, feeder: Feeder) -> tuple[np.ndarray, str] | None:
+        """The generator's output for the same 64 noise vectors every epoch."""
+        self.g_net.eval()
+        try:
+            with self.autocast():
+                fake = self.g_net(self.fixed_noise).float()
+        finally:
+            self.g_net.train()
+        if not grids.is_image_shape(tuple(fake.shape[1:])):
+            return None
+        images = grids.to_rgb(fake.cpu().numpy())
+        return grids.tile(images, 8, scale=grids.upscale_for(images.shape[1])), "generated"
+
+
+def _subset(groups: list[dict], ids: set[int]) -> list[dict]:
+    """The parameter groups restricted to one sub-network (keeping each group's lr factor)."""
+    out = []
+    for g in groups:
+        params = [p for p in g["params"] if id(p) in ids]
+        if params:
+            out.append({**g, "params": params})
+    return out
+
+
+def _freeze_the_rest(net: torch.nn.Module, groups: list[dict]) -> list[dict]:
+    """Stop computing gradients for parameters no group trains (frozen nodes: transfer learning)."""
+    trained = {id(p) for g in groups for p in g["params"]}
+    for p in net.parameters():
+        if id(p) not in trained:
+            p.requires_grad_(False)
+    return groups

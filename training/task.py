@@ -1,0 +1,233 @@
+"""What a graph asks training to do: its regime, its inputs and heads, bound to dataset fields.
+
+The graph decides the regime (DESIGN.md, "What training does"): a Discriminator makes a GAN, a
+Reparametrisation a VAE, a head whose target is `input:<id>` an autoencoder, a cross-entropy
+head with spatial axes segmentation; anything else is supervised. `bind` checks every Input
+field and Output target against the prepared data before any training starts and reports
+mismatches as `node-id: message` lines.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from typing import Any
+
+import graph_core as gc
+
+SUPERVISED, AUTOENCODER, VAE, GAN, SEGMENTATION = "supervised", "autoencoder", "vae", "gan", "segmentation"
+
+
+@dataclass(frozen=True)
+class InputBinding:
+    """One Input node and the dataset field it reads (noise inputs read none)."""
+
+    node: str
+    field: str
+    shape: tuple[int, ...]
+    dtype: str
+    noise: bool
+
+
+@dataclass(frozen=True)
+class Head:
+    """One Output node with a loss: what it compares with and how it is scored.
+
+    `kind` is classify (cross-entropy over classes), segment (cross-entropy per pixel),
+    binary (bce), regress (mse/l1 against a field) or reconstruct (mse/l1/bce against an input).
+    """
+
+    node: str
+    loss: str
+    weight: float
+    kind: str
+    shape: tuple[int, ...]
+    target_field: str | None = None
+    target_input: str | None = None
+
+
+@dataclass
+class Task:
+    """The regime and the bindings of one graph."""
+
+    regime: str
+    inputs: list[InputBinding]
+    heads: list[Head]
+    gan_real: str | None = None
+    has_conv2d: bool = False
+    notes: list[str] = field(default_factory=list)
+
+    @property
+    def main_metric(self) -> tuple[str, str]:
+        """(metric name, "max" or "min") that early stopping and progress bars follow."""
+        if self.regime == GAN:
+            return "g_loss", "min"
+        first = self.heads[0] if self.heads else None
+        if first is None:
+            return "loss", "min"
+        return {"classify": ("accuracy", "max"), "binary": ("accuracy", "max"),
+                "segment": ("miou", "max"), "regress": ("mae", "min")}.get(first.kind, ("loss", "min"))
+
+    def fields(self) -> set[str]:
+        """Every dataset field this graph reads."""
+        names = {b.field for b in self.inputs if not b.noise}
+        return names | {h.target_field for h in self.heads if h.target_field}
+
+
+class BindingError(ValueError):
+    """The graph cannot train on this data; `issues` are `node-id: message` lines."""
+
+    def __init__(self, issues: list[str]) -> None:
+        super().__init__("\n".join(issues))
+        self.issues = issues
+
+
+def analyse(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) -> Task:
+    """Infer the regime, the inputs and the heads of a valid graph.
+
+    Raises:
+        BindingError: the graph is invalid or has nothing to train.
+    """
+    shapes = shapes if shapes is not None else gc.infer_shapes(graph)
+    problems = [str(i) for i in gc.errors(gc.validate(graph, shapes))]
+    if problems:
+        raise BindingError(problems)
+    inputs = []
+    for node in graph.nodes_of_type("Input"):
+        p = gc.resolved_params(node)
+        inputs.append(InputBinding(node.id, p["field"] or node.id, tuple(p["shape"]), p["dtype"],
+                                   p["source"] == "noise"))
+    heads = [_head(graph, node, shapes) for node in graph.nodes_of_type("Output")]
+    heads = [h for h in heads if h is not None]
+    has_conv2d = any(n.type in ("Conv2d", "ConvTranspose2d") for n in _all_nodes(graph))
+    discriminators = list(graph.nodes_of_type("Discriminator"))
+    if discriminators:
+        return Task(GAN, inputs, heads, _gan_real(graph, discriminators[0]), has_conv2d)
+    if not heads:
+        raise BindingError([f"{graph.name}: no Output head has a loss, so there is nothing to train "
+                            "(set a head's loss to cross_entropy, bce, mse or l1)"])
+    if any(n.type == "Reparametrisation" for n in _all_nodes(graph)):
+        regime = VAE
+    elif any(h.kind == "reconstruct" for h in heads):
+        regime = AUTOENCODER
+    elif any(h.kind == "segment" for h in heads):
+        regime = SEGMENTATION
+    else:
+        regime = SUPERVISED
+    return Task(regime, inputs, heads, None, has_conv2d)
+
+
+def bind(task: Task, info: Mapping[str, Any], dataset: str = "the dataset") -> None:
+    """Check every Input field and head target against the data's field infos.
+
+    Args:
+        task: from `analyse`.
+        info: field name -> FieldInfo (shape, dtype, num_classes, ...), as `prepare` reports.
+        dataset: the dataset's name, for messages.
+
+    Raises:
+        BindingError: listing every mismatch, one `node-id: message` line each.
+    """
+    issues: list[str] = []
+    available = ", ".join(sorted(info)) or "none"
+    by_node = {b.node: b for b in task.inputs}
+    for b in task.inputs:
+        if b.noise:
+            continue
+        fi = info.get(b.field)
+        if fi is None:
+            issues.append(f"{b.node}: field {b.field!r} is not in {dataset} (it has: {available})")
+            continue
+        got = tuple(fi.shape)
+        if got != b.shape:
+            issues.append(f"{b.node}: field {b.field!r} has samples of shape {gc.format_shape(got)} but "
+                          f"this Input expects {gc.format_shape(b.shape)}")
+        if b.dtype == "int64" and not str(fi.dtype).startswith(("int", "uint")):
+            issues.append(f"{b.node}: field {b.field!r} holds {fi.dtype} values but this Input reads int64 "
+                          "ids: set the Input's dtype to float32")
+    for h in task.heads:
+        if h.target_input is not None:
+            src = by_node.get(h.target_input)
+            if src is None:
+                issues.append(f"{h.node}: target input:{h.target_input} names no Input node")
+            elif _numel(src.shape) != _numel(h.shape):
+                issues.append(f"{h.node}: reconstructs {h.target_input} {gc.format_shape(src.shape)} but "
+                              f"receives {gc.format_shape(h.shape)}")
+            continue
+        fi = info.get(h.target_field or "")
+        if fi is None:
+            issues.append(f"{h.node}: target field {h.target_field!r} is not in {dataset} (it has: {available})")
+            continue
+        issues += _check_target(h, fi)
+    if task.regime == GAN and task.gan_real is None:
+        issues.append("discriminator: its real input must come straight from a data Input node")
+    if issues:
+        raise BindingError(issues)
+
+
+def _check_target(h: Head, fi: Any) -> list[str]:
+    target = tuple(fi.shape)
+    classes = getattr(fi, "num_classes", None)
+    if h.kind in ("classify", "segment"):
+        width = h.shape[0] if h.shape else 1
+        out = []
+        if classes is None:
+            out.append(f"{h.node}: cross-entropy needs class labels but field {h.target_field!r} holds "
+                       "numbers: use loss mse or l1")
+        elif classes != width:
+            out.append(f"{h.node}: field {h.target_field!r} has {classes} classes but this head gives "
+                       f"{width} scores: set the layer before it to {classes} outputs")
+        if target != tuple(h.shape[1:]):
+            out.append(f"{h.node}: labels of shape {gc.format_shape(target)} do not match scores of shape "
+                       f"{gc.format_shape(h.shape)} (expected labels {gc.format_shape(h.shape[1:])})")
+        return out
+    if h.kind == "binary":
+        if classes is not None and classes > 2:
+            return [f"{h.node}: field {h.target_field!r} has {classes} classes; bce is for yes/no targets: "
+                    f"use cross_entropy with {classes} outputs"]
+        if _numel(target) != _numel(h.shape):
+            return [f"{h.node}: targets of shape {gc.format_shape(target)} do not match the head's "
+                    f"{gc.format_shape(h.shape)}"]
+        return []
+    if _numel(target) != _numel(h.shape):
+        return [f"{h.node}: targets of shape {gc.format_shape(target)} do not match the head's "
+                f"{gc.format_shape(h.shape)}"]
+    return []
+
+
+def _head(graph: gc.Graph, node: gc.Node, shapes: Mapping[str, gc.NodeShapes]) -> Head | None:
+    p = gc.resolved_params(node)
+    if p["loss"] == "none":
+        return None
+    wires = shapes[node.id].inputs.get("in") or []
+    shape = tuple(wires[0].shape) if wires else ()
+    target = str(p["target"])
+    if target.startswith("input:"):
+        return Head(node.id, p["loss"], float(p["weight"]), "reconstruct", shape,
+                    target_input=target.split(":", 1)[1])
+    if p["loss"] == "cross_entropy":
+        kind = "segment" if len(shape) >= 2 else "classify"
+    else:
+        kind = "binary" if p["loss"] == "bce" else "regress"
+    return Head(node.id, p["loss"], float(p["weight"]), kind, shape, target_field=target)
+
+
+def _gan_real(graph: gc.Graph, disc: gc.Node) -> str | None:
+    wires = graph.edges_into(disc.id, "real")
+    if not wires:
+        return None
+    src = graph.nodes.get(wires[0].src[0])
+    return src.id if src is not None and src.type == "Input" else None
+
+
+def _all_nodes(graph: gc.Graph):
+    yield from graph.nodes.values()
+    for block in graph.blocks.values():
+        yield from _all_nodes(block)
+
+
+def _numel(shape: tuple[int, ...]) -> int:
+    n = 1
+    for s in shape:
+        n *= int(s)
+    return n
