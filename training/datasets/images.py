@@ -126,15 +126,17 @@ def load_idx(path: Path, opts: Options, root: Path | None) -> RawData:
     """
     if path.is_dir():
         train_images = _find_idx(path, ("train", "images"))
-        train_labels = _find_idx(path, ("train", "labels"))
+        fields = _idx_pair(train_images, read_idx(train_images), _find_idx(path, ("train", "labels")))
         test_images = _find_idx(path, ("t10k", "images"), required=False)
         test_labels = _find_idx(path, ("t10k", "labels"), required=False)
     else:
-        train_images = path
-        train_labels = opts.path("labels", root) or _sibling_labels(path)
+        # The images file is read first, so a broken one is reported before a missing label file.
+        train_images, images = path, read_idx(path)
+        fields = _idx_pair(path, images, opts.path("labels", root) or _sibling_labels(path))
         test_images = test_labels = None
-    fields = _idx_pair(train_images, train_labels)
-    val_fields = _idx_pair(test_images, test_labels) if test_images and test_labels else None
+    val_fields = None
+    if test_images and test_labels:
+        val_fields = _idx_pair(test_images, read_idx(test_images), test_labels)
     if val_fields is not None and val_fields["image"].shape[1:] != fields["image"].shape[1:]:
         raise DataError(f"{test_images}: images of shape {list(val_fields['image'].shape[1:])} "
                         f"differ from {train_images}'s {list(fields['image'].shape[1:])}")
@@ -146,8 +148,7 @@ def load_idx(path: Path, opts: Options, root: Path | None) -> RawData:
     return RawData(path.name, fields, info, val_fields, source=str(path))
 
 
-def _idx_pair(images_path: Path, labels_path: Path) -> dict[str, np.ndarray]:
-    images = read_idx(images_path)
+def _idx_pair(images_path: Path, images: np.ndarray, labels_path: Path) -> dict[str, np.ndarray]:
     labels = read_idx(labels_path)
     if images.ndim not in (3, 4):
         raise DataError(f"{images_path}: expected images of shape (N, H, W), found {list(images.shape)}")

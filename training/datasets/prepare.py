@@ -67,7 +67,7 @@ def load_raw(section: Mapping[str, Any], root: Path | None = None) -> RawData:
     if not path.exists():
         raise DataError(f"unknown dataset '{name}': not a built-in ({', '.join(BUILTINS)}) and no "
                         f"such file: {path}")
-    kind = opts.choice("format", detect_format(path), FORMATS)
+    kind = opts.choice("format", "", FORMATS) if "format" in section else detect_format(path)
     try:
         if kind == "csv":
             return load_csv(path, opts)
