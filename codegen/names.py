@@ -100,14 +100,16 @@ class NameAllocator:
 
     def allocate_class(self, text: str, fallback: str = "Network") -> str:
         """A fresh CamelCase class name for `text`."""
-        return self._claim(to_class_name(text, fallback))
+        stem = to_class_name(text, fallback)
+        # CamelCase reads best as Stage2; a name ending in a digit keeps a separator (Vgg16_2).
+        return self._claim(stem, "_" if stem[-1].isdigit() else "")
 
-    def _claim(self, stem: str) -> str:
+    def _claim(self, stem: str, separator: str = "_") -> str:
         if stem in RESERVED:
             stem += "_"
         name, n = stem, 2
         while name in self._used or not name.isidentifier() or keyword.iskeyword(name):
-            name = f"{stem}_{n}"
+            name = f"{stem}{separator}{n}"
             n += 1
         self._used.add(name)
         return name

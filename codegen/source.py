@@ -160,7 +160,7 @@ class _ModuleWriter:
         return sub
 
     def _layout(self, main: ClassCode) -> GeneratedSource:
-        text: list[str] = [_module_doc(self.graph, main, self.shapes), ""]
+        text: list[str] = _module_doc(self.graph, main, self.shapes).split("\n") + [""]
         text += HEADER.rstrip("\n").split("\n")
         if any(c.has_kl for c in self.classes) or self._uses_reparam():
             text += ["", ""] + REPARAMETRISATION.rstrip("\n").split("\n")
