@@ -235,3 +235,19 @@ def test_tokens_class_is_given_by_its_marker_tokens():
     for seq, cls in zip(tokens, label):
         markers = set(seq[seq <= 4].tolist())
         assert markers and markers <= {1 + 2 * cls, 2 + 2 * cls}
+
+
+def test_multiomics_blocks_are_named_by_the_section_like_the_template_writes_them():
+    data = load_raw({"dataset": "multiomics_synth", "n_samples": 30, "rna": 12, "mirna": 5,
+                     "num_classes": 4})
+    assert [f for f in data.fields] == ["omics_rna", "omics_mirna", "label"]
+    assert data.info["omics_mirna"].shape == (5,)
+    assert data.info["label"].num_classes == 4
+    explicit = load_raw({"dataset": "multiomics_synth", "n_samples": 30,
+                         "blocks": {"atac": 7}})
+    assert set(explicit.fields) == {"omics_atac", "label"}
+    default = load_raw({"dataset": "multiomics_synth", "n_samples": 30})
+    assert [default.info[f].shape for f in ("omics_rna", "omics_methylation", "omics_protein")] \
+        == [(200,), (100,), (50,)]
+    methylation = default.fields["omics_methylation"]
+    assert methylation.min() >= 0.0 and methylation.max() <= 1.0

@@ -291,3 +291,32 @@ def test_idx_errors(tmp_path):
     junk = write_text(tmp_path / "j-images-idx3-ubyte", "hello world")
     with pytest.raises(DataError, match="not an IDX file"):
         raw(junk, format="idx")
+
+
+# ---------------------------------------------------------------- where each sample came from
+
+def test_samples_from_files_remember_their_file_and_line(tmp_path):
+    csv_path = write_text(tmp_path / "t.csv", "a,y\n1,0\n\n2,1\n3,0\n4,1\n5,0\n")
+    data = prepare({"dataset": str(csv_path), "val_fraction": 0, "normalize": False})
+    assert data.train.sources == [f"{csv_path} line {n}" for n in (2, 4, 5, 6, 7)]
+    # Row "2,1" sits on line 4 because of the blank line; its source says so after a split too.
+    split = prepare({"dataset": str(csv_path), "val_fraction": 0.4, "normalize": False}, seed=1)
+    for part in (split.train, split.val):
+        for i, value in enumerate(part.fields["features"][:, 0]):
+            assert part.source_of(i) == data.train.sources[int(value) - 1]
+    rng = np.random.default_rng(9)
+    root = write_image_folder(tmp_path / "imgs", {"a": list(digit_like_images(rng, 2, 8))})
+    images = prepare({"dataset": str(root), "val_fraction": 0})
+    assert images.train.sources == [str(root / "a" / "img_000.png"), str(root / "a" / "img_001.png")]
+    fasta = write_fasta(tmp_path / "s.fa", [("a label=0", "ACGT"), ("b label=1", "ACGT")])
+    assert raw(fasta).sources == [f"{fasta} line 1", f"{fasta} line 3"]
+    assert prepare({"dataset": "iris"}).train.sources is None
+
+
+def test_nan_in_an_array_names_the_sample(tmp_path):
+    features = np.ones((6, 3))
+    features[4, 1] = np.nan
+    path = tmp_path / "nan.npz"
+    np.savez(path, features=features, label=np.arange(6) % 2)
+    with pytest.raises(DataError, match=r"nan\.npz sample 4: field 'features' holds NaN"):
+        prepare({"dataset": str(path)})

@@ -57,15 +57,21 @@ class FieldDataset:
 
     `ds[i]` gives one sample as a dict of arrays (torch's default collate stacks these into
     tensors), `ds.batch(indices)` gives a whole batch at once without a per-sample loop.
+    For data read from files, `sources[i]` says where sample i came from ("x.csv line 7",
+    an image's path), so a fault found later can name it; None for generated data.
     """
 
-    def __init__(self, fields: Mapping[str, np.ndarray]) -> None:
+    def __init__(self, fields: Mapping[str, np.ndarray],
+                 sources: Sequence[str] | np.ndarray | None = None) -> None:
         lengths = {name: len(array) for name, array in fields.items()}
         if len(set(lengths.values())) > 1:
             detail = ", ".join(f"{name}: {n}" for name, n in lengths.items())
             raise DataError(f"fields have different numbers of samples ({detail})")
         self.fields: dict[str, np.ndarray] = dict(fields)
         self._length = next(iter(lengths.values()), 0)
+        self.sources: list[str] | None = None if sources is None else list(sources)
+        if self.sources is not None and len(self.sources) != self._length:
+            raise DataError(f"{len(self.sources)} sample sources for {self._length} samples")
 
     def __len__(self) -> int:
         return self._length
@@ -82,7 +88,13 @@ class FieldDataset:
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> FieldDataset:
         """A new dataset holding only the samples at `indices` (copies)."""
-        return FieldDataset(self.batch(indices))
+        idx = np.asarray(indices, dtype=np.int64)
+        sources = None if self.sources is None else [self.sources[i] for i in idx]
+        return FieldDataset(self.batch(idx), sources)
+
+    def source_of(self, index: int) -> str | None:
+        """Where sample `index` came from, or None for generated data."""
+        return None if self.sources is None else self.sources[index]
 
     def __repr__(self) -> str:
         names = ", ".join(self.fields)
@@ -135,6 +147,8 @@ class RawData:
         val_fields: a validation split the source ships itself (MNIST's t10k, UCR's _TEST),
             used instead of a random split when present.
         source: where it came from, for messages.
+        sources: per sample of `fields`, where it came from (file and line); None if generated.
+        val_sources: the same for `val_fields`.
     """
 
     name: str
@@ -142,6 +156,8 @@ class RawData:
     info: dict[str, FieldInfo]
     val_fields: dict[str, np.ndarray] | None = None
     source: str = ""
+    sources: list[str] | None = None
+    val_sources: list[str] | None = None
 
     def __post_init__(self) -> None:
         for split in (self.fields, self.val_fields or {}):
@@ -153,9 +169,9 @@ class RawData:
                     raise DataError(
                         f"{self.source or self.name}: field '{name}' has samples of shape "
                         f"{list(array.shape[1:])}, expected {list(fi.shape)}")
-        FieldDataset(self.fields)  # raises on unequal sample counts
+        FieldDataset(self.fields, self.sources)  # raises on unequal sample counts
         if self.val_fields is not None:
-            FieldDataset(self.val_fields)
+            FieldDataset(self.val_fields, self.val_sources)
 
 
 class Options:

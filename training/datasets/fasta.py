@@ -64,7 +64,8 @@ def load_fasta(path: Path, opts: Options, root: Path | None) -> RawData:
         sequence = ids
         seq_info = FieldInfo((length,), "int64", vocab, list("ACGTN"[:vocab]), "sequence")
     info = {"sequence": seq_info, "label": label_info(len(class_names), class_names)}
-    return RawData(path.stem, {"sequence": sequence, "label": labels}, info, source=str(path))
+    return RawData(path.stem, {"sequence": sequence, "label": labels}, info, source=str(path),
+                   sources=[f"{path} line {line_no}" for _, _, line_no, _ in records])
 
 
 def read_fasta(path: Path) -> list[tuple[str, np.ndarray, int, str]]:

@@ -64,7 +64,8 @@ def load_image_folder(path: Path, opts: Options) -> RawData:
     labels = np.array([class_id for _, class_id in files], dtype=np.int64)
     info = {"image": FieldInfo((channels, size[0], size[1]), "float32", None, None, "image"),
             "label": label_info(len(classes), classes)}
-    return RawData(path.name, {"image": images, "label": labels}, info, source=str(path))
+    return RawData(path.name, {"image": images, "label": labels}, info, source=str(path),
+                   sources=[str(file) for file, _ in files])
 
 
 def _open_image(file: Path, index: int):
@@ -145,7 +146,14 @@ def load_idx(path: Path, opts: Options, root: Path | None) -> RawData:
     num_classes = int(labels.max()) + 1 if len(labels) else 0
     info = {"image": FieldInfo(tuple(fields["image"].shape[1:]), "float32", None, None, "image"),
             "label": label_info(num_classes)}
-    return RawData(path.name, fields, info, val_fields, source=str(path))
+    return RawData(path.name, fields, info, val_fields, source=str(path),
+                   sources=_numbered(train_images, len(fields["label"])),
+                   val_sources=None if val_fields is None else _numbered(test_images,
+                                                                        len(val_fields["label"])))
+
+
+def _numbered(path: Path, count: int) -> list[str]:
+    return [f"{path} sample {i}" for i in range(count)]
 
 
 def _idx_pair(images_path: Path, images: np.ndarray, labels_path: Path) -> dict[str, np.ndarray]:

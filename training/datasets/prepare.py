@@ -118,32 +118,44 @@ def split_and_normalize(raw: RawData, seed: int, val_fraction: float, limit: int
                         normalize: bool) -> PreparedData:
     """Subsample, split (or keep the source's own split) and standardize from train only."""
     rng = np.random.default_rng(seed)
+    everything = FieldDataset(raw.fields, raw.sources)
+    _check_finite(everything, raw.source or raw.name)
     labels = _stratum(raw.fields, raw.info)
     if raw.val_fields is not None:
-        train_idx = _subsample(len(next(iter(raw.fields.values()))), labels, limit and max(
-            1, round(limit * (1 - val_fraction))), rng)
-        val_labels = _stratum(raw.val_fields, raw.info)
-        val_idx = _subsample(len(next(iter(raw.val_fields.values()))), val_labels, limit and max(
-            1, limit - len(train_idx)), rng)
-        train = {k: v[train_idx] for k, v in raw.fields.items()}
-        val = {k: v[val_idx] for k, v in raw.val_fields.items()}
+        shipped = FieldDataset(raw.val_fields, raw.val_sources)
+        _check_finite(shipped, raw.source or raw.name)
+        train_limit = limit and max(1, round(limit * (1 - val_fraction)))
+        train = everything.subset(_subsample(len(everything), labels, train_limit, rng))
+        val_limit = limit and max(1, limit - len(train))
+        val = shipped.subset(_subsample(len(shipped), _stratum(raw.val_fields, raw.info),
+                                        val_limit, rng))
     else:
-        n = len(next(iter(raw.fields.values())))
-        keep = _subsample(n, labels, limit, rng)
+        keep = _subsample(len(everything), labels, limit, rng)
         train_idx, val_idx = split_indices(len(keep), val_fraction, rng,
                                            None if labels is None else labels[keep])
-        train = {k: v[keep[train_idx]] for k, v in raw.fields.items()}
-        val = {k: v[keep[val_idx]] for k, v in raw.fields.items()}
-    if not len(next(iter(train.values()))):
+        train, val = everything.subset(keep[train_idx]), everything.subset(keep[val_idx])
+    if not len(train):
         raise DataError(f"{raw.source or raw.name}: no training samples left after the split")
     stats: dict[str, tuple[np.ndarray, np.ndarray]] = {}
     if normalize:
         for name, fi in raw.info.items():
             if fi.kind == "features" and fi.dtype == "float32":
-                stats[name] = _standardize(train, val, name)
+                stats[name] = _standardize(train.fields, val.fields, name)
     info = {name: raw.info[name] for name in raw.fields}
-    return PreparedData(raw.name, FieldDataset(train), FieldDataset(val), info, stats,
-                        raw.source or raw.name)
+    return PreparedData(raw.name, train, val, info, stats, raw.source or raw.name)
+
+
+def _check_finite(data: FieldDataset, where: str) -> None:
+    """A NaN or infinity in a float field is a broken sample: name it before training starts."""
+    for name, array in data.fields.items():
+        if array.dtype.kind != "f" or not len(array):
+            continue
+        bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
+        if bad.any():
+            index = int(np.argmax(bad))
+            origin = data.source_of(index) or f"{where} sample {index}"
+            raise DataError(f"{origin}: field '{name}' holds NaN or infinite values "
+                            f"({int(bad.sum())} broken samples in all)")
 
 
 def split_indices(n: int, val_fraction: float, rng: np.random.Generator,

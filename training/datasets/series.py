@@ -127,10 +127,10 @@ def load_ucr(path: Path, opts: Options) -> RawData:
         path = trains[0]
         candidate = path.with_name(path.name.replace("_TRAIN", "_TEST"))
         test_path = candidate if candidate.exists() else None
-    raw_labels, series = _read_ucr_file(path)
-    val = None
+    raw_labels, series, lines = _read_ucr_file(path)
+    val = val_lines = None
     if test_path is not None:
-        val_labels, val_series = _read_ucr_file(test_path)
+        val_labels, val_series, val_lines = _read_ucr_file(test_path)
         if val_series.shape[1] != series.shape[1]:
             raise DataError(f"{test_path}: series of length {val_series.shape[1]}, but "
                             f"{path.name} has length {series.shape[1]}")
@@ -141,16 +141,22 @@ def load_ucr(path: Path, opts: Options) -> RawData:
     transform = opts.choice("transform", "none", TRANSFORMS)
     image_size = opts.integer("image_size", min(32, series.shape[1]), minimum=2)
     name = path.name.split("_TRAIN")[0].rsplit(".", 1)[0]
-    return _series_data(name, series, labels, names, transform, image_size, val, str(path))
+    data = _series_data(name, series, labels, names, transform, image_size, val, str(path))
+    data.sources = [f"{path} line {n}" for n in lines]
+    if val_lines is not None:
+        data.val_sources = [f"{test_path} line {n}" for n in val_lines]
+    return data
 
 
-def _read_ucr_file(path: Path) -> tuple[list[str], np.ndarray]:
+def _read_ucr_file(path: Path) -> tuple[list[str], np.ndarray, list[int]]:
+    """Labels, series (N, L) and the line number of each series."""
     try:
         text = path.read_text(encoding="utf-8")
     except (OSError, UnicodeDecodeError) as exc:
         raise DataError(f"{path}: cannot read ({exc})") from exc
     labels: list[str] = []
     rows: list[np.ndarray] = []
+    numbers: list[int] = []
     for line_no, line in enumerate(text.splitlines(), start=1):
         if not line.strip():
             continue
@@ -166,9 +172,10 @@ def _read_ucr_file(path: Path) -> tuple[list[str], np.ndarray]:
             raise DataError(f"{path}: line {line_no}: a label and at least 2 values expected")
         labels.append(parts[0])
         rows.append(_fill_nan(values, path, line_no))
+        numbers.append(line_no)
     if not rows:
         raise DataError(f"{path}: no series found (empty file)")
-    return labels, np.stack(rows).astype(np.float32)
+    return labels, np.stack(rows).astype(np.float32), numbers
 
 
 def _fill_nan(values: np.ndarray, path: Path, line_no: int) -> np.ndarray:

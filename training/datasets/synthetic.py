@@ -8,6 +8,8 @@ sequences whose class depends on which tokens occur (for an embedding classifier
 
 from __future__ import annotations
 
+import re
+
 import numpy as np
 
 from .core import DataError, FieldInfo, Options, RawData, label_info
@@ -122,38 +124,42 @@ def _place_shape(rng: np.random.Generator, shape_class: int, size: int, yy: np.n
     return None
 
 
+# Options of multiomics_synth that are not block widths (every other integer key names a block).
+_OMICS_OPTIONS = {"dataset", "format", "n_samples", "num_classes", "latent_dim", "noise",
+                  "data_seed", "val_fraction", "limit", "normalize", "blocks"}
+_DEFAULT_BLOCKS = {"rna": 200, "methylation": 100, "protein": 50}
+
+
 def make_multiomics(opts: Options, data_seed: int) -> RawData:
     """Correlated omics blocks generated from one latent factor, with classes set by the latent.
 
-    Fields: `omics_rna`, `omics_methylation`, `omics_protein` (float32 (F,), different widths;
-    methylation are beta values in [0, 1]), `label`. Each block is noisy and sees only two
-    thirds of the latent factors; together they pin the latent down, which is what an
-    integration model should show.
-    Options: n_samples (1000), num_classes (3), latent_dim (8), rna (200), methylation (100),
-    protein (50) widths, noise (1.0).
+    Fields: one `omics_<name>` (float32 (F,)) per block, by default rna (200), methylation (100,
+    beta values in [0, 1]) and protein (50), and `label`. Blocks are named by integer keys of
+    the section ({"rna": 200, "mirna": 80}, as the multiomics template writes them) or by a
+    "blocks" object. With several blocks each is noisy and sees only part of the latent
+    factors; together they pin the latent down, which is what an integration model should show.
+    Options: n_samples (1000), num_classes (3), latent_dim (8), noise (1.0).
     """
     n = opts.integer("n_samples", 1000, minimum=2)
     num_classes = opts.integer("num_classes", 3, minimum=2)
     latent_dim = opts.integer("latent_dim", 8, minimum=1)
     noise = opts.number("noise", 1.0)
-    widths = {"rna": opts.integer("rna", 200, minimum=1),
-              "methylation": opts.integer("methylation", 100, minimum=1),
-              "protein": opts.integer("protein", 50, minimum=1)}
+    widths = _omics_widths(opts)
     rng = np.random.default_rng(data_seed)
     latent = rng.normal(size=(n, latent_dim))
     labels = np.argmax(latent @ rng.normal(size=(latent_dim, num_classes)), axis=1).astype(np.int64)
-    # Per block: its own loading matrix and its own noise level, so no block is the whole story.
-    block_noise = {"rna": 1.0, "methylation": 1.5, "protein": 2.0}
+    # Each block sees all but every k-th latent factor (all of them together), and has its own
+    # noise level, so one block alone cannot pin the class down and integration pays off.
+    k = min(len(widths), 3)
     fields: dict[str, np.ndarray] = {}
     info: dict[str, FieldInfo] = {}
     for b, (name, width) in enumerate(widths.items()):
         loading = rng.normal(size=(latent_dim, width)) / np.sqrt(latent_dim)
-        # Each block sees two thirds of the latent factors (all of them together), so one block
-        # alone cannot pin the class down and integrating the blocks pays off.
-        if latent_dim >= 3:
-            loading[np.arange(latent_dim) % 3 == b] = 0.0
-        block = latent @ loading + noise * block_noise[name] * rng.normal(size=(n, width))
-        if name == "methylation":
+        if k >= 2 and latent_dim >= k:
+            loading[np.arange(latent_dim) % k == b % k] = 0.0
+        block_noise = (1.0, 1.5, 2.0)[b % 3]
+        block = latent @ loading + noise * block_noise * rng.normal(size=(n, width))
+        if "methyl" in name:
             block = 1.0 / (1.0 + np.exp(-block))
         fields[f"omics_{name}"] = block.astype(np.float32)
         info[f"omics_{name}"] = FieldInfo((width,), "float32", None, None, "features")
@@ -161,6 +167,25 @@ def make_multiomics(opts: Options, data_seed: int) -> RawData:
     info["label"] = label_info(num_classes, [f"subtype_{chr(65 + k)}" for k in range(num_classes)]
                                if num_classes <= 26 else None)
     return RawData("multiomics_synth", fields, info, source="multiomics_synth")
+
+
+def _omics_widths(opts: Options) -> dict[str, int]:
+    given = opts.get("blocks")
+    if given is None:
+        given = {key: value for key, value in opts.section.items() if key not in _OMICS_OPTIONS
+                 and isinstance(value, int) and not isinstance(value, bool)}
+    if not isinstance(given, dict):
+        raise DataError(f"{opts.where}: 'blocks' must map block names to widths, got {given!r}")
+    if not given:
+        return dict(_DEFAULT_BLOCKS)
+    block_opts = Options(given, opts.where)
+    widths = {}
+    for name in given:
+        if not re.fullmatch(r"[A-Za-z][A-Za-z0-9_]*", str(name)):
+            raise DataError(f"{opts.where}: omics block name {name!r} must be a word (letters, "
+                            "digits, _)")
+        widths[str(name)] = block_opts.integer(name, 1, minimum=1)
+    return widths
 
 
 def make_tokens(opts: Options, data_seed: int) -> RawData:

@@ -24,7 +24,7 @@ _MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 
 def load_csv(path: Path, opts: Options) -> RawData:
     """A CSV file with a header row -> `features` and `label` (see the module docstring)."""
-    header, rows = _read_rows(path, opts)
+    header, rows, line_numbers = _read_rows(path, opts)
     label_col = _label_column(header, opts.get("label"), path)
     task = opts.choice("task", "classification", ("classification", "regression"))
     feature_cols = [i for i in range(len(header)) if i != label_col]
@@ -39,19 +39,20 @@ def load_csv(path: Path, opts: Options) -> RawData:
     features = np.concatenate(blocks, axis=1).astype(np.float32)
     raw_labels = [row[label_col] for row in rows]
     if task == "regression":
-        labels = _numeric_column(path, header[label_col], raw_labels)
+        labels = _numeric_column(path, header[label_col], raw_labels, line_numbers)
         label_field = labels.astype(np.float32)[:, None]
         label_desc = FieldInfo((1,), "float32", None, None, "label")
     else:
-        _no_missing(path, header[label_col], raw_labels)
+        _no_missing(path, header[label_col], raw_labels, line_numbers)
         label_field, class_names = encode_labels(raw_labels, f"{path}: column '{header[label_col]}'")
         label_desc = label_info(len(class_names), class_names)
     info = {"features": FieldInfo((features.shape[1],), "float32", None, names, "features"),
             "label": label_desc}
-    return RawData(path.stem, {"features": features, "label": label_field}, info, source=str(path))
+    return RawData(path.stem, {"features": features, "label": label_field}, info, source=str(path),
+                   sources=[f"{path} line {line_no}" for line_no in line_numbers])
 
 
-def _read_rows(path: Path, opts: Options) -> tuple[list[str], list[list[str]]]:
+def _read_rows(path: Path, opts: Options) -> tuple[list[str], list[list[str]], list[int]]:
     try:
         text = path.read_text(encoding="utf-8-sig")
     except (OSError, UnicodeDecodeError) as exc:
@@ -73,7 +74,7 @@ def _read_rows(path: Path, opts: Options) -> tuple[list[str], list[list[str]]]:
             raise DataError(f"{path}: line {line_no}: {len(row)} columns, the header has "
                             f"{len(header)}")
         rows.append([c.strip() for c in row])
-    return header, rows
+    return header, rows, [line_no for line_no, _ in lines[1:]]
 
 
 def _label_column(header: list[str], choice: object, path: Path) -> int:
@@ -118,20 +119,20 @@ def _try_numbers(values: list[str]) -> np.ndarray | None:
     return out
 
 
-def _numeric_column(path: Path, name: str, values: list[str]) -> np.ndarray:
-    for i, v in enumerate(values):
+def _numeric_column(path: Path, name: str, values: list[str], lines: list[int]) -> np.ndarray:
+    for line_no, v in zip(lines, values):
         try:
             float(v)
         except ValueError:
-            raise DataError(f"{path}: line {i + 2}: regression target '{name}' is not a number: "
+            raise DataError(f"{path}: line {line_no}: regression target '{name}' is not a number: "
                             f"{v!r}") from None
     return np.array([float(v) for v in values])
 
 
-def _no_missing(path: Path, name: str, values: list[str]) -> None:
-    for i, v in enumerate(values):
+def _no_missing(path: Path, name: str, values: list[str], lines: list[int]) -> None:
+    for line_no, v in zip(lines, values):
         if v.lower() in _MISSING:
-            raise DataError(f"{path}: line {i + 2}: the label '{name}' is missing")
+            raise DataError(f"{path}: line {line_no}: the label '{name}' is missing")
 
 
 def load_npz(path: Path, opts: Options) -> RawData:
@@ -167,7 +168,10 @@ def load_npz(path: Path, opts: Options) -> RawData:
     if len(set(counts.values())) > 1:
         detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
         raise DataError(f"{path}: arrays have different numbers of samples ({detail})")
-    return RawData(path.stem, train, info, val or None, source=str(path))
+    n_val = len(next(iter(val.values()))) if val else 0
+    return RawData(path.stem, train, info, val or None, source=str(path),
+                   sources=[f"{path} sample {i}" for i in range(counts[next(iter(train))])],
+                   val_sources=[f"{path} validation sample {i}" for i in range(n_val)] if val else None)
 
 
 def _read_npz(path: Path) -> dict[str, np.ndarray]:
