@@ -61,7 +61,8 @@ def test_hostile_names_generate_safe_source():
             for arg in node.args.args:
                 assert not keyword.iskeyword(arg.arg)
     # string constants are docstrings, fixed strings, or escaped Output ids used as dict keys
-    keys = {c.value for c in ast.walk(tree) if isinstance(c, ast.Dict) for c in c.keys}
+    keys = {k.value for r in ast.walk(tree) if isinstance(r, ast.Return) and isinstance(r.value, ast.Dict)
+            for k in r.value.keys}
     assert keys == {PAYLOAD + " head", "second\n'head'"}
 
 
