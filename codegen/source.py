@@ -208,7 +208,7 @@ def _module_doc(graph: Graph, main: ClassCode, shapes: Mapping[str, NodeShapes])
             break
         lines.append(f"{INDENT}{ident}: {shape_comment(shapes[nid].main_output)}")
     lines.append("")
-    lines.append(f"Run `python {{this file}}` to build {main.name} and try it on random input.")
+    lines.append(f"Run this file with python to build {main.name} and try it on random input.")
     lines.append('"""')
     return "\n".join(lines)
 
