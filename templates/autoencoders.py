@@ -95,11 +95,11 @@ def autoencoder(variant: str, image_size: int, latent_dim: int, hidden: int, los
     s, x = _start(f"{variant}_autoencoder", image_size)
     if variant == "dense":
         x = _dense_encoder(s, x, hidden)
-        x = s.then(x, "code", "Dense", out_features=latent_dim)
+        x = s.then(x, "latent", "Dense", out_features=latent_dim)
         x = _dense_decoder(s, x, hidden, image_size)
     else:
         x = _conv_encoder(s, x, hidden, image_size)
-        x = s.then(x, "code", "Dense", out_features=latent_dim)
+        x = s.then(x, "latent", "Dense", out_features=latent_dim)
         x = _conv_decoder(s, x, hidden, image_size)
     return _finish(s, x, image_size, loss, lr=0.003, epochs=30)
 
