@@ -32,7 +32,8 @@ def test_csv_numeric_and_categorical_columns_with_a_text_label(tmp_path):
     # colour one-hot over its sorted categories: blue, red, white.
     np.testing.assert_array_equal(data.fields["features"], [
         [1, 0, 1, 0, 0.5], [2, 1, 0, 0, 1.5], [3, 0, 1, 0, 2.5], [4, 0, 0, 1, 3.5]])
-    assert data.info["features"].class_names == ["length", "colour=blue", "colour=red",
+    assert data.info["features"].class_names is None
+    assert data.info["features"].column_names == ["length", "colour=blue", "colour=red",
                                                  "colour=white", "width"]
     assert data.info["label"].class_names == ["iris", "rose", "tulip"]
     assert data.fields["label"].tolist() == [1, 0, 2, 0]

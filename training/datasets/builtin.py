@@ -44,7 +44,9 @@ def _bunch(name: str) -> Builder:
         bunch = getattr(datasets, f"load_{name}")()
         features = bunch.data.astype(np.float32)
         names = [str(n) for n in bunch.target_names]
-        info = {"features": FieldInfo((features.shape[1],), "float32", None, None, "features"),
+        columns = [str(c) for c in bunch.feature_names]
+        info = {"features": FieldInfo((features.shape[1],), "float32", None, None, "features",
+                                      columns),
                 "label": label_info(len(names), names)}
         return RawData(name, {"features": features, "label": bunch.target.astype(np.int64)},
                        info, source=name)

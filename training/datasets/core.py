@@ -43,6 +43,8 @@ class FieldInfo:
             None for measurements.
         class_names: display names of the classes (labels and masks), else None.
         kind: one of image, label, mask, sequence, tokens, features, series.
+        column_names: for tabular features, the name of each feature (CSV header, one-hot
+            columns as "colour=red"); else None.
     """
 
     shape: tuple[int, ...]
@@ -50,6 +52,7 @@ class FieldInfo:
     num_classes: int | None = None
     class_names: list[str] | None = None
     kind: str = "features"
+    column_names: list[str] | None = None
 
 
 class FieldDataset:

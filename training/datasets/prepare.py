@@ -125,9 +125,9 @@ def split_and_normalize(raw: RawData, seed: int, val_fraction: float, limit: int
         shipped = FieldDataset(raw.val_fields, raw.val_sources)
         _check_finite(shipped, raw.source or raw.name)
         train_limit = limit and max(1, round(limit * (1 - val_fraction)))
-        train = everything.subset(_subsample(len(everything), labels, train_limit, rng))
+        train = _take(everything, _subsample(len(everything), labels, train_limit, rng))
         val_limit = limit and max(1, limit - len(train))
-        val = shipped.subset(_subsample(len(shipped), _stratum(raw.val_fields, raw.info),
+        val = _take(shipped, _subsample(len(shipped), _stratum(raw.val_fields, raw.info),
                                         val_limit, rng))
     else:
         keep = _subsample(len(everything), labels, limit, rng)
@@ -143,6 +143,11 @@ def split_and_normalize(raw: RawData, seed: int, val_fraction: float, limit: int
                 stats[name] = _standardize(train.fields, val.fields, name)
     info = {name: raw.info[name] for name in raw.fields}
     return PreparedData(raw.name, train, val, info, stats, raw.source or raw.name)
+
+
+def _take(data: FieldDataset, indices: np.ndarray) -> FieldDataset:
+    """The samples at sorted `indices`; all of them without a copy (MNIST is 200 MB as floats)."""
+    return data if len(indices) == len(data) else data.subset(indices)
 
 
 def _check_finite(data: FieldDataset, where: str) -> None:

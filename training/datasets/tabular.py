@@ -46,7 +46,7 @@ def load_csv(path: Path, opts: Options) -> RawData:
         _no_missing(path, header[label_col], raw_labels, line_numbers)
         label_field, class_names = encode_labels(raw_labels, f"{path}: column '{header[label_col]}'")
         label_desc = label_info(len(class_names), class_names)
-    info = {"features": FieldInfo((features.shape[1],), "float32", None, names, "features"),
+    info = {"features": FieldInfo((features.shape[1],), "float32", None, None, "features", names),
             "label": label_desc}
     return RawData(path.stem, {"features": features, "label": label_field}, info, source=str(path),
                    sources=[f"{path} line {line_no}" for line_no in line_numbers])
