@@ -56,7 +56,6 @@ def test_export_uses_the_given_weights(tmp_path):
 def test_vae_full_model_exports_in_eval_mode(tmp_path):
     report = export_onnx(graphs.vae(), tmp_path / "vae.onnx")
     assert report.part == "full"
-    model = compile_graph(graphs.vae()).eval()
     x = torch.randn(4, 12)
     (a,) = _session(tmp_path / "vae.onnx").run(None, {"x": x.numpy()})
     (b,) = _session(tmp_path / "vae.onnx").run(None, {"x": x.numpy()})
