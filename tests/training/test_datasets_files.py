@@ -321,3 +321,22 @@ def test_nan_in_an_array_names_the_sample(tmp_path):
     np.savez(path, features=features, label=np.arange(6) % 2)
     with pytest.raises(DataError, match=r"nan\.npz sample 4: field 'features' holds NaN"):
         prepare({"dataset": str(path)})
+
+
+def test_image_folder_reads_only_limit_images_and_refuses_huge_defaults(tmp_path, monkeypatch):
+    rng = np.random.default_rng(10)
+    root = write_image_folder(tmp_path / "imgs", {"a": list(digit_like_images(rng, 6, 8)),
+                                                  "b": list(digit_like_images(rng, 6, 8))})
+    opened = []
+    real_open = Image.open
+    monkeypatch.setattr(Image, "open", lambda path, *a, **k: opened.append(path) or real_open(path))
+    data = prepare({"dataset": str(root), "limit": 4, "val_fraction": 0.5})
+    assert len(set(opened)) == 4
+    monkeypatch.undo()
+    assert len(data.train) == 2 and len(data.val) == 2
+    assert sorted(np.concatenate([data.train.fields["label"], data.val.fields["label"]])) \
+        == [0, 0, 1, 1]
+    big = write_image_folder(tmp_path / "big", {"a": [np.zeros((600, 700), dtype=np.uint8)]})
+    with pytest.raises(DataError, match=r"images are 700x600 pixels; set \"image_size\""):
+        raw(big)
+    assert raw(big, image_size=[30, 35]).fields["image"].shape == (1, 1, 30, 35)

@@ -14,7 +14,11 @@ from pathlib import Path
 import numpy as np
 
 from .core import DataError, FieldInfo, Options, RawData, label_info
+from .split import subsample
 
+# Without an explicit image_size, larger images are refused: 10,000 photos of 3000x4000 pixels
+# as float32 would not fit in memory, so the user chooses the size the network reads.
+MAX_DEFAULT_SIDE = 512
 IMAGE_SUFFIXES = (".png", ".jpg", ".jpeg", ".bmp", ".gif", ".tif", ".tiff", ".webp", ".ppm", ".pgm")
 
 # IDX type byte -> big-endian numpy dtype (the format's own table).
@@ -52,12 +56,22 @@ def load_image_folder(path: Path, opts: Options) -> RawData:
     if not files:
         raise DataError(f"{path}: no images found (expected one sub-folder per class holding "
                         f"{', '.join(IMAGE_SUFFIXES[:3])} ... files)")
+    limit = opts.get("limit")
+    if limit is not None and opts.integer("limit", 0, minimum=2) < len(files):
+        # Read only the images that will be used: a photo folder can be large.
+        ids = np.array([class_id for _, class_id in files])
+        files = [files[i] for i in subsample(len(files), ids, int(limit), np.random.default_rng(0))]
     first = _open_image(files[0][0], 0)
     channels = opts.integer("channels", 1 if first.mode in ("1", "L", "LA", "I", "I;16", "F") else 3,
                             minimum=1, maximum=3)
     if channels == 2:
         raise DataError(f"{path}: 'channels' must be 1 (grayscale) or 3 (RGB)")
-    size = opts.size2d("image_size", (first.height, first.width))
+    size = opts.size2d("image_size", None)
+    if size is None:
+        size = (first.height, first.width)
+        if max(size) > MAX_DEFAULT_SIDE:
+            raise DataError(f"{files[0][0]}: images are {first.width}x{first.height} pixels; set "
+                            "\"image_size\" in the data section (e.g. 64 or 224) to resize them")
     images = np.empty((len(files), channels, size[0], size[1]), dtype=np.float32)
     for index, (file, _) in enumerate(files):
         images[index] = _read_image(file, index, channels, size)

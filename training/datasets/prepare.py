@@ -21,6 +21,7 @@ from .core import DataError, FieldDataset, FieldInfo, Options, PreparedData, Raw
 from .fasta import load_fasta
 from .images import load_idx, load_image_folder, looks_like_idx
 from .series import load_ucr, looks_like_ucr
+from .split import split_indices, subsample
 from .tabular import load_csv, load_npz
 
 FORMATS = ("csv", "npz", "images", "fasta", "ucr", "idx")
@@ -125,12 +126,12 @@ def split_and_normalize(raw: RawData, seed: int, val_fraction: float, limit: int
         shipped = FieldDataset(raw.val_fields, raw.val_sources)
         _check_finite(shipped, raw.source or raw.name)
         train_limit = limit and max(1, round(limit * (1 - val_fraction)))
-        train = _take(everything, _subsample(len(everything), labels, train_limit, rng))
+        train = _take(everything, subsample(len(everything), labels, train_limit, rng))
         val_limit = limit and max(1, limit - len(train))
-        val = _take(shipped, _subsample(len(shipped), _stratum(raw.val_fields, raw.info),
+        val = _take(shipped, subsample(len(shipped), _stratum(raw.val_fields, raw.info),
                                         val_limit, rng))
     else:
-        keep = _subsample(len(everything), labels, limit, rng)
+        keep = subsample(len(everything), labels, limit, rng)
         train_idx, val_idx = split_indices(len(keep), val_fraction, rng,
                                            None if labels is None else labels[keep])
         train, val = everything.subset(keep[train_idx]), everything.subset(keep[val_idx])
@@ -163,61 +164,12 @@ def _check_finite(data: FieldDataset, where: str) -> None:
                             f"({int(bad.sum())} broken samples in all)")
 
 
-def split_indices(n: int, val_fraction: float, rng: np.random.Generator,
-                  labels: np.ndarray | None = None) -> tuple[np.ndarray, np.ndarray]:
-    """Sorted (train, val) index arrays; per class when `labels` is given (stratified).
-
-    The validation side holds round(n * val_fraction) samples, shared among the classes in
-    proportion to their sizes; every class with at least two samples keeps one on each side
-    when val_fraction > 0.
-    """
-    n_val = round(n * val_fraction) if val_fraction > 0 else 0
-    if val_fraction > 0 and n > 1:
-        n_val = min(n - 1, max(1, n_val))
-    if labels is None:
-        order = rng.permutation(n)
-        return np.sort(order[n_val:]), np.sort(order[:n_val])
-    classes, counts = np.unique(labels, return_counts=True)
-    quota = _allocate(counts, n_val)
-    if val_fraction > 0:
-        quota = np.where(counts >= 2, np.clip(quota, 1, counts - 1), quota)
-    train_parts, val_parts = [], []
-    for cls, k in zip(classes, quota):
-        members = rng.permutation(np.flatnonzero(labels == cls))
-        val_parts.append(members[:k])
-        train_parts.append(members[k:])
-    return np.sort(np.concatenate(train_parts)), np.sort(np.concatenate(val_parts))
-
-
-def _allocate(counts: np.ndarray, total: int) -> np.ndarray:
-    """Split `total` among classes in proportion to `counts` (largest remainders get the rest)."""
-    exact = counts * (total / max(1, counts.sum()))
-    quota = np.floor(exact).astype(np.int64)
-    # Stable order: ties go to the earlier class, so the same input gives the same quotas.
-    for i in np.argsort(-(exact - quota), kind="stable")[: total - int(quota.sum())]:
-        quota[i] += 1
-    return quota
-
-
 def _stratum(fields: Mapping[str, np.ndarray], info: Mapping[str, FieldInfo]) -> np.ndarray | None:
     """The class labels to stratify by: the `label` field when it is one class id per sample."""
     fi = info.get("label")
     if fi is None or fi.dtype != "int64" or fi.shape != () or "label" not in fields:
         return None
     return fields["label"]
-
-
-def _subsample(n: int, labels: np.ndarray | None, limit: int | None,
-               rng: np.random.Generator) -> np.ndarray:
-    """Sorted indices of at most `limit` samples, keeping class proportions where labelled."""
-    if limit is None or limit >= n:
-        return np.arange(n)
-    if labels is None:
-        return np.sort(rng.permutation(n)[:limit])
-    classes, counts = np.unique(labels, return_counts=True)
-    keep = [rng.permutation(np.flatnonzero(labels == cls))[:k]
-            for cls, k in zip(classes, _allocate(counts, limit))]
-    return np.sort(np.concatenate(keep))
 
 
 def _standardize(train: dict[str, np.ndarray], val: dict[str, np.ndarray],
