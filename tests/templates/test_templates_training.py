@@ -1,0 +1,39 @@
+"""Smoke test: each template trains for two steps on its default data with finite losses, in
+the regime its graph implies (supervised, autoencoder, VAE, GAN, segmentation)."""
+
+from __future__ import annotations
+
+import math
+
+import pytest
+
+import templates
+
+from .grids import SMALL
+
+training = pytest.importorskip("training")
+
+REGIMES = {"autoencoder": "autoencoder", "vae": "vae", "conv_vae": "vae", "multiomics_vae": "vae",
+           "gan": "gan", "dcgan": "gan", "segnet": "segmentation"}
+NAMES = [t.name for t in templates.all_templates()]
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("name", NAMES)
+def test_two_training_steps_on_the_default_data(name, tmp_path):
+    graph = templates.build(name, **SMALL.get(name, {}))
+    graph.data["limit"] = 48  # a few samples of the default dataset, for speed
+    events: list[dict] = []
+    result = training.train(graph, {"max_steps": 2, "epochs": 1, "batch_size": 8, "device": "cpu",
+                                    "out": str(tmp_path), "samples": False}, on_event=events.append)
+    assert result.ok, (result.error, result.issues)
+    assert result.regime == REGIMES.get(name, "supervised")
+    steps = [e for e in events if e["type"] == "step"]
+    assert len(steps) == 2
+    for event in steps:
+        assert event["losses"], "a step reports its losses"
+        assert all(math.isfinite(v) for v in event["losses"].values()), event["losses"]
+    if result.regime == "gan":
+        assert {"d_loss", "g_loss"} <= set(steps[0]["losses"])
+    if result.regime == "vae":
+        assert "kl" in steps[0]["losses"]
