@@ -62,6 +62,8 @@ class Task:
         """(metric name, "max" or "min") that early stopping and progress bars follow."""
         if self.regime == GAN:
             return "g_loss", "min"
+        if self.regime in (AUTOENCODER, VAE):
+            return "reconstruction", "min"
         first = self.heads[0] if self.heads else None
         if first is None:
             return "loss", "min"

@@ -1,0 +1,103 @@
+"""Each regime reports what its users look at: VAE terms, GAN losses and samples, IoU, many heads."""
+
+from __future__ import annotations
+
+import math
+
+import numpy as np
+import pytest
+from PIL import Image
+
+from tests.training import graphs
+from training import train
+
+
+def _limited(g, limit=320):
+    g.data = {**g.data, "limit": limit}
+    return g
+
+
+def test_vae_reports_reconstruction_and_kl_separately_and_draws_reconstructions(tmp_path):
+    events = []
+    result = train(_limited(graphs.autoencoder_digits(vae=True, epochs=3)), {"out": str(tmp_path)},
+                   on_event=events.append)
+    assert result.regime == "vae" and result.status == "completed"
+    final = result.final
+    assert final["kl"] > 0 and final["reconstruction"] > 0
+    # total = reconstruction (head weight 1) + beta * KL, the terms reported apart
+    assert final["val_loss"] == pytest.approx(final["reconstruction"] + final["kl"], rel=1e-4)
+    recon = [row["val_reconstruction"] for row in result.history]
+    assert recon[-1] < recon[0]
+    step = next(e for e in events if e["type"] == "step")
+    assert {"loss", "reconstruction", "kl", "recon"} <= set(step["losses"])
+    samples = [e for e in events if e["type"] == "samples"]
+    assert [e["epoch"] for e in samples] == [1, 2, 3] and samples[0]["kind"] == "reconstruction"
+    png = Image.open(samples[-1]["path"])
+    assert png.mode == "RGB" and png.size == (samples[-1]["image"].shape[1], samples[-1]["image"].shape[0])
+
+
+def test_plain_autoencoder_has_no_kl(tmp_path):
+    result = train(_limited(graphs.autoencoder_digits(vae=False)), {"out": str(tmp_path)})
+    assert result.regime == "autoencoder" and "kl" not in result.final
+    assert result.final["reconstruction"] == pytest.approx(result.final["val_loss"])
+
+
+def test_gan_alternates_two_optimizers_and_writes_a_grid_per_epoch(tmp_path):
+    events = []
+    result = train(_limited(graphs.gan_digits(epochs=2)), {"out": str(tmp_path)}, on_event=events.append)
+    assert result.regime == "gan" and result.status == "completed"
+    assert math.isfinite(result.final["d_loss"]) and math.isfinite(result.final["g_loss"])
+    step = next(e for e in events if e["type"] == "step")
+    assert {"d_loss", "g_loss", "d_x", "d_g_z"} <= set(step["losses"])
+    assert 0 < step["losses"]["d_x"] < 1 and 0 < step["losses"]["d_g_z"] < 1
+    epoch = next(e for e in events if e["type"] == "epoch")
+    assert set(epoch["metrics"]) == {"d_x", "d_g_z"}
+    assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
+    grid = np.asarray(Image.open(tmp_path / "samples" / "epoch_002.png"))
+    assert grid.std() > 0  # not a blank picture
+    import torch
+
+    state = torch.load(tmp_path / "last_state.pt", weights_only=True)
+    assert len(state["regime"]["optimizers"]) == 2  # discriminator's and generator's
+
+
+def test_gan_fixed_noise_makes_the_same_grid_for_the_same_weights(tmp_path):
+    a = train(_limited(graphs.gan_digits(epochs=1)), {"out": str(tmp_path / "a"), "seed": 1})
+    b = train(_limited(graphs.gan_digits(epochs=1)), {"out": str(tmp_path / "b"), "seed": 1})
+    assert a.ok and b.ok
+    first = np.asarray(Image.open(tmp_path / "a" / "samples" / "epoch_001.png"))
+    second = np.asarray(Image.open(tmp_path / "b" / "samples" / "epoch_001.png"))
+    assert np.array_equal(first, second)
+
+
+def test_segmentation_reports_pixel_accuracy_and_mean_iou(tmp_path):
+    events = []
+    result = train(_limited(graphs.segnet_shapes(epochs=2), 200), {"out": str(tmp_path)}, on_event=events.append)
+    assert result.regime == "segmentation" and result.status == "completed"
+    assert 0 < result.final["val_miou"] <= result.final["val_pixel_accuracy"] <= 1
+    samples = [e for e in events if e["type"] == "samples"]
+    assert samples and samples[0]["kind"] == "segmentation"
+    # three rows of 32-pixel tiles with 1-pixel gaps: image, true mask, predicted mask
+    assert samples[0]["image"].shape == (3 * 33 + 1, 8 * 33 + 1, 3)
+
+
+def test_several_heads_are_summed_by_weight_and_each_reported(tmp_path):
+    rng = np.random.default_rng(0)
+    from sklearn.datasets import load_digits
+
+    digits = load_digits()
+    images = (digits.images[:400] / 16.0).astype(np.float32)[:, None]
+    labels = digits.target[:400].astype(np.int64)
+    np.savez(tmp_path / "odd.npz", image=images, label=labels,
+             is_odd=labels % 2, noise=rng.random(400))
+    g = graphs.two_heads_digits(epochs=2)
+    g.data = {"dataset": "odd.npz"}
+    events = []
+    result = train(g, {"out": str(tmp_path / "run")}, on_event=events.append, root=tmp_path)
+    assert result.status == "completed", result.error
+    step = next(e for e in events if e["type"] == "step")
+    assert step["losses"]["loss"] == pytest.approx(step["losses"]["head"] + 0.5 * step["losses"]["odd"], rel=1e-5)
+    metrics = [e for e in events if e["type"] == "epoch"][-1]["metrics"]
+    assert {"accuracy", "head.accuracy", "odd.accuracy"} == set(metrics)
+    assert metrics["accuracy"] == metrics["head.accuracy"]
+    assert metrics["odd.accuracy"] > 0.6
