@@ -135,15 +135,18 @@ class SetParam(Command):
         self.node_id, self.name, self.value = node_id, name, value
         self.text = f"set {node_id}.{name}"
         self._old: Any = UNSET
+        self._index: int | None = None
         if graph is not None and value is not UNSET:
             get_spec(graph.node(node_id).type).param(name).check(value)  # raises ParamError
 
     def apply(self, graph: Graph) -> None:
-        self._old = graph.node(self.node_id).params.get(self.name, UNSET)
+        params = graph.node(self.node_id).params
+        self._old = params.get(self.name, UNSET)
+        self._index = list(params).index(self.name) if self.name in params else None
         graph.set_param(self.node_id, self.name, self.value)
 
     def revert(self, graph: Graph) -> None:
-        graph.set_param(self.node_id, self.name, self._old)
+        graph.set_param(self.node_id, self.name, self._old, index=self._index)
 
     def merge(self, other: Command) -> bool:
         if isinstance(other, SetParam) and (other.node_id, other.name) == (self.node_id, self.name):
@@ -205,6 +208,8 @@ class MoveNodes(Command):
     def merge(self, other: Command) -> bool:
         if isinstance(other, MoveNodes) and self.gesture is not None and other.gesture is self.gesture:
             self.positions.update(other.positions)
+            for nid, ui in other._old.items():  # nodes that joined the drag later
+                self._old.setdefault(nid, ui)
             return True
         return False
 
@@ -216,13 +221,16 @@ class SetSetting(Command):
         self.section, self.key, self.value = section, key, value
         self.text = f"set {section}.{key}"
         self._old: Any = UNSET
+        self._index: int | None = None
 
     def apply(self, graph: Graph) -> None:
-        self._old = getattr(graph, self.section).get(self.key, UNSET)
+        section = getattr(graph, self.section)
+        self._old = section.get(self.key, UNSET)
+        self._index = list(section).index(self.key) if self.key in section else None
         graph.set_setting(self.section, self.key, copy.deepcopy(self.value))
 
     def revert(self, graph: Graph) -> None:
-        graph.set_setting(self.section, self.key, self._old)
+        graph.set_setting(self.section, self.key, self._old, index=self._index)
 
 
 class _Snapshot(Command):
@@ -262,49 +270,65 @@ class GroupIntoBlock(_Snapshot):
 
     def transform(self, graph: Graph) -> None:
         ids = set(self.node_ids)
+        self._check(graph, ids)
+        block = Graph(name=self.block_name)
+        for nid, node in graph.nodes.items():
+            if nid in ids:
+                block.nodes[nid] = copy.deepcopy(node)
+        # Walk the wires once, in file order, so every port keeps the order of its wires
+        # (a Concat's channel order) inside the block and outside it.
+        inner_in: dict[tuple[str, str], str] = {}
+        inner_out: dict[tuple[str, str], str] = {}
+        outer_edges: list[Edge] = []
+        for e in graph.edges:
+            src_in, dst_in = e.src[0] in ids, e.dst[0] in ids
+            if src_in and dst_in:
+                block.edges.append(e)
+            elif dst_in:
+                if e.src not in inner_in:
+                    inner_in[e.src] = _fresh(block, f"in_{e.src[0]}")
+                    block.nodes[inner_in[e.src]] = Node(inner_in[e.src], "Input", {"shape": []})
+                    outer_edges.append(Edge(e.src, (self.node_id, inner_in[e.src])))
+                block.edges.append(Edge((inner_in[e.src], "out"), e.dst))
+            elif src_in:
+                if e.src not in inner_out:
+                    inner_out[e.src] = _fresh(block, f"out_{e.src[0]}")
+                    block.nodes[inner_out[e.src]] = Node(inner_out[e.src], "Output", {"loss": "none"})
+                    block.edges.append(Edge(e.src, (inner_out[e.src], "in")))
+                outer_edges.append(Edge((self.node_id, inner_out[e.src]), e.dst))
+            else:
+                outer_edges.append(e)
+        xs = [graph.node(i).ui.get("x", 0.0) for i in self.node_ids]
+        ys = [graph.node(i).ui.get("y", 0.0) for i in self.node_ids]
+        position = min(list(graph.nodes).index(i) for i in ids)
+        items = [(k, v) for k, v in graph.nodes.items() if k not in ids]
+        items.insert(position, (self.node_id, Node(self.node_id, "Block", {"block": self.block_name},
+                                                   ui={"x": sum(xs) / len(xs), "y": sum(ys) / len(ys)})))
+        graph.nodes = dict(items)
+        graph.edges = outer_edges
+        graph.blocks[self.block_name] = block
+
+    def _check(self, graph: Graph, ids: set[str]) -> None:
         if not ids:
             raise ValueError("select nodes to group")
         if self.block_name in graph.blocks:
             raise ValueError(f"a block named {self.block_name!r} already exists")
         if self.node_id in graph.nodes and self.node_id not in ids:
             raise ValueError(f"a node with id {self.node_id!r} already exists")
-        block = Graph(name=self.block_name)
         for nid in self.node_ids:
-            block.nodes[nid] = copy.deepcopy(graph.node(nid))
-        entering = [e for e in graph.edges if e.dst[0] in ids and e.src[0] not in ids]
-        leaving = [e for e in graph.edges if e.src[0] in ids and e.dst[0] not in ids]
-        for e in entering + leaving:
+            if graph.node(nid).type in ("Input", "Output"):
+                raise ValueError(f"{nid} is an {graph.node(nid).type}: a graph's inputs and heads stay "
+                                 "outside blocks")
+        between = _nodes_between(graph, ids)
+        if between:
+            raise ValueError(f"{', '.join(between)} lies between the selected nodes and would wire the "
+                             "block into itself: select it too, or group fewer nodes")
+        for e in graph.edges:
+            if (e.src[0] in ids) == (e.dst[0] in ids):
+                continue
             port = next((p for p in node_ports(graph.node(e.src[0]), graph.blocks)[1] if p.name == e.src[1]), None)
             if port is not None and port.kind != "tensor":
                 raise ValueError(f"wire {e} carries {port.kind}: group the pool together with its unpool")
-        outer_in: dict[tuple[str, str], str] = {}
-        for e in entering:
-            if e.src not in outer_in:
-                inner_id = _fresh(block, f"in_{e.src[0]}")
-                outer_in[e.src] = inner_id
-                block.nodes[inner_id] = Node(inner_id, "Input", {"shape": []})
-            block.edges.append(Edge((outer_in[e.src], "out"), e.dst))
-        outer_out: dict[tuple[str, str], str] = {}
-        for e in leaving:
-            if e.src not in outer_out:
-                inner_id = _fresh(block, f"out_{e.src[0]}")
-                outer_out[e.src] = inner_id
-                block.nodes[inner_id] = Node(inner_id, "Output", {"loss": "none"})
-                block.edges.append(Edge(e.src, (inner_id, "in")))
-        block.edges.extend(e for e in graph.edges if e.src[0] in ids and e.dst[0] in ids)
-        xs = [graph.node(i).ui.get("x", 0.0) for i in self.node_ids]
-        ys = [graph.node(i).ui.get("y", 0.0) for i in self.node_ids]
-        position = min(list(graph.nodes).index(i) for i in ids)
-        graph.edges = [e for e in graph.edges if e.src[0] not in ids and e.dst[0] not in ids]
-        for nid in ids:
-            del graph.nodes[nid]
-        items = list(graph.nodes.items())
-        items.insert(position, (self.node_id, Node(self.node_id, "Block", {"block": self.block_name},
-                                                   ui={"x": sum(xs) / len(xs), "y": sum(ys) / len(ys)})))
-        graph.nodes = dict(items)
-        graph.edges += [Edge(src, (self.node_id, inner)) for src, inner in outer_in.items()]
-        graph.edges += [Edge((self.node_id, outer_out[e.src]), e.dst) for e in leaving]
-        graph.blocks[self.block_name] = block
 
 
 class Ungroup(_Snapshot):
@@ -319,7 +343,9 @@ class Ungroup(_Snapshot):
         node = graph.node(self.node_id)
         if node.type != "Block":
             raise ValueError(f"{self.node_id} is not a Block")
-        block = graph.blocks[node.params["block"]]
+        block = graph.blocks.get(node.params.get("block", "block"))
+        if block is None:
+            raise ValueError(f"{self.node_id} names no block of this file")
         rename: dict[str, str] = {}
         position = list(graph.nodes).index(self.node_id)
         inner_nodes = [n for n in block.nodes.values() if n.type not in ("Input", "Output")]
@@ -338,28 +364,76 @@ class Ungroup(_Snapshot):
             new_items.append((new_id, clone))
         graph.nodes = dict(items[:position] + new_items + items[position:])
         inputs_from = {e.dst[1]: e.src for e in graph.edges if e.dst[0] == self.node_id}
-        outputs_to = [e for e in graph.edges if e.src[0] == self.node_id]
         inner_out_src = {e.dst[0]: e.src for e in block.edges if block.nodes[e.dst[0]].type == "Output"}
-        edges = [e for e in graph.edges if self.node_id not in (e.src[0], e.dst[0])]
+
+        def feeding(port: str, kind: str, seen: frozenset = frozenset()) -> tuple[str, str] | None:
+            """The wire end outside that feeds an inner Input (kind "in") or Output ("out"),
+            following wires from the block to itself and Input -> Output pass-throughs."""
+            if (port, kind) in seen:
+                return None
+            seen = seen | {(port, kind)}
+            if kind == "in":
+                src = inputs_from.get(port)
+                if src is not None and src[0] == self.node_id:
+                    return feeding(src[1], "out", seen)
+                return src
+            src = inner_out_src.get(port)
+            if src is not None and block.nodes[src[0]].type == "Input":
+                return feeding(src[0], "in", seen)
+            return None if src is None else (rename[src[0]], src[1])
+
+        # the block's own wires, in block order (that order is each inner port's wire order)
+        expanded: list[Edge] = []
         for e in block.edges:
             src_node, dst_node = block.nodes[e.src[0]], block.nodes[e.dst[0]]
             if dst_node.type == "Output":
                 continue
-            if src_node.type == "Input":
-                if e.src[0] in inputs_from:
-                    edges.append(Edge(inputs_from[e.src[0]], (rename[e.dst[0]], e.dst[1])))
-                continue
-            edges.append(Edge((rename[e.src[0]], e.src[1]), (rename[e.dst[0]], e.dst[1])))
-        for e in outputs_to:
-            src = inner_out_src.get(e.src[1])
-            if src is None:
-                continue
-            if block.nodes[src[0]].type == "Input":
-                if src[0] in inputs_from:
-                    edges.append(Edge(inputs_from[src[0]], e.dst))
+            src = feeding(e.src[0], "in") if src_node.type == "Input" else (rename[e.src[0]], e.src[1])
+            if src is not None:
+                expanded.append(Edge(src, (rename[e.dst[0]], e.dst[1])))
+        edges: list[Edge] = []
+        for e in graph.edges:
+            if e.dst[0] == self.node_id:
+                _extend_unique(edges, expanded)
+                expanded = []
+            elif e.src[0] == self.node_id:
+                # the outer wire keeps its place, now leaving the inner node that fed this port
+                src = feeding(e.src[1], "out")
+                if src is not None:
+                    _extend_unique(edges, [Edge(src, e.dst)])
             else:
-                edges.append(Edge((rename[src[0]], src[1]), e.dst))
+                edges.append(e)
+        _extend_unique(edges, expanded)
         graph.edges = edges
+
+
+def _nodes_between(graph: Graph, ids: set[str]) -> list[str]:
+    """Outside nodes on a path that leaves the selection and comes back (in file order)."""
+    succ: dict[str, set[str]] = {}
+    for e in graph.edges:
+        succ.setdefault(e.src[0], set()).add(e.dst[0])
+    pred: dict[str, set[str]] = {}
+    for e in graph.edges:
+        pred.setdefault(e.dst[0], set()).add(e.src[0])
+    downstream = _reach(succ, {d for i in ids for d in succ.get(i, ()) if d not in ids}, ids)
+    upstream = _reach(pred, {s for i in ids for s in pred.get(i, ()) if s not in ids}, ids)
+    return [n for n in graph.nodes if n in downstream and n in upstream]
+
+
+def _reach(adjacent: dict[str, set[str]], start: set[str], stop: set[str]) -> set[str]:
+    seen, todo = set(start), list(start)
+    while todo:
+        for nxt in adjacent.get(todo.pop(), ()):
+            if nxt not in seen and nxt not in stop:
+                seen.add(nxt)
+                todo.append(nxt)
+    return seen
+
+
+def _extend_unique(edges: list[Edge], more: list[Edge]) -> None:
+    for e in more:
+        if e not in edges:
+            edges.append(e)
 
 
 def _fresh(graph: Graph, base: str) -> str:

@@ -149,13 +149,13 @@ class Graph:
         self._emit("edge_removed", edge=edge)
         return index
 
-    def set_param(self, node_id: str, name: str, value: Any) -> None:
-        """Set (or with value None and `unset`, remove) an explicit parameter."""
-        node = self.node(node_id)
-        if value is _UNSET:
-            node.params.pop(name, None)
-        else:
-            node.params[name] = value
+    def set_param(self, node_id: str, name: str, value: Any, index: int | None = None) -> None:
+        """Set (or, with UNSET, remove) an explicit parameter.
+
+        A parameter not yet stated goes last, or at `index` among the stated ones (so an undo
+        puts it back where it was and the file is byte-identical again).
+        """
+        _set_key(self.node(node_id).params, name, value, index)
         self._emit("node_changed", node=node_id, what="params")
 
     def set_attr(self, node_id: str, attr: str, value: Any) -> None:
@@ -172,13 +172,11 @@ class Graph:
             self.blocks[name] = block
         self._emit("block_changed", block=name)
 
-    def set_setting(self, section: str, key: str, value: Any) -> None:
-        """Set (or, with UNSET, remove) a key of the training or data section."""
+    def set_setting(self, section: str, key: str, value: Any, index: int | None = None) -> None:
+        """Set (or, with UNSET, remove) a key of the training or data section; a new key goes
+        last, or at `index` (an undo puts it back where it was)."""
         target = {"training": self.training, "data": self.data}[section]
-        if value is _UNSET:
-            target.pop(key, None)
-        else:
-            target[key] = value
+        _set_key(target, key, value, index)
         self._emit("settings_changed", section=section, key=key)
 
     def replace_with(self, other: Graph) -> None:
@@ -188,8 +186,32 @@ class Graph:
         self._emit("reset")
 
 
+def _set_key(target: dict[str, Any], key: str, value: Any, index: int | None) -> None:
+    if value is _UNSET:
+        target.pop(key, None)
+    elif index is not None and key not in target:
+        items = list(target.items())
+        items.insert(index, (key, value))
+        target.clear()  # the same dict object: a view may hold on to it
+        target.update(items)
+    else:
+        target[key] = value
+
+
 class _Unset:
+    """The marker for "not stated": a singleton that copies (and deep-copies) as itself, so
+    `value is UNSET` holds for a command's value however often the command is copied."""
+
     def __repr__(self) -> str:
+        return "UNSET"
+
+    def __copy__(self) -> _Unset:
+        return self
+
+    def __deepcopy__(self, memo: dict) -> _Unset:
+        return self
+
+    def __reduce__(self) -> str:
         return "UNSET"
 
 
