@@ -159,3 +159,18 @@ def test_unknown_file_type_and_unreadable_folder(tmp_path):
         prepare({"dataset": "empty"}, root=tmp_path)
     with pytest.raises(DataError, match=r"empty: cannot read .*Is a directory"):
         prepare({"dataset": "empty", "format": "csv"}, root=tmp_path)
+
+
+def test_an_unforeseen_loader_failure_is_still_one_data_error_line(tmp_path, monkeypatch):
+    import training.datasets.pipeline as pipeline
+
+    path = write_csv(tmp_path / "t.csv", ["a", "y"], [[1, 0], [2, 1]])
+
+    def broken(*args, **kwargs):
+        raise KeyError("surprise")
+
+    monkeypatch.setattr(pipeline, "load_csv", broken)
+    with pytest.raises(DataError, match=r"t\.csv: cannot read it as csv \(KeyError: 'surprise'\)") \
+            as caught:
+        prepare({"dataset": str(path)})
+    assert isinstance(caught.value.__cause__, KeyError)

@@ -10,7 +10,8 @@ stratified by label where there is one, and the same seed gives the same split.
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+import os
+from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
 
@@ -45,6 +46,8 @@ def prepare(data_section: Mapping[str, Any] | None, seed: int = 0,
         DataError: unknown dataset, missing or unreadable file, broken sample, bad option.
     """
     section = dict(data_section or {})
+    if isinstance(section.get("dataset"), os.PathLike):
+        section["dataset"] = os.fspath(section["dataset"])
     name = section.get("dataset")
     if not isinstance(name, str) or not name.strip():
         raise DataError("data: no dataset given; set \"dataset\" to a built-in "
@@ -63,26 +66,33 @@ def load_raw(section: Mapping[str, Any], root: Path | None = None) -> RawData:
     opts = Options(section, name)
     builder = BUILTINS.get(name.lower())
     if builder is not None:
-        return builder(opts, opts.integer("data_seed", 0))
+        seed = opts.integer("data_seed", 0)
+        return _guarded(f"{name}: cannot generate it", lambda: builder(opts, seed))
     path = resolve_path(name, root)
     if not path.exists():
         raise DataError(f"unknown dataset '{name}': not a built-in ({', '.join(BUILTINS)}) and no "
                         f"such file: {path}")
     kind = opts.choice("format", "", FORMATS) if "format" in section else detect_format(path)
+    loaders = {"csv": lambda: load_csv(path, opts), "npz": lambda: load_npz(path, opts),
+               "images": lambda: load_image_folder(path, opts),
+               "fasta": lambda: load_fasta(path, opts, root), "ucr": lambda: load_ucr(path, opts),
+               "idx": lambda: load_idx(path, opts, root)}
+    return _guarded(f"{path}: cannot read it as {kind}", loaders[kind])
+
+
+def _guarded(where: str, load: Callable[[], RawData]) -> RawData:
+    """Run a loader; anything it did not foresee still reaches the user as one DataError line.
+
+    The original exception stays chained (`__cause__`) for a log's traceback.
+    """
     try:
-        if kind == "csv":
-            return load_csv(path, opts)
-        if kind == "npz":
-            return load_npz(path, opts)
-        if kind == "images":
-            return load_image_folder(path, opts)
-        if kind == "fasta":
-            return load_fasta(path, opts, root)
-        if kind == "ucr":
-            return load_ucr(path, opts)
-        return load_idx(path, opts, root)
-    except (IsADirectoryError, NotADirectoryError, PermissionError) as exc:
-        raise DataError(f"{path}: cannot read it as {kind} ({exc.strerror or exc})") from exc
+        return load()
+    except DataError:
+        raise
+    except OSError as exc:
+        raise DataError(f"{where} ({exc.strerror or exc})") from exc
+    except Exception as exc:
+        raise DataError(f"{where} ({type(exc).__name__}: {exc})") from exc
 
 
 def detect_format(path: Path) -> str:
