@@ -44,7 +44,8 @@ def run_validate(args: argparse.Namespace) -> int:
     failing = [i for i in issues if i.severity == gc.ERROR or args.strict]
     if not failing:
         warn = sum(1 for i in issues if i.severity == gc.WARNING)
-        print(f"{args.file}: valid ({len(graph.nodes)} nodes" + (f", {warn} warnings)" if warn else ")"))
+        warnings = f", {warn} warning{'s' if warn != 1 else ''}" if warn else ""
+        print(f"{args.file}: valid ({len(graph.nodes)} nodes{warnings})")
     return 1 if failing else 0
 
 
