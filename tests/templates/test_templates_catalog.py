@@ -200,3 +200,15 @@ def test_embedding_classifier_pools_token_vectors():
     assert shapes["embed"].output_shape == (16, 12)
     assert graph.nodes["pool"].type == "GlobalMaxPool"
     assert not list(graph.nodes_of_type("Softmax")), "cross-entropy applies the softmax itself"
+
+
+def test_docs_describe_every_template_and_parameter():
+    from pathlib import Path
+
+    text = (Path(__file__).resolve().parents[2] / "docs" / "templates.md").read_text(encoding="utf-8")
+    for tpl in templates.all_templates():
+        section = text.split(f"\n## {tpl.name}\n", 1)
+        assert len(section) == 2, f"docs/templates.md has no section for {tpl.name}"
+        body = section[1].split("\n## ", 1)[0]
+        for p in tpl.params:
+            assert f"| `{p.name}` |" in body, f"{tpl.name}.{p.name} is not documented"
