@@ -48,7 +48,8 @@ def _dense_decoder(s: Sketch, x: str, hidden: int, size: int, src_port: str = "o
 
 def _conv_encoder(s: Sketch, x: str, channels: int, size: int) -> str:
     if size % 4:
-        raise TemplateError(f"the conv encoder halves the image twice: image_size must be divisible by 4, got {size}")
+        raise TemplateError("the conv encoder halves the image twice: image_size must be divisible "
+                            f"by 4, got {size}")
     for k, width in ((1, channels), (2, 2 * channels)):
         x = s.then(x, f"enc_conv{k}", "Conv2d", out_channels=width, kernel_size=3, stride=2, padding=1)
         x = s.then(x, f"enc_relu{k}", "ReLU")
@@ -77,7 +78,8 @@ def _latent(s: Sketch, x: str, latent_dim: int, beta: float) -> str:
     return z
 
 
-LOSS = p_choice("loss", "bce", ("bce", "mse"), "reconstruction loss: bce for pixels in [0, 1], mse for any values")
+LOSS = p_choice("loss", "bce", ("bce", "mse"),
+                "reconstruction loss: bce for pixels in [0, 1], mse for any values")
 
 
 @template(
@@ -85,7 +87,8 @@ LOSS = p_choice("loss", "bce", ("bce", "mse"), "reconstruction loss: bce for pix
     "An autoencoder: an encoder squeezes each image into a small code and a decoder rebuilds the "
     "image from it; the loss compares the rebuild with the input itself, so no labels are needed. "
     "The code keeps only what matters most — with 2 numbers you can plot where each digit lands.",
-    p_choice("variant", "dense", ("dense", "conv"), "dense layers, or convolutions and transposed convolutions"),
+    p_choice("variant", "dense", ("dense", "conv"),
+             "dense layers, or convolutions and transposed convolutions"),
     _image_size("side of the square digit image", 8),
     p_int("latent_dim", 2, "size of the code"),
     p_int("hidden", 64, "neurons (dense) or first-layer filters (conv)"),

@@ -72,7 +72,10 @@ class Template:
 _TEMPLATES: dict[str, Template] = {}
 
 
-def template(name: str, description: str, *params: ParamSpec) -> Callable[[Callable[..., Graph]], Callable[..., Graph]]:
+Builder = Callable[..., Graph]
+
+
+def template(name: str, description: str, *params: ParamSpec) -> Callable[[Builder], Builder]:
     """Register the decorated function as template `name` with the given parameters."""
 
     def wrap(fn: Callable[..., Graph]) -> Callable[..., Graph]:

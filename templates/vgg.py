@@ -70,7 +70,8 @@ def _features(s: Sketch, x: str, depth: int, batch_norm: bool, input_size: int, 
               frozen: bool = False, lr_factor: float = 1.0) -> str:
     """Append the five stages as Block nodes; returns the last one."""
     if input_size < 32:
-        raise TemplateError(f"VGG halves the image five times: input_size must be at least 32, got {input_size}")
+        raise TemplateError("VGG halves the image five times: input_size must be at least 32, "
+                            f"got {input_size}")
     for stage, (convs, width) in enumerate(zip(STAGES[depth], WIDTHS), 1):
         name = f"stage{stage}"
         s.graph.blocks[name] = _stage_block(stage, convs, width, batch_norm)
