@@ -39,6 +39,7 @@ from .palette import Palette
 from .quick_add import QuickAdd
 from .summary_view import SummaryView
 from .template_dialog import TemplateDialog
+from .training import install as install_training
 
 
 def make_settings() -> QSettings:
@@ -79,6 +80,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._connect()
+        self.training = install_training(self)  # Training/Results/Runs docks (designer.training)
         self.resize(1600, 1000)
         self._restore_layout()
         self._update_title()

@@ -1,0 +1,380 @@
+"""Wires training into the main window: docks, menu, the run's life cycle, locking and closing.
+
+`TrainingController` owns the panel, plots, results and runs widgets and at most one
+`TrainingJob`. A QTimer drains the job's event buffer `DRAIN_HZ` times a second: step events
+go into the plots' store and the progress bar (once per drain, whatever the step rate), epoch
+events into the store, sample pictures and results into the results panel. While a run is
+live the document is locked; closing the window asks, then stops the run cleanly.
+"""
+
+from __future__ import annotations
+
+import contextlib
+import os
+import time
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtGui import QAction, QKeySequence
+from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
+
+import graph_core as gc
+
+from .analysis import CONV_TYPES
+from .panel import TrainingPanel, progress_text
+from .plots import LivePlots
+from .records import runs_root
+from .results import ResultsPanel
+from .runs import RunsPanel
+from .worker import TrainingJob
+
+DRAIN_HZ = 20
+LOCK_REASON = "Training in progress — stop to edit"
+
+
+class _MapSignals(QObject):
+    done = Signal(object, str)
+
+
+class _FeatureMapJob(QRunnable):
+    """Feature maps of one node on one sample, computed from a run's checkpoint."""
+
+    def __init__(self, controller: TrainingController, run_dir: Path, node: str, sample: int) -> None:
+        super().__init__()
+        self.controller, self.run_dir, self.node, self.sample = controller, run_dir, node, sample
+
+    def run(self) -> None:
+        try:
+            analyser = self.controller.analyser_for(self.run_dir)
+            weights = next((self.run_dir / n for n in ("last.safetensors", "best.safetensors")
+                            if (self.run_dir / n).exists()), None)
+            if weights is None:
+                self.controller.map_signals.done.emit(None, "No checkpoint yet: the first one is "
+                                                            "written at the end of the first epoch.")
+                return
+            analyser.load(weights)
+            self.controller.map_signals.done.emit(analyser.feature_maps(self.node, self.sample), "")
+        except Exception as exc:  # shown in the tab, never a crash
+            self.controller.map_signals.done.emit(None, f"Could not compute feature maps: {exc}")
+
+
+class TrainingController(QObject):
+    """Training from the window. Signals: started(), finished(object RunResult or None)."""
+
+    started = Signal()
+    finished = Signal(object)
+
+    def __init__(self, window: Any) -> None:
+        super().__init__(window)
+        self.window = window
+        self.panel = TrainingPanel()
+        self.plots = LivePlots()
+        self.results = ResultsPanel()
+        self.runs = RunsPanel()
+        self.job: TrainingJob | None = None
+        self.run_dir: Path | None = None
+        self.last_result: Any = None
+        self.data_overrides: dict[str, Any] = {}
+        self._epochs = 1
+        self._analysers: dict[Path, Any] = {}
+        self.map_signals = _MapSignals()
+        self.map_signals.done.connect(self._maps_done)
+        self.map_pool = QThreadPool(self)
+        self.map_pool.setMaxThreadCount(1)
+        self.drain_timer = QTimer(self)
+        self.drain_timer.setInterval(int(1000 / DRAIN_HZ))
+        self.drain_timer.timeout.connect(self.drain)
+        self._build_docks()
+        self._build_menu()
+        self._connect()
+        self._document_replaced()
+
+    # ---- building ----------------------------------------------------------------------------
+
+    def _build_docks(self) -> None:
+        w = self.window
+        training = QWidget()
+        training.setObjectName("trainingDockWidget")
+        layout = QVBoxLayout(training)
+        layout.setContentsMargins(2, 2, 2, 2)
+        layout.addWidget(self.panel)
+        layout.addWidget(self.plots, 1)
+        bottom = Qt.DockWidgetArea.BottomDockWidgetArea
+        self.training_dock = w.add_dock(training, "Training", "training", bottom)
+        self.results_dock = w.add_dock(self.results, "Results", "results", bottom)
+        self.runs_dock = w.add_dock(self.runs, "Runs", "runs", bottom)
+        # Training shares the bottom-left tabs with Issues, Results and Runs the bottom-right ones
+        # with Summary; the training tabs are raised, since they are what a user came to see.
+        for neighbour, dock in (("issues", self.training_dock), ("summary", self.results_dock)):
+            if neighbour in w.docks:
+                w.tabifyDockWidget(w.docks[neighbour], dock)
+        w.tabifyDockWidget(self.results_dock, self.runs_dock)
+        for dock in (self.training_dock, self.results_dock, self.runs_dock):
+            w.restoreDockWidget(dock)
+        self.training_dock.raise_()
+        self.results_dock.raise_()
+        w.resizeDocks([self.training_dock], [400], Qt.Orientation.Vertical)
+
+    def _build_menu(self) -> None:
+        menu = self.window.menuBar().addMenu("&Training")
+        self.train_action = QAction("&Train", self.window, shortcut=QKeySequence("F5"))
+        self.pause_action = QAction("&Pause / resume", self.window, shortcut=QKeySequence("F6"))
+        self.stop_action = QAction("&Stop", self.window, shortcut=QKeySequence("Shift+F5"))
+        self.train_action.triggered.connect(lambda: self.start())
+        self.pause_action.triggered.connect(self.panel.pause_button.toggle)
+        self.stop_action.triggered.connect(self.stop)
+        for a in (self.train_action, self.pause_action, self.stop_action):
+            menu.addAction(a)
+            self.window.addAction(a)
+        self._sync_actions()
+
+    def _connect(self) -> None:
+        self.panel.train_requested.connect(lambda: self.start())
+        self.panel.stop_requested.connect(self.stop)
+        self.panel.pause_toggled.connect(self.pause)
+        self.runs.message.connect(self._status_message)
+        self.runs.tree.itemSelectionChanged.connect(self._feature_nodes)
+        self.results.feature_maps.requested.connect(self.request_feature_maps)
+        self.window.document.replaced.connect(self._document_replaced)
+        self.window.files.path_changed.connect(lambda: self.runs.set_root(self.runs_root()))
+        self.window.installEventFilter(self)
+
+    # ---- public ------------------------------------------------------------------------------
+
+    @property
+    def running(self) -> bool:
+        return self.job is not None
+
+    def runs_root(self) -> Path:
+        return runs_root(self.window.files.path)
+
+    def start(self, overrides: dict[str, Any] | None = None) -> bool:
+        """Train the open graph with the panel's settings (plus `overrides`); False if refused."""
+        if self.running:
+            return False
+        from training import BindingError, analyse
+
+        graph = self.window.graph
+        try:
+            regime = analyse(graph).regime
+        except BindingError as exc:
+            lines = exc.issues[:4] + ([f"… and {len(exc.issues) - 4} more"] if len(exc.issues) > 4 else [])
+            self.panel.show_status("Cannot train yet:\n" + "\n".join(lines), error=True)
+            return False
+        settings = self.panel.overrides()
+        self._remember_settings(settings)
+        config = {**settings, **(overrides or {})}
+        self.run_dir = config.get("out") and Path(config["out"]) or self._new_run_dir(graph)
+        config["out"] = str(self.run_dir)
+        snapshot = gc.graph_from_dict(gc.graph_to_dict(graph))
+        snapshot.data.update(self.data_overrides)
+        root = self.window.files.path.parent if self.window.files.path else None
+        self.job = TrainingJob(snapshot, config, root, parent=self)
+        self._root = root
+        self._epochs = int(config.get("epochs") or 1)
+        self.plots.set_regime(regime)
+        self.plots.reset()
+        self.results.set_regime(regime)
+        self.results.clear()
+        self.results.feature_maps.set_nodes(_conv_nodes(snapshot))
+        self.window.set_editing_locked(True, LOCK_REASON)
+        self.panel.set_running(True)
+        self.panel.show_progress(0, 1, "Starting — loading data and building the model…")
+        self.panel.show_status(f"Training {graph.name} ({regime}); the graph is locked until it stops. "
+                               f"Run folder: {self.run_dir}")
+        self._sync_actions()
+        self.training_dock.raise_()
+        self.job.start()
+        self.drain_timer.start()
+        self.plots.start()
+        self.started.emit()
+        return True
+
+    def stop(self, wait: bool = False, skip_results: bool = False) -> None:
+        """Stop the run after the current step; with `wait`, block until its thread ended."""
+        if self.job is None:
+            return
+        self.job.stop(skip_results)
+        self.panel.show_progress(self.panel.progress.value(), self.panel.progress.maximum(),
+                                 "Stopping after this step…")
+        if wait:
+            self.job.wait()
+            self.drain()
+
+    def pause(self, paused: bool) -> None:
+        if self.job is None:
+            return
+        if paused:
+            self.job.control.pause()
+            self.panel.progress.setFormat("Paused — " + self.panel.progress.format())
+        else:
+            self.job.control.resume()
+
+    def drain(self) -> None:
+        """Take every event the worker queued since the last tick (GUI thread)."""
+        if self.job is None:
+            return
+        events = self.job.buffer.drain()
+        last_step = None
+        for event in events:
+            kind = event.get("type")
+            if kind == "step":
+                self.plots.store.add_event(event)
+                last_step = event
+            elif kind == "epoch":
+                self.plots.store.add_event(event)
+            elif kind == "samples":
+                self.results.show_samples(event)
+            elif kind == "results":
+                self.results.show_results(event["results"])
+            elif kind == "results_error":
+                self.panel.show_status(f"Results could not be computed: {event['message']}", error=True)
+            elif kind == "error":
+                self.panel.show_status(_error_text(event), error=True)
+            elif kind == "finished":
+                self._finish(event.get("result"))
+                return
+        if last_step is not None and not (self.job.control.paused or self.job.control.stopped):
+            self.panel.show_progress(*progress_text(last_step, self._epochs))
+
+    def analyser_for(self, run_dir: Path) -> Any:
+        """A RunAnalyser for a run folder (cached; built on the calling worker thread)."""
+        if run_dir not in self._analysers:
+            import json
+
+            from .analysis import RunAnalyser
+
+            graph = gc.load_graph(run_dir / "graph.json")
+            config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
+            self._analysers = {run_dir: RunAnalyser(graph, graph.data, int(config.get("seed") or 0),
+                                                    getattr(self, "_root", None))}
+        return self._analysers[run_dir]
+
+    def request_feature_maps(self, node: str, sample: int) -> None:
+        """Compute a conv node's maps from the chosen run (else the latest) off the GUI thread."""
+        chosen = self.runs.selected()
+        run_dir = chosen[0].path if len(chosen) == 1 else self.run_dir
+        if run_dir is None:
+            self.results.feature_maps.show_maps(None, "Train the model first (or pick a run).")
+            return
+        self.map_pool.start(_FeatureMapJob(self, run_dir, node, sample))
+
+    # ---- internals ---------------------------------------------------------------------------
+
+    def _finish(self, result: Any) -> None:
+        job, self.job = self.job, None
+        self.drain_timer.stop()
+        if job is not None:
+            job.wait()
+            job.deleteLater()
+        self.plots.stop()
+        self.last_result = result
+        self.window.set_editing_locked(False)
+        self.panel.set_running(False)
+        self._sync_actions()
+        if self.run_dir is not None:  # its weights changed since the analyser loaded them
+            self._analysers.pop(self.run_dir, None)
+        if result is None or result.status == "failed":
+            msg = result.error if result is not None else "training crashed"
+            self.panel.show_progress(0, 1, "Failed — see the message below")
+            if result is not None and result.issues:
+                self.panel.show_status("Training failed:\n" + "\n".join(result.issues[:6]), error=True)
+            elif msg:
+                self.panel.show_status(f"Training failed: {msg}", error=True)
+        else:
+            what = {"completed": "Finished", "stopped": "Stopped", "early_stopped": "Stopped early"}.get(
+                result.status, result.status)
+            figures = ", ".join(f"{k} {v:.4g}" for k, v in result.final.items()
+                                if isinstance(v, float) and k != "seconds")
+            self.panel.show_progress(self.panel.progress.maximum(), self.panel.progress.maximum(),
+                                     f"{what}: {result.epochs} epochs, {result.steps} steps in "
+                                     f"{result.seconds:.1f} s")
+            self.panel.show_status(f"{what}. {figures}. Checkpoint: {result.last_checkpoint}")
+        self.runs.set_root(self.runs_root())
+        self.runs.refresh(select=self.run_dir)
+        self.finished.emit(result)
+
+    def _new_run_dir(self, graph: gc.Graph) -> Path:
+        root = self.runs_root()
+        slug = "".join(ch if ch.isalnum() or ch in "-_" else "_" for ch in graph.name) or "run"
+        base = root / f"{slug}-{time.strftime('%Y%m%d-%H%M%S')}"
+        path, n = base, 2
+        while path.exists():
+            path, n = Path(f"{base}-{n}"), n + 1
+        return path
+
+    def _remember_settings(self, settings: dict[str, Any]) -> None:
+        """Write changed panel settings into the graph's training section (one undo step), so
+        the file remembers them."""
+        from graph_core import Macro, SetSetting
+
+        section = self.window.graph.training
+        changed = [SetSetting("training", k, v) for k, v in settings.items()
+                   if k != "device" and section.get(k) != v]
+        if settings.get("device") not in ("auto", section.get("device", "auto")):
+            changed.append(SetSetting("training", "device", settings["device"]))
+        if changed:
+            # a locked or odd document: the run still gets the settings as overrides
+            with contextlib.suppress(RuntimeError, ValueError):
+                self.window.document.execute(Macro(changed, "training settings"))
+
+    def _document_replaced(self) -> None:
+        if self.running:
+            return
+        self.panel.load_settings(self.window.graph.training)
+        self.runs.set_root(self.runs_root())
+        self.results.feature_maps.set_nodes(_conv_nodes(self.window.graph))
+        try:
+            from training import analyse
+
+            regime = analyse(self.window.graph).regime
+        except Exception:  # an unfinished graph: show the plain loss plot until it trains
+            regime = "supervised"
+        self.plots.set_regime(regime)
+        self.results.set_regime(regime)
+
+    def _feature_nodes(self) -> None:
+        chosen = self.runs.selected()
+        if len(chosen) == 1:
+            with contextlib.suppress(Exception):  # a damaged run folder: keep the list as it is
+                self.results.feature_maps.set_nodes(_conv_nodes(chosen[0].graph()))
+
+    def _maps_done(self, maps: Any, message: str) -> None:
+        self.results.feature_maps.show_maps(maps, message)
+
+    def _sync_actions(self) -> None:
+        self.train_action.setEnabled(not self.running)
+        self.pause_action.setEnabled(self.running)
+        self.stop_action.setEnabled(self.running)
+
+    def _status_message(self, text: str) -> None:
+        self.window.statusBar().showMessage(text, 10000)
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if obj is self.window and event.type() == QEvent.Type.Close and self.running:
+            if not self._confirm_close():
+                event.ignore()
+                return True
+            self.stop(wait=True, skip_results=True)
+        return False
+
+    def _confirm_close(self) -> bool:
+        if os.environ.get("NETWRIGHT_NO_DIALOGS"):
+            return True
+        answer = QMessageBox.question(
+            self.window, "Training is running",
+            "A training run is in progress. Stop it (keeping its last checkpoint) and close?",
+            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
+        return answer == QMessageBox.StandardButton.Yes
+
+
+def _conv_nodes(graph: gc.Graph) -> list[str]:
+    return [n.id for n in graph.nodes.values() if n.type in CONV_TYPES]
+
+
+def _error_text(event: dict[str, Any]) -> str:
+    issues = [i for i in (event.get("issues") or []) if i]
+    if issues and issues != [event.get("message")]:
+        return "Training failed:\n" + "\n".join(issues[:6])
+    return f"Training failed: {event.get('message')}"
