@@ -276,6 +276,7 @@ def test_mnist_images_file_finds_its_labels(tmp_path):
     data = raw(path)
     assert data.fields["label"].tolist() == [3, 1, 4, 1]
     assert data.fields["image"].shape == (4, 1, 8, 8)
+    assert raw(path, image_size=12).fields["image"].shape == (4, 1, 12, 12)
 
 
 def test_idx_errors(tmp_path):

@@ -22,7 +22,7 @@ The graph file's "data" section names a built-in or a file/folder (relative to t
 | folder of class folders | image (C, H, W) in [0, 1], label | image_size, channels (1/3) |
 | x.fa / .fasta | sequence (as dna_motif), label | labels (CSV id,label; else "label=" in headers), length, encoding |
 | x.tsv (UCR) or folder with NAME_TRAIN.tsv | series (L,), image with a transform, label | transform (none), image_size |
-| MNIST IDX file or folder | image (1, 28, 28), label | labels (the labels file) |
+| MNIST IDX file or folder | image (1, 28, 28), label | labels (the labels file), image_size |
 
 Keys for all: val_fraction (0.2), limit (at most this many samples), normalize (true:
 standardize features and omics blocks with the training split's statistics), data_seed (0, for

@@ -137,7 +137,7 @@ def load_idx(path: Path, opts: Options, root: Path | None) -> RawData:
     """MNIST IDX files: a folder holding train-images/train-labels (and t10k-*), or one images file.
 
     With an images file, its labels file is the `labels` option or the sibling whose name has
-    "labels"/"idx1" in place of "images"/"idx3".
+    "labels"/"idx1" in place of "images"/"idx3". Option image_size resizes the images.
     """
     if path.is_dir():
         train_images = _find_idx(path, ("train", "images"))
@@ -155,6 +155,11 @@ def load_idx(path: Path, opts: Options, root: Path | None) -> RawData:
     if val_fields is not None and val_fields["image"].shape[1:] != fields["image"].shape[1:]:
         raise DataError(f"{test_images}: images of shape {list(val_fields['image'].shape[1:])} "
                         f"differ from {train_images}'s {list(fields['image'].shape[1:])}")
+    size = opts.size2d("image_size", None)
+    if size is not None:
+        # e.g. 32 for the classic LeNet-5 input; both splits alike.
+        for split in (fields, val_fields or {}):
+            split["image"] = np.clip(resize_images(split["image"], size), 0.0, 1.0)
     labels = fields["label"] if val_fields is None else np.concatenate(
         [fields["label"], val_fields["label"]])
     num_classes = int(labels.max()) + 1 if len(labels) else 0
