@@ -158,7 +158,7 @@ def load_idx(path: Path, opts: Options, root: Path | None) -> RawData:
     size = opts.size2d("image_size", None)
     if size is not None:
         # e.g. 32 for the classic LeNet-5 input; both splits alike.
-        for split in (fields, val_fields or {}):
+        for split in (fields, val_fields) if val_fields is not None else (fields,):
             split["image"] = np.clip(resize_images(split["image"], size), 0.0, 1.0)
     labels = fields["label"] if val_fields is None else np.concatenate(
         [fields["label"], val_fields["label"]])
