@@ -265,6 +265,9 @@ def test_mnist_folder_with_its_own_test_split(tmp_path, gz):
     assert data.info["label"].num_classes == 10
     assert len(data.train) == 12 and len(data.val) == 5
     np.testing.assert_allclose(data.train.fields["image"][:, 0], images / 255.0, atol=1e-6)
+    resized = prepare({"dataset": str(tmp_path / "m"), "image_size": 32})
+    assert resized.train.fields["image"].shape[1:] == resized.val.fields["image"].shape[1:] \
+        == resized.info["image"].shape == (1, 32, 32)
 
 
 def test_mnist_images_file_finds_its_labels(tmp_path):
