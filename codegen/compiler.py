@@ -117,12 +117,19 @@ def locate_failure(exc: BaseException, generated: GeneratedSource,
     return node, inner, line
 
 
-def param_groups(model: torch.nn.Module, graph: Graph, lr: float) -> list[dict]:
+def param_groups(model: torch.nn.Module, graph: Graph, lr: float, part: str | None = None) -> list[dict]:
     """Optimizer parameter groups: frozen nodes left out, each lr factor its own group.
 
     A node inside a block gets its own factor times its Block node's factor, and is frozen
     when either is. Each group is `{"params", "lr", "lr_factor"}`; pass the list to any
     torch optimizer.
+
+    Args:
+        model: a module from `compile_graph(graph)`.
+        graph: the graph it was compiled from (frozen flags and lr factors are read here).
+        lr: the base learning rate.
+        part: only the parameters of this submodule ("generator" or "discriminator" of a GAN,
+            each trained by its own optimizer); None for all.
     """
     generated: GeneratedSource = model.generated
     factor_of: dict[int, float] = {}
@@ -134,7 +141,8 @@ def param_groups(model: torch.nn.Module, graph: Graph, lr: float) -> list[dict]:
             if id(p) not in factor_of:
                 factor_of[id(p)] = -1.0 if frozen else factor
     groups: dict[float, list] = {}
-    for p in model.parameters():
+    scope = model if part is None else model.get_submodule(part)
+    for p in scope.parameters():
         factor = factor_of.get(id(p), 1.0)
         if factor < 0 or not p.requires_grad:
             continue

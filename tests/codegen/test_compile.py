@@ -199,3 +199,43 @@ def test_lazy_api_names_resolve():
         assert getattr(codegen, name) is not None
     with pytest.raises(AttributeError):
         codegen.no_such_thing  # noqa: B018
+
+
+def test_param_groups_for_one_part_of_a_gan():
+    from tests.registry_samples import sample_graph
+
+    g = sample_graph("Discriminator")
+    g.nodes["grow"].lr_factor = 0.5
+    model = compile_graph(g)
+    gen = param_groups(model, g, lr=1.0, part="generator")
+    disc = param_groups(model, g, lr=1.0, part="discriminator")
+    assert [grp["lr"] for grp in gen] == [0.5] and [grp["lr"] for grp in disc] == [1.0]
+    assert {id(p) for grp in gen for p in grp["params"]} == {id(p) for p in model.generator.parameters()}
+    assert {id(p) for grp in disc for p in grp["params"]} == {
+        id(p) for p in model.discriminator.parameters()}
+
+
+def test_generating_source_imports_no_torch():
+    import subprocess
+    import sys
+
+    code = ("import sys, codegen\n"
+            "from tests.codegen import graphs\n"
+            "codegen.generate_source(graphs.segnet())\n"
+            "print('torch' in sys.modules)")
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    run = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, cwd=root, timeout=120)
+    assert run.returncode == 0, run.stderr
+    assert run.stdout.strip() == "False"
+
+
+def test_benchmark_twins_are_the_same_network():
+    import importlib.util
+
+    root = __import__("pathlib").Path(__file__).resolve().parents[2]
+    spec = importlib.util.spec_from_file_location("bench_codegen", root / "benchmarks" / "bench_codegen.py")
+    bench = importlib.util.module_from_spec(spec)
+    spec.loader.exec_module(bench)
+    result = bench.step_ratio("lenet", bench.lenet, batch=4, rounds=1, steps=1, device="cpu")
+    assert result["params"] == 61_706 and result["median_ratio"] > 0
+    assert len(bench.big_graph().nodes) == 1000
