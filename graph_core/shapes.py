@@ -91,7 +91,7 @@ def topological_order(graph: Graph) -> list[str]:
 
 def infer_shapes(graph: Graph, blocks: Mapping[str, Graph] | None = None,
                  feed: Mapping[str, TensorType] | None = None,
-                 _stack: tuple[str, ...] = ()) -> dict[str, NodeShapes]:
+                 _stack: tuple[str, ...] = (), _cache: dict | None = None) -> dict[str, NodeShapes]:
     """Infer every node's output shapes and parameter count.
 
     Args:
@@ -103,6 +103,8 @@ def infer_shapes(graph: Graph, blocks: Mapping[str, Graph] | None = None,
         NodeShapes per node id, for every node (unknown ones with outputs None).
     """
     blocks = graph.blocks if blocks is None else blocks
+    # one block used many times with the same input is inferred once per call (VGG's stages)
+    cache = {} if _cache is None else _cache
     incoming: dict[str, list[Edge]] = defaultdict(list)
     for e in graph.edges:
         incoming[e.dst[0]].append(e)
@@ -129,7 +131,7 @@ def infer_shapes(graph: Graph, blocks: Mapping[str, Graph] | None = None,
         if not complete and not (feed and node.type == "Input" and nid in feed):
             continue
         try:
-            inference = _infer_node(node, params, info.inputs, blocks, feed, _stack)
+            inference = _infer_node(node, params, info.inputs, blocks, feed, _stack, cache)
         except ShapeError as exc:
             info.error, info.error_port = exc.message, exc.port
             continue
@@ -164,7 +166,7 @@ def _gather_inputs(node: Node, ins: tuple[PortSpec, ...], edges: list[Edge], gra
 
 def _infer_node(node: Node, params: dict, inputs: dict[str, list[TensorType]],
                 blocks: Mapping[str, Graph], feed: Mapping[str, TensorType] | None,
-                stack: tuple[str, ...]) -> Inference:
+                stack: tuple[str, ...], cache: dict) -> Inference:
     if node.type == "Input" and feed is not None and node.id in feed:
         given, declared = feed[node.id], params["shape"]
         if declared and tuple(declared) != given.shape:
@@ -174,20 +176,20 @@ def _infer_node(node: Node, params: dict, inputs: dict[str, list[TensorType]],
     if node.type == "Input" and not params["shape"]:
         raise ShapeError("an Input needs a shape, e.g. [1, 28, 28] for a grey 28×28 image")
     if node.type == "Block":
-        return _infer_block(params["block"], {k: v[0] for k, v in inputs.items()}, blocks, stack)
+        return _infer_block(params["block"], {k: v[0] for k, v in inputs.items()}, blocks, stack, cache)
     if node.type == "Discriminator":
         real, fake = inputs["real"][0], inputs["fake"][0]
         if real.shape != fake.shape:
             raise ShapeError(f"real samples {format_shape(real.shape)} and generated samples "
                              f"{format_shape(fake.shape)} must have the same shape", "fake")
-        inner = _infer_block(params["block"], None, blocks, stack, single_input=fake)
+        inner = _infer_block(params["block"], None, blocks, stack, cache, single_input=fake)
         return Inference({"score": next(iter(inner.outputs.values()), None)} if inner.outputs else {},
                          inner.params, inner.warnings)
     return get_spec(node.type).infer(params, inputs)
 
 
 def _infer_block(name: str, feed: dict[str, TensorType] | None, blocks: Mapping[str, Graph],
-                 stack: tuple[str, ...], single_input: TensorType | None = None) -> Inference:
+                 stack: tuple[str, ...], cache: dict, single_input: TensorType | None = None) -> Inference:
     block = blocks.get(name)
     if block is None:
         known = ", ".join(sorted(blocks)) or "none defined"
@@ -199,7 +201,15 @@ def _infer_block(name: str, feed: dict[str, TensorType] | None, blocks: Mapping[
         if len(input_ids) != 1:
             raise ShapeError(f"a discriminator block needs exactly one Input; {name!r} has {len(input_ids)}")
         feed = {input_ids[0]: single_input}
-    inner = infer_shapes(block, blocks, feed, stack + (name,))
+    key = (name, stack, tuple(feed.items()) if feed else ())
+    if key not in cache:
+        cache[key] = _infer_block_inside(name, block, feed, blocks, stack, cache)
+    return cache[key]
+
+
+def _infer_block_inside(name: str, block: Graph, feed: dict[str, TensorType] | None,
+                        blocks: Mapping[str, Graph], stack: tuple[str, ...], cache: dict) -> Inference:
+    inner = infer_shapes(block, blocks, feed, stack + (name,), cache)
     for nid, info in inner.items():
         if info.error:
             raise ShapeError(f"inside block {name!r}, {nid}: {info.error}")

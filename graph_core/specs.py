@@ -171,6 +171,19 @@ class LayerSpec:
 
     def resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
         """Defaults overlaid with the given values, each checked; raises ParamError."""
+        # Inference resolves every node on every edit; the same few parameter sets recur, so
+        # remember the checked result. The key is the values' repr: file values are JSON data
+        # (numbers, text, lists), whose repr tells 1 from 1.0 from True.
+        key = (self.type, repr(given))
+        cached = _RESOLVED.get(key)
+        if cached is None:
+            cached = self._resolve(given)
+            if len(_RESOLVED) > 4096:
+                _RESOLVED.clear()
+            _RESOLVED[key] = cached
+        return dict(cached)
+
+    def _resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(given) - {p.name for p in self.params})
         if unknown:
             known = ", ".join(p.name for p in self.params) or "none"
@@ -179,6 +192,7 @@ class LayerSpec:
 
 
 _REGISTRY: dict[str, LayerSpec] = {}
+_RESOLVED: dict[tuple[str, str], dict[str, Any]] = {}
 
 
 def register(spec: LayerSpec) -> LayerSpec:

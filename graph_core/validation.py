@@ -43,8 +43,9 @@ def validate(graph: Graph, shapes: Mapping[str, NodeShapes] | None = None) -> li
     issues: list[Issue] = []
     issues += _check_graph_level(graph)
     issues += _check_wires(graph)
-    issues += _check_cycles(graph)
-    issues += _check_reachability(graph)
+    digraph = _digraph(graph)
+    issues += _check_cycles(graph, digraph)
+    issues += _check_reachability(graph, digraph)
     issues += _check_blocks(graph)
     taken = {(i.node, i.port) for i in issues if i.severity == ERROR and i.port}
     taken |= {(i.node, None) for i in issues if i.code == "block"}
@@ -75,6 +76,7 @@ def _check_graph_level(graph: Graph) -> list[Issue]:
 def _check_wires(graph: Graph) -> list[Issue]:
     out = []
     counts = Counter(e.dst for e in graph.edges)
+    ports = {nid: node_ports(node, graph.blocks) for nid, node in graph.nodes.items()}
     for e in graph.edges:
         src, dst = graph.nodes.get(e.src[0]), graph.nodes.get(e.dst[0])
         if src is None or dst is None:
@@ -84,8 +86,8 @@ def _check_wires(graph: Graph) -> list[Issue]:
             continue
         if _unknown_block(graph, src) or _unknown_block(graph, dst):
             continue  # its ports are unknown; _check_blocks names the missing block
-        src_port = next((p for p in node_ports(src, graph.blocks)[1] if p.name == e.src[1]), None)
-        dst_port = next((p for p in node_ports(dst, graph.blocks)[0] if p.name == e.dst[1]), None)
+        src_port = next((p for p in ports[src.id][1] if p.name == e.src[1]), None)
+        dst_port = next((p for p in ports[dst.id][0] if p.name == e.dst[1]), None)
         if src_port is None:
             if has_spec(src.type):
                 out.append(Issue(ERROR, src.id, f"{src.type} has no output port '{e.src[1]}'", e.src[1], "port"))
@@ -104,7 +106,7 @@ def _check_wires(graph: Graph) -> list[Issue]:
     for node in graph.nodes.values():
         if not has_spec(node.type):
             continue
-        for port in node_ports(node, graph.blocks)[0]:
+        for port in ports[node.id][0]:
             if not port.optional and not counts[(node.id, port.name)]:
                 out.append(Issue(ERROR, node.id, f"input '{port.name}' is not connected", port.name, "unconnected"))
     return out
@@ -142,9 +144,10 @@ def _digraph(graph: Graph) -> nx.DiGraph:
     return g
 
 
-def _check_cycles(graph: Graph) -> list[Issue]:
-    g = _digraph(graph)
-    out = []
+def _check_cycles(graph: Graph, g: nx.DiGraph) -> list[Issue]:
+    out: list[Issue] = []
+    if nx.is_directed_acyclic_graph(g):  # the usual case, and much cheaper than components
+        return out
     for component in nx.strongly_connected_components(g):
         if len(component) == 1 and not g.has_edge(next(iter(component)), next(iter(component))):
             continue
@@ -158,8 +161,7 @@ def _check_cycles(graph: Graph) -> list[Issue]:
     return out
 
 
-def _check_reachability(graph: Graph) -> list[Issue]:
-    g = _digraph(graph)
+def _check_reachability(graph: Graph, g: nx.DiGraph) -> list[Issue]:
     sources = [n.id for n in graph.nodes_of_type("Input")]
     sinks = [n.id for n in graph.nodes_of_type(*_SINKS)]
     if not sources or not sinks:

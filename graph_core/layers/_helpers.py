@@ -3,7 +3,7 @@ and the arithmetic of sliding windows."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from typing import Any
 
 from ..specs import ParamSpec, PortSpec, ShapeError, TensorType, format_shape
@@ -83,9 +83,12 @@ def window_out(size: int, kernel: int, stride: int, padding: int, dilation: int 
     return out
 
 
-def check_positive(shape: Sequence[int], type_name: str, why: str) -> tuple[int, ...]:
+def check_positive(shape: Sequence[int], type_name: str, why: str | Callable[[], str]) -> tuple[int, ...]:
+    """The shape, or a ShapeError when a size is below 1; `why` may be a function, so the
+    message is only built when needed (inference runs on every edit of the canvas)."""
     if any(s < 1 for s in shape):
-        raise ShapeError(f"{type_name} would produce {format_shape(tuple(shape))}: {why}")
+        reason = why() if callable(why) else why
+        raise ShapeError(f"{type_name} would produce {format_shape(tuple(shape))}: {reason}")
     return tuple(shape)
 
 

@@ -63,9 +63,9 @@ def _conv_infer(rank):
             out = spatial
         else:
             out = tuple(window_out(n, kk, ss, pp, dd) for n, kk, ss, pp, dd in zip(spatial, k, s, pad, d))
-        why = (f"the {format_shape(k)} kernel is larger than the padded input "
-               f"{format_shape(spatial)} — reduce kernel_size or add padding")
-        shape = check_positive((c_out,) + out, type_name, why)
+        shape = check_positive((c_out,) + out, type_name, lambda: (
+            f"the {format_shape(k)} kernel is larger than the padded input {format_shape(spatial)} "
+            "— reduce kernel_size or add padding"))
         count = c_out * (c_in // g) * math.prod(k) + (c_out if params["bias"] else 0)
         return Inference({"out": TensorType(shape)}, count)
 
@@ -177,8 +177,8 @@ def _pool_infer(rank, kind):
         k, s, p = _pool_windows(params, rank)
         out = tuple(window_out(n, kk, ss, pp, 1, params["ceil_mode"])
                     for n, kk, ss, pp in zip(spatial, k, s, p))
-        why = f"the {format_shape(k)} window is larger than the input {format_shape(spatial)}"
-        shape = check_positive((c,) + out, type_name, why)
+        shape = check_positive((c,) + out, type_name, lambda: (
+            f"the {format_shape(k)} window is larger than the input {format_shape(spatial)}"))
         outputs = {"out": TensorType(shape)}
         if kind == "Max":
             origin = PoolOrigin("", x.shape, k, s, p)
