@@ -112,12 +112,25 @@ def test_npz_named_splits_are_kept(tmp_path):
     assert (data.val.fields["x"] == 0).all()
 
 
+def test_npz_text_labels_become_classes(tmp_path):
+    path = tmp_path / "t.npz"
+    np.savez(path, features=np.ones((4, 2)), label=np.array(["dog", "cat", "dog", "bird"]))
+    data = raw(path)
+    assert data.info["label"].class_names == ["bird", "cat", "dog"]
+    assert data.fields["label"].tolist() == [2, 1, 2, 0]
+
+
 def test_npz_errors(tmp_path):
     path = tmp_path / "bad.npz"
     np.savez(path, image=np.zeros((5, 2, 2)), label=np.zeros(4, dtype=int))
     with pytest.raises(DataError, match=r"bad\.npz: arrays have different numbers of samples "
                                         r"\(image: 5, label: 4\)"):
         raw(path)
+    uneven = tmp_path / "uneven.npz"
+    np.savez(uneven, x_train=np.zeros((4, 2)), y_train=np.zeros(4), x_val=np.zeros((3, 2)),
+             y_val=np.zeros(2))
+    with pytest.raises(DataError, match=r"uneven\.npz: validation arrays have different numbers"):
+        raw(uneven)
     pickled = tmp_path / "objects.npz"
     np.savez(pickled, x=np.array([{"a": 1}, None], dtype=object))
     with pytest.raises(DataError, match="objects.npz: not a readable .npz archive"):

@@ -164,10 +164,12 @@ def load_npz(path: Path, opts: Options) -> RawData:
         train[name] = converted[0]
         if val:
             val[name] = converted[1]
+    for split, which in ((train, ""), (val, "validation ")):
+        counts = {name: len(a) for name, a in split.items()}
+        if len(set(counts.values())) > 1:
+            detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
+            raise DataError(f"{path}: {which}arrays have different numbers of samples ({detail})")
     counts = {name: len(a) for name, a in train.items()}
-    if len(set(counts.values())) > 1:
-        detail = ", ".join(f"{k}: {v}" for k, v in counts.items())
-        raise DataError(f"{path}: arrays have different numbers of samples ({detail})")
     n_val = len(next(iter(val.values()))) if val else 0
     return RawData(path.stem, train, info, val or None, source=str(path),
                    sources=[f"{path} sample {i}" for i in range(counts[next(iter(train))])],
@@ -188,6 +190,11 @@ def _npz_field(path: Path, name: str, arrays: list[np.ndarray],
     """Cast one field to float32/int64 and describe it; the kind comes from its name or rank."""
     sample_shape = tuple(arrays[0].shape[1:])
     kind = _npz_kind(name, arrays[0])
+    if arrays[0].dtype.kind in "US" and arrays[0].ndim == 1:
+        # Text class names as labels: ids in sorted order, the texts become class names.
+        ids, names = encode_labels(np.concatenate(arrays).tolist(), f"{path}: '{name}'")
+        parts = np.split(ids, np.cumsum([len(a) for a in arrays])[:-1])
+        return parts, label_info(len(names), names)
     integer = arrays[0].dtype.kind in "biu"
     if kind == "image" and integer:
         # 8-bit pixels become [0, 1] like every other image source.
