@@ -1,0 +1,136 @@
+"""Acceptance runs for the training engine: each course template trained on its built-in data.
+
+    .venv/bin/python benchmarks/acceptance.py                 # all cases, CPU
+    .venv/bin/python benchmarks/acceptance.py --only lenet    # one case
+    .venv/bin/python benchmarks/acceptance.py --device cuda   # where a GPU is present
+
+Each case trains the template's graph with the template's own training settings (overrides, if
+any, are listed in the table and in CASES) and checks the bar from the training issue. Prints a
+Markdown table for docs/benchmarks.md and exits 1 if a bar is missed. Training seconds count
+only the steps and validation passes (from the first step to the last epoch), not imports.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import math
+import platform
+import sys
+import tempfile
+import time
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+import templates  # noqa: E402
+from training import RunResult, train  # noqa: E402
+
+
+@dataclass
+class Case:
+    """One acceptance case: a template, settings that differ from its defaults, and the bar."""
+
+    template: str
+    bar: str
+    check: Callable[[RunResult, dict[str, Any]], bool]
+    overrides: dict[str, Any] = field(default_factory=dict)
+
+
+def _lenet(r: RunResult, x: dict) -> bool:
+    return r.final.get("val_accuracy", 0) >= 0.97 and x["train_seconds"] < 60
+
+
+def _vae(r: RunResult, x: dict) -> bool:
+    recon = [row["val_reconstruction"] for row in r.history]
+    return recon[-1] < recon[0] and r.final.get("kl", 0) > 0
+
+
+def _dcgan(r: RunResult, x: dict) -> bool:
+    finite = all(math.isfinite(row["val_d_loss"]) and math.isfinite(row["val_g_loss"]) for row in r.history)
+    return finite and r.epochs == 5 and x["sample_grids"] == 5
+
+
+CASES = [
+    Case("lenet", "val accuracy >= 0.97 in < 60 s of training", _lenet),
+    Case("vae", "reconstruction falls, KL > 0", _vae),
+    Case("dcgan", "d_loss and g_loss finite over 5 epochs, 5 sample grids", _dcgan, {"epochs": 5}),
+    Case("segnet", "val mean IoU >= 0.8", lambda r, x: r.final.get("val_miou", 0) >= 0.8),
+    Case("dna_cnn", "val accuracy >= 0.95", lambda r, x: r.final.get("val_accuracy", 0) >= 0.95),
+    Case("timeseries_gaf", "val accuracy >= 0.90", lambda r, x: r.final.get("val_accuracy", 0) >= 0.90),
+]
+
+
+def run_case(case: Case, device: str, out: Path) -> dict[str, Any]:
+    """Train one case and return its row of figures."""
+    graph = templates.build(case.template)
+    times: dict[str, float] = {}
+
+    def on_event(e: dict[str, Any]) -> None:
+        if e["type"] == "step" and "first" not in times:
+            times["first"] = time.perf_counter()
+        if e["type"] == "epoch":
+            times["last"] = time.perf_counter()
+
+    started = time.perf_counter()
+    result = train(graph, {"out": str(out / case.template), "device": device, **case.overrides},
+                   on_event=on_event)
+    wall = time.perf_counter() - started
+    extra = {"train_seconds": times.get("last", 0) - times.get("first", 0),
+             "sample_grids": len(list((out / case.template / "samples").glob("*.png")))
+             if (out / case.template / "samples").exists() else 0}
+    passed = result.ok and case.check(result, extra)
+    return {"template": case.template, "data": graph.data, "bar": case.bar, "passed": passed,
+            "status": result.status, "error": result.error, "final": result.final,
+            "epochs": result.epochs, "train_seconds": round(extra["train_seconds"], 1),
+            "wall_seconds": round(wall, 1), "overrides": case.overrides,
+            "sample_grids": extra["sample_grids"], "first_val": result.history[0] if result.history else {}}
+
+
+def markdown(rows: list[dict[str, Any]], device: str) -> str:
+    lines = [f"Device: {device} ({platform.processor() or platform.machine()}), "
+             f"torch threads default. Command: `.venv/bin/python benchmarks/acceptance.py`",
+             "", "| template | data | bar | result | epochs | training s | pass |",
+             "|---|---|---|---|---|---|---|"]
+    for r in rows:
+        f = r["final"]
+        figures = ", ".join(f"{k} {v:.4f}" for k, v in f.items()
+                            if k not in ("epochs", "seconds") and isinstance(v, float))
+        if r["template"] == "vae" and r["first_val"]:
+            figures += f" (reconstruction after epoch 1: {r['first_val'].get('val_reconstruction', 0):.4f})"
+        if r["sample_grids"]:
+            figures += f", {r['sample_grids']} sample grids"
+        data = r["data"].get("dataset")
+        over = f" (with {json.dumps(r['overrides'])})" if r["overrides"] else ""
+        lines.append(f"| {r['template']}{over} | {data} | {r['bar']} | {figures or r['error']} | "
+                     f"{r['epochs']} | {r['train_seconds']} | {'yes' if r['passed'] else 'NO'} |")
+    return "\n".join(lines)
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
+    parser.add_argument("--only", action="append", help="run only these templates")
+    parser.add_argument("--device", default="cpu")
+    parser.add_argument("--out", help="keep the run directories here (default: a temporary folder)")
+    parser.add_argument("--json", help="also write the rows to this JSON file")
+    args = parser.parse_args(argv)
+    cases = [c for c in CASES if not args.only or c.template in args.only]
+    with tempfile.TemporaryDirectory() as tmp:
+        out = Path(args.out or tmp)
+        rows = []
+        for case in cases:
+            row = run_case(case, args.device, out)
+            print(f"{row['template']}: {'pass' if row['passed'] else 'FAIL'} {row['final']} "
+                  f"(training {row['train_seconds']} s)", file=sys.stderr, flush=True)
+            rows.append(row)
+    print(markdown(rows, args.device))
+    if args.json:
+        Path(args.json).write_text(json.dumps(rows, indent=2, default=str))
+    return 0 if all(r["passed"] for r in rows) else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
