@@ -1,0 +1,180 @@
+"""The training widgets on their own: plots at 100,000 points, log scale, smoothing, x axis;
+device choice; runs list, compare and export; feature maps of a recorded run."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+import templates
+from designer.training.plots import LivePlots
+from designer.training.series import MetricStore
+from tests.designer.test_training_data import write_run
+
+
+def filled_store(steps: int, per_epoch: int = 1000) -> MetricStore:
+    store = MetricStore()
+    rng = np.random.default_rng(1)
+    noise = rng.normal(scale=0.1, size=steps)
+    for s in range(1, steps + 1):
+        e, k = divmod(s - 1, per_epoch)
+        store.add_event({"type": "step", "step": s, "epoch": e + 1, "epoch_step": k + 1,
+                         "epoch_steps": per_epoch, "losses": {"loss": 2.0 / np.sqrt(s) + noise[s - 1]}})
+        if k + 1 == per_epoch:
+            store.add_event({"type": "epoch", "step": s, "epoch": e + 1, "losses": {"loss": 2.0 / np.sqrt(s)},
+                             "metrics": {"accuracy": min(1.0, s / steps)}, "train": {"losses": {"loss": 1.0}}})
+    return store
+
+
+@pytest.fixture
+def plots(qtbot):
+    w = LivePlots()
+    qtbot.addWidget(w)
+    w.resize(1000, 400)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+def curve(plots: LivePlots, plot: str, key: str):
+    return next(main for spec, main, _ in plots._curves[plot] if spec.key == key)
+
+
+def test_100k_steps_are_held_but_drawn_downsampled(plots, qtbot):
+    plots.reset(filled_store(100_000))
+    plots.redraw(force=True)
+    loss = curve(plots, "lossPlot", "train/loss")
+    x, _ = loss.getOriginalDataset()
+    assert len(x) == 100_000  # the curve holds every step
+    # but draws a peak-downsampled version once the view has laid out its range
+    qtbot.waitUntil(lambda: len(loss.getData()[0]) < 20_000, timeout=10_000)
+    assert plots.point_count("accuracyPlot") == 100  # one point per epoch
+    assert loss.opts["downsampleMethod"] == "peak" and loss.opts["clipToView"]
+
+
+def test_log_scale_applies_to_losses_not_to_accuracy(plots, qtbot):
+    plots.reset(filled_store(300, per_epoch=100))
+    plots.log_check.setChecked(True)
+    assert plots.plots["lossPlot"].getPlotItem().ctrl.logYCheck.isChecked()
+    assert not plots.plots["accuracyPlot"].getPlotItem().ctrl.logYCheck.isChecked()
+    plots.log_check.setChecked(False)
+    assert not plots.plots["lossPlot"].getPlotItem().ctrl.logYCheck.isChecked()
+
+
+def test_smoothing_draws_the_moving_average_over_the_faint_raw_steps(plots):
+    store = filled_store(500, per_epoch=100)
+    plots.reset(store)
+    raw_y = store.get("train/loss").y.copy()
+    main = curve(plots, "lossPlot", "train/loss")
+    assert np.allclose(main.getOriginalDataset()[1], raw_y)
+    plots.smoothing.setValue(90)
+    smoothed = main.getOriginalDataset()[1]
+    assert not np.allclose(smoothed, raw_y)
+    assert np.std(np.diff(smoothed)) < np.std(np.diff(raw_y)) / 3  # visibly calmer
+    faint = next(raw for spec, _, raw in plots._curves["lossPlot"] if spec.key == "train/loss")
+    assert np.allclose(faint.getOriginalDataset()[1], raw_y)
+    assert plots.smoothing_label.text() == "Smoothing 0.90"
+
+
+def test_x_axis_switches_between_steps_and_epochs(plots):
+    plots.reset(filled_store(400, per_epoch=100))
+    loss = curve(plots, "lossPlot", "train/loss")
+    assert loss.getOriginalDataset()[0][-1] == 400
+    plots.axis_combo.setCurrentIndex(plots.axis_combo.findData("epoch"))
+    assert loss.getOriginalDataset()[0][-1] == pytest.approx(4.0)
+    assert plots.plots["lossPlot"].getPlotItem().getAxis("bottom").labelText == "epoch"
+
+
+def test_only_the_regimes_plots_show(plots):
+    plots.set_regime("gan")
+    visible = {n for n, w in plots.plots.items() if w.isVisible()}
+    assert visible == {"lossPlot", "ganLossPlot", "ganScorePlot"}
+    plots.set_regime("segmentation")
+    assert {n for n, w in plots.plots.items() if w.isVisible()} == {"lossPlot", "iouPlot"}
+
+
+def test_cuda_is_offered_only_when_torch_sees_a_gpu(qtbot, monkeypatch):
+    import torch
+
+    from designer.training.panel import DeviceCombo
+
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
+    plain = DeviceCombo()
+    qtbot.addWidget(plain)
+    plain.refresh(import_torch=True)
+    assert [plain.itemData(i) for i in range(plain.count())] == ["auto", "cpu"]
+    monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
+    monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
+    monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "Fake GPU")
+    gpu = DeviceCombo()
+    qtbot.addWidget(gpu)
+    gpu.refresh(import_torch=True)
+    assert gpu.itemText(gpu.count() - 1) == "CUDA (Fake GPU)" and gpu.itemData(gpu.count() - 1) == "cuda"
+
+
+def test_runs_are_listed_compared_and_their_weights_exported(qtbot, tmp_path):
+    from designer.training.runs import RunsPanel
+
+    write_run(tmp_path / "runs" / "first")
+    write_run(tmp_path / "runs" / "second", final={"val_loss": 0.2, "val_accuracy": 0.8})
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    panel.set_root(tmp_path / "runs")
+    assert panel.tree.topLevelItemCount() == 2
+    panel.select([tmp_path / "runs" / "first", tmp_path / "runs" / "second"])
+    curves = panel.compare_plot.getPlotItem().listDataItems()
+    assert len(curves) == 4  # train and validation loss of each run
+    assert {c.name() for c in curves} == {"first train", "first validation", "second train", "second validation"}
+    assert not panel.weights_button.isEnabled()  # export needs exactly one run
+    panel.select([tmp_path / "runs" / "second"])
+    assert panel.weights_button.isEnabled()
+    target = tmp_path / "out.safetensors"
+    assert panel.export_weights(target)
+    assert target.read_bytes() == b"weights"
+
+
+@pytest.fixture(scope="module")
+def trained_lenet(tmp_path_factory):
+    """A short real lenet run in a runs folder (shared by the tests below)."""
+    from training import train
+
+    root = tmp_path_factory.mktemp("lenet-runs")
+    g = templates.build("lenet")
+    g.data["limit"] = 64
+    result = train(g, {"epochs": 1, "batch_size": 32, "out": str(root / "runs" / "lenet-1")})
+    assert result.status == "completed"
+    return root / "runs", Path(result.run_dir)
+
+
+def test_feature_maps_of_a_recorded_run(qtbot, make_window, trained_lenet, monkeypatch):
+    runs, run_dir = trained_lenet
+    monkeypatch.setenv("NETWRIGHT_RUNS_DIR", str(runs))
+    window = make_window(templates.build("lenet"))
+    tc = window.training
+    tc.runs.refresh()
+    tc.runs.select([run_dir])
+    tab = tc.results.feature_maps
+    assert [tab.node.itemText(i) for i in range(tab.node.count())] == ["conv1", "conv2"]
+    tab.node.setCurrentText("conv2")
+    tab.sample.setValue(3)  # asks for the maps of conv2 on sample 3
+    qtbot.waitUntil(lambda: tab.activations.has_image and "conv2" in tab.info.text(), timeout=60_000)
+    assert "16×10×10 activations" in tab.info.text() and "kernels 16×6×5×5" in tab.info.text()
+    assert tab.kernels.has_image
+
+
+@pytest.mark.slow
+def test_onnx_export_of_a_trained_run_matches_pytorch(qtbot, make_window, trained_lenet, monkeypatch, tmp_path):
+    runs, run_dir = trained_lenet
+    monkeypatch.setenv("NETWRIGHT_RUNS_DIR", str(runs))
+    window = make_window(templates.build("lenet"))
+    panel = window.training.runs
+    panel.refresh()
+    panel.select([run_dir])
+    target = tmp_path / "lenet.onnx"
+    with qtbot.waitSignal(panel.export_finished, timeout=180_000) as blocker:
+        assert panel.export_onnx(target)
+    ok, text = blocker.args
+    assert ok, text
+    assert target.is_file() and "matches PyTorch" in text
