@@ -57,7 +57,7 @@ def build_graph(target_nodes: int = 1000) -> Graph:
     tail = 3  # GlobalAvgPool, Dense and the Output head come last
     while len(g.nodes) + tail < target_nodes:
         room = target_nodes - tail - len(g.nodes)
-        kind = unit % 4
+        kind, step = unit % 4, unit
         unit += 1
         if kind == 0 and room >= 8:  # residual unit: conv-bn-relu-conv-bn, add, relu
             h = add("Conv2d", x, out_channels=channels, kernel_size=3, padding=1)
@@ -76,7 +76,8 @@ def build_graph(target_nodes: int = 1000) -> Graph:
         elif kind == 2 and room >= 2:  # two reusable blocks
             x = (add("Block", x, block="stage"), "y")
             x = (add("Block", x, block="mixer"), "y")
-        elif room >= 3 and size > 8 and unit % 24 == 3:  # downsample now and then
+            channels = 16  # both blocks give 16 channels, whatever arrives
+        elif room >= 3 and size > 8 and step % 24 == 3:  # downsample now and then
             x = add("MaxPool2d", x, kernel_size=2)
             size //= 2
             x = add("Conv2d", x, out_channels=channels * 2, kernel_size=3, padding=1)

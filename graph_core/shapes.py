@@ -7,9 +7,11 @@ Blocks and Discriminators infer their sub-graph with the shapes that actually ar
 
 from __future__ import annotations
 
+import contextlib
 import dataclasses
+import gc
 from collections import defaultdict, deque
-from collections.abc import Mapping
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .graph import Edge, Graph, Node
@@ -102,9 +104,11 @@ def infer_shapes(graph: Graph, blocks: Mapping[str, Graph] | None = None,
     Returns:
         NodeShapes per node id, for every node (unknown ones with outputs None).
     """
+    if _cache is None:
+        with cyclic_gc_paused():
+            return infer_shapes(graph, blocks, feed, _stack, {})
     blocks = graph.blocks if blocks is None else blocks
-    # one block used many times with the same input is inferred once per call (VGG's stages)
-    cache = {} if _cache is None else _cache
+    cache = _cache  # one block used many times with the same input is inferred once per call
     incoming: dict[str, list[Edge]] = defaultdict(list)
     for e in graph.edges:
         incoming[e.dst[0]].append(e)
@@ -143,6 +147,26 @@ def infer_shapes(graph: Graph, blocks: Mapping[str, Graph] | None = None,
         info.params = inference.params
         info.warnings.extend(inference.warnings)
     return result
+
+
+@contextlib.contextmanager
+def cyclic_gc_paused() -> Iterator[None]:
+    """Pause Python's cyclic garbage collector for one inference or validation pass.
+
+    A pass over a 1,000-node graph allocates tens of thousands of short-lived objects without
+    cycles; reference counting frees them all the same, but the allocations would trigger
+    collections in the middle of the pass, and a full one walks every object in the process
+    (many in the designer, with torch and Qt loaded): about half the time of the pass in
+    benchmarks/bench_graph_core.py. Nested and concurrent uses leave the collector as found.
+    """
+    was_enabled = gc.isenabled()
+    if was_enabled:
+        gc.disable()
+    try:
+        yield
+    finally:
+        if was_enabled:
+            gc.enable()
 
 
 def _gather_inputs(node: Node, ins: tuple[PortSpec, ...], edges: list[Edge], graph: Graph,

@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import networkx as nx
 
 from .graph import Graph
-from .shapes import NodeShapes, infer_shapes, node_ports
+from .shapes import NodeShapes, cyclic_gc_paused, infer_shapes, node_ports
 from .specs import format_shape, has_spec
 
 ERROR, WARNING = "error", "warning"
@@ -39,7 +39,11 @@ def validate(graph: Graph, shapes: Mapping[str, NodeShapes] | None = None) -> li
         graph: the document.
         shapes: a previous `infer_shapes(graph)` result to reuse (the canvas has one already).
     """
-    shapes = infer_shapes(graph) if shapes is None else shapes
+    with cyclic_gc_paused():
+        return _validate(graph, infer_shapes(graph) if shapes is None else shapes)
+
+
+def _validate(graph: Graph, shapes: Mapping[str, NodeShapes]) -> list[Issue]:
     issues: list[Issue] = []
     issues += _check_graph_level(graph)
     issues += _check_wires(graph)
