@@ -41,7 +41,9 @@ def emit_gan_class(writer: _ModuleWriter, name: str) -> tuple[ClassCode, dict]:
     fake_src = g.edges_into(disc.id, "fake")[0].src
     sample = shapes[disc.id].inputs["fake"][0]
     in_gen = generator_nodes(g)
-    order = [nid for nid in gc.topological_order(g) if nid in g.nodes]
+    from .source import readable_order
+
+    order = readable_order(g)
 
     gen_name = writer.class_names.allocate_class(f"{g.name}_generator", "Generator")
     gen = ClassEmitter(gen_name, g, shapes, [n for n in order if n in in_gen], lambda nid: ("node", nid),

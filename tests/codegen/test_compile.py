@@ -239,3 +239,20 @@ def test_benchmark_twins_are_the_same_network():
     result = bench.step_ratio("lenet", bench.lenet, batch=4, rounds=1, steps=1, device="cpu")
     assert result["params"] == 61_706 and result["median_ratio"] > 0
     assert len(bench.big_graph().nodes) == 1000
+
+
+def test_forward_reads_branch_by_branch():
+    from codegen.source import readable_order
+
+    from .graphs import Builder
+
+    b = Builder("branches")
+    b.node("a", "Input", shape=[3]).node("b", "Input", shape=[3])
+    b.node("a1", "Dense", out_features=4).node("b1", "Dense", out_features=4)
+    b.node("a2", "ReLU").node("b2", "ReLU").node("cat", "Concat").node("out", "Output")
+    b.chain("a", "a1", "a2", "cat").chain("b", "b1", "b2", "cat").wire("cat", "out")
+    b.graph.nodes = {k: b.graph.nodes[k] for k in ("a", "b", "a1", "b1", "a2", "b2", "cat", "out")}
+    assert readable_order(b.graph) == ["a", "a1", "a2", "b", "b1", "b2", "cat", "out"]
+    model = compile_graph(b.graph)
+    assert model.generated.inputs == [("a", "a"), ("b", "b")]
+    assert model(torch.randn(2, 3), torch.randn(2, 3)).shape == (2, 8)

@@ -38,6 +38,7 @@ class Sneaky:
         return (print, ("unpickled!",))
 
 
+@pytest.mark.filterwarnings("ignore:Detected pickle protocol")
 def test_arbitrary_pickles_are_refused(tmp_path, capsys):
     with open(tmp_path / "evil.pt", "wb") as fh:
         pickle.dump({"model": Sneaky()}, fh)
