@@ -5,6 +5,11 @@ distribution (mu, logvar), samples it with the reparametrisation trick, and adds
 latent space is smooth enough to generate from. The reconstruction head's target is the input
 (`input:image`), reached through a Reshape back to the input's shape. latent_dim is 2 by default
 so the latent space can be plotted.
+
+The template's `beta` keeps its textbook meaning (1: the plain VAE, whose reconstruction term is
+summed over the pixels). Training averages the reconstruction loss over the pixels instead, so
+the Reparametrisation node gets beta / pixels: the same balance, without the KL term swamping
+the reconstruction and collapsing the latent code.
 """
 
 from __future__ import annotations
@@ -72,10 +77,16 @@ def _latent(s: Sketch, x: str, latent_dim: int, beta: float) -> str:
     row = s.row(x)
     mu = s.then(x, "mu", "Dense", out_features=latent_dim)
     logvar = s.then(x, "logvar", "Dense", out_features=latent_dim, row=row + 1)
-    z = s.add("z", "Reparametrisation", s.col(mu) + 1, row + 0.5, name="z (reparametrise)", beta=beta)
+    z = s.add("z", "Reparametrisation", s.col(mu) + 1, row + 0.5, name="z (reparametrise)",
+              beta=beta)
     s.wire(mu, z, "out", "mu")
     s.wire(logvar, z, "out", "logvar")
     return z
+
+
+def kl_weight(beta: float, values: float) -> float:
+    """The Reparametrisation's beta for a textbook beta when the loss is averaged over `values`."""
+    return float(f"{beta / values:.6g}")
 
 
 LOSS = p_choice("loss", "bce", ("bce", "mse"),
@@ -116,13 +127,14 @@ def autoencoder(variant: str, image_size: int, latent_dim: int, hidden: int, los
     _image_size("side of the square digit image", 8),
     p_int("latent_dim", 2, "size of z (2 can be plotted)"),
     p_int("hidden", 128, "neurons in the encoder and decoder layers"),
-    p_float("beta", 1.0, "weight of the KL term (beta-VAE)"),
+    p_float("beta", 1.0, "weight of the KL term against the summed reconstruction error: 1 is "
+            "the plain VAE, more gives a beta-VAE (the node gets beta / pixels)"),
     LOSS,
 )
 def vae(image_size: int, latent_dim: int, hidden: int, beta: float, loss: str) -> Graph:
     s, x = _start("vae", image_size)
     x = _dense_encoder(s, x, hidden)
-    z = _latent(s, x, latent_dim, beta)
+    z = _latent(s, x, latent_dim, kl_weight(beta, image_size * image_size))
     x = _dense_decoder(s, z, hidden, image_size, src_port="z")
     return _finish(s, x, image_size, loss, lr=0.002, epochs=40)
 
@@ -135,12 +147,13 @@ def vae(image_size: int, latent_dim: int, hidden: int, beta: float, loss: str) -
     _image_size("side of the square digit image (divisible by 4)", 16),
     p_int("latent_dim", 2, "size of z (2 can be plotted)"),
     p_int("channels", 32, "filters in the first convolution; doubled in the second"),
-    p_float("beta", 1.0, "weight of the KL term (beta-VAE)"),
+    p_float("beta", 1.0, "weight of the KL term against the summed reconstruction error: 1 is "
+            "the plain VAE, more gives a beta-VAE (the node gets beta / pixels)"),
     LOSS,
 )
 def conv_vae(image_size: int, latent_dim: int, channels: int, beta: float, loss: str) -> Graph:
     s, x = _start("conv_vae", image_size)
     x = _conv_encoder(s, x, channels, image_size)
-    z = _latent(s, x, latent_dim, beta)
+    z = _latent(s, x, latent_dim, kl_weight(beta, image_size * image_size))
     x = _conv_decoder(s, z, channels, image_size, src_port="z")
     return _finish(s, x, image_size, loss, lr=0.002, epochs=30)
