@@ -16,17 +16,28 @@ import torch.nn.functional as F
 from .task import Head
 
 
-def head_loss(head: Head, output: torch.Tensor, target: torch.Tensor) -> torch.Tensor:
-    """The loss of one head, in float32 whatever precision the forward ran in."""
+def head_loss(head: Head, output: torch.Tensor, target: torch.Tensor,
+              sum_per_sample: bool = False) -> torch.Tensor:
+    """The loss of one head, in float32 whatever precision the forward ran in.
+
+    Args:
+        sum_per_sample: add the loss over each sample's values and average over the batch,
+            instead of averaging over every value. A VAE needs this: its KL term sums over the
+            latent dimensions, and a per-value reconstruction mean would be outweighed by it
+            (the posterior collapses to the prior and the decoder ignores the code).
+    """
     output = output.float()
     if head.loss == "cross_entropy":
         return F.cross_entropy(output, target.long())
     target = target.float().reshape(output.shape)
+    reduction = "none" if sum_per_sample else "mean"
     if head.loss == "bce":
-        return F.binary_cross_entropy_with_logits(output, target)
-    if head.loss == "mse":
-        return F.mse_loss(output, target)
-    return F.l1_loss(output, target)
+        loss = F.binary_cross_entropy_with_logits(output, target, reduction=reduction)
+    elif head.loss == "mse":
+        loss = F.mse_loss(output, target, reduction=reduction)
+    else:
+        loss = F.l1_loss(output, target, reduction=reduction)
+    return loss.flatten(1).sum(1).mean() if sum_per_sample else loss
 
 
 class MetricAccumulator:
@@ -61,7 +72,9 @@ class MetricAccumulator:
                 pairs = tgt.long().flatten() * classes + out.argmax(1).flatten()
                 _add(c, "confusion", torch.bincount(pairs, minlength=classes * classes))
             else:
-                _add(c, "abs_error", (out.float().reshape(-1) - tgt.float().reshape(-1)).abs().sum())
+                # a bce head outputs logits: compare its probabilities with the target
+                pred = torch.sigmoid(out.float()) if h.loss == "bce" else out.float()
+                _add(c, "abs_error", (pred.reshape(-1) - tgt.float().reshape(-1)).abs().sum())
                 _add(c, "seen", tgt.numel())
 
     def result(self) -> tuple[dict[str, float], dict[str, float]]:

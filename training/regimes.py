@@ -188,7 +188,7 @@ class HeadRegime(Regime):
         total = torch.zeros((), device=self.device)
         recon = torch.zeros((), device=self.device)
         for h in self.task.heads:
-            loss = head_loss(h, outputs[h.node], targets[h.node])
+            loss = head_loss(h, outputs[h.node], targets[h.node], self.vae and h.kind == "reconstruct")
             total = total + h.weight * loss
             parts[h.node] = loss.detach()
             if h.kind == "reconstruct":

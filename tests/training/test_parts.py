@@ -99,3 +99,18 @@ def test_control_stop_wakes_a_paused_worker():
     c.stop()
     c.wait_if_paused()  # returns at once
     assert c.stopped and not c.paused
+
+
+def test_mae_of_a_bce_reconstruction_compares_probabilities_not_logits():
+    acc = MetricAccumulator([Head("r", "bce", 1.0, "reconstruct", (2,), target_input="x")])
+    acc.add_outputs({"r": torch.tensor([[0.0, 100.0]])}, {"r": torch.tensor([[0.5, 1.0]])})
+    assert acc.result()[1]["mae"] == pytest.approx(0.0)
+
+
+def test_vae_reconstruction_sums_over_a_sample_like_the_kl_term():
+    from training.metrics import head_loss
+
+    head = Head("r", "mse", 1.0, "reconstruct", (4,), target_input="x")
+    out, target = torch.ones(2, 4), torch.zeros(2, 4)
+    assert float(head_loss(head, out, target)) == pytest.approx(1.0)
+    assert float(head_loss(head, out, target, sum_per_sample=True)) == pytest.approx(4.0)
