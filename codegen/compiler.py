@@ -1,6 +1,6 @@
 """compile_graph: execute exactly the generated source and hand back the module.
 
-The source is compiled under a filename like "<netwright:vgg16>" and registered in linecache,
+The source is compiled under a filename like "<netwright:vgg16:1a2b3c4d>" and registered in linecache,
 so tracebacks show the generated lines; an exception inside forward is re-raised as a
 NodeRuntimeError naming the node whose line failed. Also: optimizer parameter groups that
 honour frozen nodes and learning-rate factors.
@@ -8,6 +8,7 @@ honour frozen nodes and learning-rate factors.
 
 from __future__ import annotations
 
+import hashlib
 import linecache
 import types
 from typing import TYPE_CHECKING, Any
@@ -22,9 +23,14 @@ if TYPE_CHECKING:
     import torch
 
 
-def source_filename(graph: Graph) -> str:
-    """The pseudo-filename tracebacks show for a graph's generated code."""
-    return f"<netwright:{graph.name}>"
+def source_filename(graph: Graph, generated: GeneratedSource) -> str:
+    """The pseudo-filename tracebacks show for a graph's generated code.
+
+    A short hash of the source tells apart successive versions of the same graph, so the
+    linecache entry of a model compiled earlier is not overwritten by a later edit.
+    """
+    digest = hashlib.sha1(generated.source.encode("utf-8")).hexdigest()[:8]
+    return f"<netwright:{graph.name}:{digest}>"
 
 
 def load_source(generated: GeneratedSource, filename: str) -> types.ModuleType:
@@ -41,7 +47,7 @@ def load_source(generated: GeneratedSource, filename: str) -> types.ModuleType:
 def build_module(graph: Graph, generated: GeneratedSource | None = None) -> torch.nn.Module:
     """Instantiate the generated class as is (no error translation): used for export."""
     generated = generate_source(graph) if generated is None else generated
-    module = load_source(generated, source_filename(graph))
+    module = load_source(generated, source_filename(graph, generated))
     model = getattr(module, generated.class_name)()
     _attach(model, graph, generated)
     return model
@@ -59,7 +65,7 @@ def compile_graph(graph: Graph) -> torch.nn.Module:
         GraphInvalidError: the graph has validation errors.
     """
     generated = generate_source(graph)
-    filename = source_filename(graph)
+    filename = source_filename(graph, generated)
     module = load_source(generated, filename)
     base = getattr(module, generated.class_name)
     checked = type(base.__name__, (base,), {

@@ -26,11 +26,22 @@ def test_compiled_class_comes_from_the_generated_source():
     model = compile_graph(g)
     generated = generate_source(g)
     assert model.generated.source == generated.source
-    filename = model.forward.__code__.co_filename if hasattr(model.forward, "__code__") else None
-    assert type(model).__mro__[1].forward.__code__.co_filename == "<netwright:tiny mlp>"
-    assert filename is not None
-    # the source is registered for tracebacks
-    assert linecache.getline("<netwright:tiny mlp>", 1).startswith('"""')
+    filename = type(model).__mro__[1].forward.__code__.co_filename
+    assert filename.startswith("<netwright:tiny mlp:")
+    # the source is registered for tracebacks, line for line
+    for lineno, line in enumerate(generated.source.splitlines(), start=1):
+        assert linecache.getline(filename, lineno).rstrip("\n") == line
+
+
+def test_two_versions_of_a_graph_keep_their_own_traceback_lines():
+    g = graphs.mlp()
+    first = compile_graph(g)
+    g.nodes["fc1"].params["out_features"] = 20
+    second = compile_graph(g)
+    files = [type(m).__mro__[1].forward.__code__.co_filename for m in (first, second)]
+    assert files[0] != files[1]
+    assert "nn.Linear(8, 16)" in "".join(linecache.getlines(files[0]))
+    assert "nn.Linear(8, 20)" in "".join(linecache.getlines(files[1]))
 
 
 def test_inputs_positionally_or_by_keyword():
@@ -64,7 +75,8 @@ def test_error_in_forward_names_the_node():
     assert str(info.value).startswith("fc1: RuntimeError")
     assert model.generated.line_to_node[info.value.line] == "fc1"
     frames = traceback.extract_tb(info.value.__cause__.__traceback__)
-    assert any(f.filename == "<netwright:tiny mlp>" and "self.fc1(x)" in (f.line or "") for f in frames)
+    assert any(f.filename.startswith("<netwright:tiny mlp:") and "self.fc1(x)" in (f.line or "")
+               for f in frames)
 
 
 def test_error_inside_a_block_names_block_and_inner_node():
