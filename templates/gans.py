@@ -15,10 +15,11 @@ from .sketch import Sketch
 
 
 def _gan_frame(name: str, latent_dim: int, channels: int, size: int) -> tuple[Sketch, str, str]:
-    """The two Inputs: real images on row 1, noise on row 0 (the generator's row)."""
+    """The two Inputs: real images on the top row (they feed the Discriminator's upper port,
+    `real`), noise below it, starting the generator's row."""
     s = Sketch(name)
-    real = s.add("image", "Input", 0, 1.5, name="real images", shape=[channels, size, size], field="image")
-    noise = s.add("noise", "Input", 0, 0, shape=[latent_dim], source="noise")
+    real = s.add("image", "Input", 0, 0, name="real images", shape=[channels, size, size], field="image")
+    noise = s.add("noise", "Input", 0, 1.5, shape=[latent_dim], source="noise")
     return s, noise, real
 
 

@@ -2,7 +2,8 @@
 
 Templates read like the network they build: `x = s.then(x, "fc1", "Dense", out_features=64)`
 adds `fc1` one column to the right of `x` and wires `x -> fc1`. Columns are `COLUMN` pixels
-apart, rows `ROW` pixels apart; parallel branches go on separate rows. Positions land in each
+apart and rows `ROW` pixels apart, so the designer's 200 × 84 node boxes keep a clear gap;
+parallel branches go on separate rows. Positions land in each
 node's `ui` and are never interpreted by graph_core.
 """
 
@@ -12,8 +13,8 @@ from typing import Any
 
 from graph_core import Edge, Graph, Node
 
-COLUMN = 180
-ROW = 120
+COLUMN = 240
+ROW = 130
 
 
 class Sketch:

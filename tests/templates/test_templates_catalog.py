@@ -52,12 +52,14 @@ def test_defaults_give_a_valid_graph_with_description_data_and_training(name):
 def test_layout_flows_left_to_right_without_overlaps(name):
     graph = templates.build(name)
     for g in [graph, *graph.blocks.values()]:
-        cells = [(n.ui["x"], n.ui["y"]) for n in g.nodes.values()]
-        assert len(set(cells)) == len(cells), "two nodes on the same spot"
+        nodes = list(g.nodes.values())
+        for k, a in enumerate(nodes):  # the designer draws nodes as 200 × 84 boxes
+            for b in nodes[k + 1:]:
+                apart = abs(a.ui["x"] - b.ui["x"]) >= 220 or abs(a.ui["y"] - b.ui["y"]) >= 100
+                assert apart, f"{a.id} and {b.id} overlap on the canvas"
         for edge in g.edges:
             src, dst = g.nodes[edge.src[0]], g.nodes[edge.dst[0]]
             assert dst.ui["x"] > src.ui["x"], f"{edge} runs right to left"
-            assert dst.ui["x"] - src.ui["x"] >= 150, f"{edge}: nodes too close"
 
 
 @pytest.mark.parametrize("name", NAMES)
