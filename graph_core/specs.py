@@ -289,8 +289,8 @@ def _check_ints(spec: ParamSpec, v: Any) -> int | str | tuple[int, ...]:
     if isinstance(v, str):
         if v in spec.words:
             return v
-        allowed = " or ".join(repr(w) for w in spec.words)
-        raise ParamError(spec.name, f"must be a whole number{', a list of them, or ' + allowed if allowed else ' or a list of them'}; got {v!r}")
+        options = ["a whole number", "a list of them", *(repr(w) for w in spec.words)]
+        raise ParamError(spec.name, f"must be {', '.join(options[:-1])} or {options[-1]}; got {v!r}")
     if isinstance(v, list | tuple):
         if not v:
             raise ParamError(spec.name, "must not be an empty list")

@@ -186,7 +186,7 @@ def test_set_param_edits_of_one_field_merge() -> None:
     ("fc", "out_features", 0, "out_features: must be at least 1; got 0"),
     ("fc", "out_features", "many", "out_features: must be a whole number; got 'many'"),
     ("drop", "p", 2.0, "p: must be at most 1; got 2"),
-    ("c1", "padding", "full", "padding: must be a whole number, a list of them, or 'same' or 'valid'; got 'full'"),
+    ("c1", "padding", "full", "padding: must be a whole number, a list of them, 'same' or 'valid'; got 'full'"),
     ("fc", "bias", 1, "bias: must be true or false; got 1"),
 ])
 def test_set_param_refuses_invalid_values(node: str, name: str, value: Any, message: str) -> None:

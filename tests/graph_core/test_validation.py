@@ -172,8 +172,9 @@ def test_wrong_parameters(params: dict, message: str) -> None:
 @pytest.mark.parametrize("type_name,params,message", [
     ("Dropout", {"p": 1.5}, "p: must be at most 1; got 1.5"),
     ("Conv2d", {"kernel_size": -3}, "kernel_size: must be at least 1; got -3"),
-    ("Conv2d", {"padding": "full"}, "padding: must be a whole number, a list of them, or 'same' or 'valid'; got 'full'"),
+    ("Conv2d", {"padding": "full"}, "padding: must be a whole number, a list of them, 'same' or 'valid'; got 'full'"),
     ("Conv2d", {"stride": []}, "stride: must not be an empty list"),
+    ("MaxPool2d", {"padding": "half"}, "padding: must be a whole number or a list of them; got 'half'"),
     ("Upsample", {"mode": "cubic"}, "mode: must be one of nearest, linear, bilinear, trilinear; got 'cubic'"),
     ("LeakyReLU", {"negative_slope": float("nan")}, "negative_slope: must be a number; got nan"),
 ])
