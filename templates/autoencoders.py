@@ -5,11 +5,6 @@ distribution (mu, logvar), samples it with the reparametrisation trick, and adds
 latent space is smooth enough to generate from. The reconstruction head's target is the input
 (`input:image`), reached through a Reshape back to the input's shape. latent_dim is 2 by default
 so the latent space can be plotted.
-
-The template's `beta` keeps its textbook meaning (1: the plain VAE, whose reconstruction term is
-summed over the pixels). Training averages the reconstruction loss over the pixels instead, so
-the Reparametrisation node gets beta / pixels: the same balance, without the KL term swamping
-the reconstruction and collapsing the latent code.
 """
 
 from __future__ import annotations
@@ -84,11 +79,6 @@ def _latent(s: Sketch, x: str, latent_dim: int, beta: float) -> str:
     return z
 
 
-def kl_weight(beta: float, values: float) -> float:
-    """The Reparametrisation's beta for a textbook beta when the loss is averaged over `values`."""
-    return float(f"{beta / values:.6g}")
-
-
 LOSS = p_choice("loss", "bce", ("bce", "mse"),
                 "reconstruction loss: bce for pixels in [0, 1], mse for any values")
 
@@ -127,14 +117,13 @@ def autoencoder(variant: str, image_size: int, latent_dim: int, hidden: int, los
     _image_size("side of the square digit image", 8),
     p_int("latent_dim", 2, "size of z (2 can be plotted)"),
     p_int("hidden", 128, "neurons in the encoder and decoder layers"),
-    p_float("beta", 1.0, "weight of the KL term against the summed reconstruction error: 1 is "
-            "the plain VAE, more gives a beta-VAE (the node gets beta / pixels)"),
+    p_float("beta", 1.0, "weight of the KL term: 1 is the plain VAE, more gives a beta-VAE"),
     LOSS,
 )
 def vae(image_size: int, latent_dim: int, hidden: int, beta: float, loss: str) -> Graph:
     s, x = _start("vae", image_size)
     x = _dense_encoder(s, x, hidden)
-    z = _latent(s, x, latent_dim, kl_weight(beta, image_size * image_size))
+    z = _latent(s, x, latent_dim, beta)
     x = _dense_decoder(s, z, hidden, image_size, src_port="z")
     return _finish(s, x, image_size, loss, lr=0.002, epochs=40)
 
@@ -147,13 +136,12 @@ def vae(image_size: int, latent_dim: int, hidden: int, beta: float, loss: str) -
     _image_size("side of the square digit image (divisible by 4)", 16),
     p_int("latent_dim", 2, "size of z (2 can be plotted)"),
     p_int("channels", 32, "filters in the first convolution; doubled in the second"),
-    p_float("beta", 1.0, "weight of the KL term against the summed reconstruction error: 1 is "
-            "the plain VAE, more gives a beta-VAE (the node gets beta / pixels)"),
+    p_float("beta", 1.0, "weight of the KL term: 1 is the plain VAE, more gives a beta-VAE"),
     LOSS,
 )
 def conv_vae(image_size: int, latent_dim: int, channels: int, beta: float, loss: str) -> Graph:
     s, x = _start("conv_vae", image_size)
     x = _conv_encoder(s, x, channels, image_size)
-    z = _latent(s, x, latent_dim, kl_weight(beta, image_size * image_size))
+    z = _latent(s, x, latent_dim, beta)
     x = _conv_decoder(s, z, channels, image_size, src_port="z")
     return _finish(s, x, image_size, loss, lr=0.002, epochs=30)

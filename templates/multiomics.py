@@ -18,7 +18,6 @@ import re
 
 from graph_core import Graph
 
-from .autoencoders import kl_weight
 from .catalog import TemplateError, p_bool, p_choice, p_float, p_int, p_text, template
 from .sketch import Sketch
 
@@ -53,8 +52,7 @@ def parse_omics(text: str) -> list[tuple[str, int]]:
     p_text("omics", "rna:200,methylation:150,protein:50", "omics blocks as name:features, comma separated"),
     p_int("hidden", 64, "neurons in each encoder and decoder layer"),
     p_int("latent_dim", 8, "size of the latent code (per omics when late)"),
-    p_float("beta", 1.0, "weight of the KL term against the summed reconstruction error (the "
-            "nodes get beta / the mean omics width, as the losses are averaged per feature)"),
+    p_float("beta", 1.0, "weight of the KL term"),
     p_bool("classify", True, "add a classification head on the latent code"),
     p_int("num_classes", 3, "classes of the classification head", minimum=2),
     p_float("class_weight", 1.0, "weight of the classification loss beside the reconstructions"),
@@ -62,7 +60,6 @@ def parse_omics(text: str) -> list[tuple[str, int]]:
 def multiomics_vae(integration: str, omics: str, hidden: int, latent_dim: int, beta: float,
                    classify: bool, num_classes: int, class_weight: float) -> Graph:
     blocks = parse_omics(omics)
-    beta = kl_weight(beta, sum(size for _, size in blocks) / len(blocks))
     s = Sketch(f"multiomics_vae_{integration}")
     inputs = {name: s.add(f"omics_{name}", "Input", 0, 2 * k, shape=[size], field=f"omics_{name}")
               for k, (name, size) in enumerate(blocks)}
