@@ -186,8 +186,8 @@ class LayerSpec:
     def _resolve(self, given: Mapping[str, Any]) -> dict[str, Any]:
         unknown = sorted(set(given) - {p.name for p in self.params})
         if unknown:
-            known = ", ".join(p.name for p in self.params) or "none"
-            raise ParamError(unknown[0], f"{self.type} has no parameter {unknown[0]!r} (it has: {known})")
+            known = f"(it has: {', '.join(p.name for p in self.params)})" if self.params else "(it has none)"
+            raise ParamError(unknown[0], f"{self.type} has no parameter {unknown[0]!r} {known}")
         return {p.name: p.check(given.get(p.name, p.default)) for p in self.params}
 
 

@@ -60,14 +60,22 @@ def spatial_input(x: TensorType, rank: int, type_name: str) -> tuple[int, tuple[
         hint = ""
         if x.rank == 1:
             hint = " — remove the Flatten or add a Reshape"
+        elif x.rank - 1 not in RANK_NAMES:
+            hint = f" — add a Reshape to {RANK_NAMES[rank]}"
         elif x.rank > rank + 1:
             hint = f" — use the {x.rank - 1}d variant"
-        elif rank > 1:
+        else:
             hint = f" — use the {x.rank - 1}d variant or add a Reshape"
         raise ShapeError(f"{type_name} needs a {RANK_NAMES[rank]} input; got {format_shape(x.shape)}{hint}", "in")
+    float_input(x, type_name)
+    return x.shape[0], x.shape[1:]
+
+
+def float_input(x: TensorType, type_name: str) -> TensorType:
+    """The tensor, or a ShapeError when it holds integer ids rather than numbers to compute on."""
     if x.dtype != "float32":
         raise ShapeError(f"{type_name} needs float input; got {x.dtype} — add a OneHot or Embedding first", "in")
-    return x.shape[0], x.shape[1:]
+    return x
 
 
 def window_out(size: int, kernel: int, stride: int, padding: int, dilation: int = 1,

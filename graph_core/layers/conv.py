@@ -19,6 +19,7 @@ from ._helpers import (
     OUT,
     check_positive,
     expand,
+    float_input,
     fmt,
     p_bool,
     p_choice,
@@ -253,11 +254,10 @@ for _rank in (1, 2, 3):
 
 def _global_infer(kind):
     def infer(params, inputs):
-        x = single(inputs)
+        x = float_input(single(inputs), f"Global{kind}Pool")
         if x.rank < 2:
-            raise ShapeError(f"Global{kind}Pool needs a (C, ...) map with spatial axes; got {format_shape(x.shape)}")
-        if x.dtype != "float32":
-            raise ShapeError(f"Global{kind}Pool needs float input", "in")
+            raise ShapeError(f"Global{kind}Pool needs a (C, ...) map with spatial axes; got "
+                             f"{format_shape(x.shape)} — it is already one value per channel", "in")
         return Inference({"out": TensorType((x.shape[0],))})
 
     return infer
@@ -284,9 +284,9 @@ _UPSAMPLE_MODES = {"nearest": (1, 2, 3), "linear": (1,), "bilinear": (2,), "tril
 
 
 def _infer_upsample(params, inputs):
-    x = single(inputs)
+    x = float_input(single(inputs), "Upsample")
     if x.rank < 2 or x.rank > 4:
-        raise ShapeError(f"Upsample needs (C, L), (C, H, W) or (C, D, H, W); got {format_shape(x.shape)}")
+        raise ShapeError(f"Upsample needs (C, L), (C, H, W) or (C, D, H, W); got {format_shape(x.shape)}", "in")
     mode = params["mode"]
     if x.rank - 1 not in _UPSAMPLE_MODES[mode]:
         fitting = [m for m, ranks in _UPSAMPLE_MODES.items() if x.rank - 1 in ranks]

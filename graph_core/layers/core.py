@@ -14,7 +14,7 @@ from ..specs import (
     format_shape,
     register,
 )
-from ._helpers import IN, OUT, fmt, p_bool, p_float, p_int, single
+from ._helpers import IN, OUT, float_input, fmt, p_bool, p_float, p_int, single
 
 # ---- dense -------------------------------------------------------------------------------
 
@@ -54,7 +54,7 @@ register(LayerSpec(
 def _infer_embedding(params, inputs):
     x = single(inputs)
     if x.dtype != "int64":
-        raise ShapeError("Embedding needs int64 token ids; set the Input's dtype to int64", "in")
+        raise ShapeError(f"Embedding needs int64 token ids; got {x.dtype} — set the Input's dtype to int64", "in")
     if params["padding_idx"] is not None and params["padding_idx"] >= params["num_embeddings"]:
         raise ShapeError("padding_idx must be smaller than num_embeddings")
     d = params["embedding_dim"]
@@ -90,7 +90,7 @@ register(LayerSpec(
 def _infer_onehot(params, inputs):
     x = single(inputs)
     if x.dtype != "int64":
-        raise ShapeError("OneHot needs int64 class indices; set the Input's dtype to int64", "in")
+        raise ShapeError(f"OneHot needs int64 class indices; got {x.dtype} — set the Input's dtype to int64", "in")
     return Inference({"out": TensorType((params["num_classes"],) + x.shape)})
 
 
@@ -217,9 +217,9 @@ register(LayerSpec(
 
 
 def _infer_batchnorm(params, inputs):
-    x = single(inputs)
+    x = float_input(single(inputs), "BatchNorm")
     if x.rank not in (1, 2, 3, 4):
-        raise ShapeError(f"BatchNorm needs (C,), (C, L), (C, H, W) or (C, D, H, W); got {format_shape(x.shape)}")
+        raise ShapeError(f"BatchNorm needs (C,), (C, L), (C, H, W) or (C, D, H, W); got {format_shape(x.shape)}", "in")
     c = x.shape[0]
     return Inference({"out": x}, 2 * c if params["affine"] else 0)
 
@@ -247,7 +247,7 @@ register(LayerSpec(
 
 
 def _infer_layernorm(params, inputs):
-    x = single(inputs)
+    x = float_input(single(inputs), "LayerNorm")
     k = params["dims"]
     if k > x.rank:
         raise ShapeError(f"cannot normalise the last {k} axes of {format_shape(x.shape)}")
@@ -274,7 +274,7 @@ register(LayerSpec(
          "network cannot rely on any single neuron, which fights overfitting. Off in eval mode.",
     inputs=IN, outputs=OUT,
     params=(p_float("p", 0.5, "probability of dropping a value", 0.0, 1.0),),
-    infer=lambda p, i: Inference({"out": single(i)}),
+    infer=lambda p, i: Inference({"out": float_input(single(i), "Dropout")}),
     module=lambda p, i: f"nn.Dropout(p={fmt(p['p'])})",
 ))
 
@@ -285,22 +285,35 @@ def _same(params, inputs):
     return Inference({"out": single(inputs)})
 
 
-def _dim_check(params, inputs):
-    x = single(inputs)
-    dim = params["dim"]
-    if dim == 0 or not -x.rank <= dim <= x.rank:
-        raise ShapeError(f"dim {dim} is not a feature axis of {format_shape(x.shape)} (the batch is 0)")
-    return Inference({"out": x})
+def _float(type_name):
+    """Activations that compute with real numbers (exp, tanh, ...) refuse integer ids."""
+
+    def infer(params, inputs):
+        return Inference({"out": float_input(single(inputs), type_name)})
+
+    return infer
 
 
-def _activation(type_name, title, help, module, params=(), infer=_same):
+def _dim_check(type_name):
+    def infer(params, inputs):
+        x = float_input(single(inputs), type_name)
+        dim = params["dim"]
+        if dim == 0 or not -x.rank <= dim <= x.rank:
+            raise ShapeError(f"dim {dim} is not a feature axis of {format_shape(x.shape)} (the batch is 0)")
+        return Inference({"out": x})
+
+    return infer
+
+
+def _activation(type_name, title, help, module, params=(), infer=None):
     register(LayerSpec(type=type_name, category="activation", title=title, help=help,
-                       inputs=IN, outputs=OUT, params=params, infer=infer, module=module))
+                       inputs=IN, outputs=OUT, params=params, infer=infer or _float(type_name),
+                       module=module))
 
 
 _activation("ReLU", "ReLU", "max(0, x): passes positives, zeroes negatives. The default hidden "
             "activation: cheap, and its gradient does not vanish for positive inputs.",
-            lambda p, i: "nn.ReLU()")
+            lambda p, i: "nn.ReLU()", infer=_same)
 _activation("LeakyReLU", "Leaky ReLU", "Like ReLU but lets a small slope through for negatives, "
             "so no neuron dies; the usual choice inside GAN discriminators.",
             lambda p, i: f"nn.LeakyReLU({fmt(p['negative_slope'])})",
@@ -313,10 +326,10 @@ _activation("Tanh", "Tanh", "Squashes to (-1, 1); centred at zero. The usual las
 _activation("Softmax", "Softmax", "Turns N scores into N probabilities that sum to 1. Leave it "
             "out before a cross-entropy head — the loss applies it.",
             lambda p, i: f"nn.Softmax(dim={p['dim']})",
-            (p_int("dim", 1, "axis that sums to 1; the batch is 0", minimum=None),), _dim_check)
+            (p_int("dim", 1, "axis that sums to 1; the batch is 0", minimum=None),), _dim_check("Softmax"))
 _activation("LogSoftmax", "Log-softmax", "The logarithm of softmax, computed stably.",
             lambda p, i: f"nn.LogSoftmax(dim={p['dim']})",
-            (p_int("dim", 1, "axis to normalise; the batch is 0", minimum=None),), _dim_check)
+            (p_int("dim", 1, "axis to normalise; the batch is 0", minimum=None),), _dim_check("LogSoftmax"))
 _activation("GELU", "GELU", "A smooth ReLU (x·Φ(x)) used by transformers.", lambda p, i: "nn.GELU()")
 _activation("Identity", "Identity", "Passes its input through unchanged: the identity output of "
-            "a regression, or a placeholder.", lambda p, i: "nn.Identity()")
+            "a regression, or a placeholder.", lambda p, i: "nn.Identity()", infer=_same)

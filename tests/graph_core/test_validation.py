@@ -281,3 +281,48 @@ def test_validate_reuses_given_shapes_and_never_raises_on_junk() -> None:
     assert gc.validate(g, shapes) == gc.validate(g)
     g.edges.append(gc.Edge(("ghost", "out"), ("n1", "in")))  # only possible in code, not from a file
     assert "n1: wire ghost.out -> n1.in names unknown node 'ghost'" in messages(g, gc.ERROR)
+
+
+# ---- dtype and rank mistakes ---------------------------------------------------------------------
+
+
+@pytest.mark.parametrize("type_name", ["Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "LeakyReLU",
+                                       "Dropout", "BatchNorm", "LayerNorm", "GlobalAvgPool", "Upsample"])
+def test_layers_that_compute_refuse_integer_ids(type_name: str) -> None:
+    g = chain((3, 8), (type_name, {}), dtype="int64")
+    assert messages(g, gc.ERROR) == [f"n1: {type_name} needs float input; got int64 from x — add a OneHot or "
+                                     "Embedding first"]
+
+
+@pytest.mark.parametrize("type_name", ["ReLU", "Identity", "Flatten", "Reshape"])
+def test_layers_that_only_move_values_accept_integer_ids(type_name: str) -> None:
+    g = chain((3, 8), (type_name, {}), ("Embedding", {}), dtype="int64")
+    assert gc.errors(gc.validate(g)) == []
+
+
+def test_token_layers_refuse_floats_and_say_where_they_came_from() -> None:
+    assert messages(chain((20,), ("Embedding", {})), gc.ERROR) == [
+        "n1: Embedding needs int64 token ids; got float32 from x — set the Input's dtype to int64"]
+    assert messages(chain((20,), ("OneHot", {})), gc.ERROR) == [
+        "n1: OneHot needs int64 class indices; got float32 from x — set the Input's dtype to int64"]
+
+
+@pytest.mark.parametrize("shape,hint", [
+    ((3, 2, 2, 2, 2), "add a Reshape to (C, H, W)"),
+    ((3, 2, 2, 2), "use the 3d variant"),
+    ((3, 20), "use the 1d variant or add a Reshape"),
+])
+def test_conv_rank_hints_name_only_variants_that_exist(shape: tuple[int, ...], hint: str) -> None:
+    found = messages(chain(shape, ("Conv2d", {})), gc.ERROR)
+    assert len(found) == 1 and found[0].endswith(f" from x — {hint}")
+
+
+def test_global_pooling_of_a_vector() -> None:
+    assert messages(chain((10,), ("GlobalMaxPool", {})), gc.ERROR) == [
+        "n1: GlobalMaxPool needs a (C, ...) map with spatial axes; got (10,) from x — it is already one value "
+        "per channel"]
+
+
+def test_a_parameter_on_a_layer_that_has_none() -> None:
+    assert messages(chain((10,), ("ReLU", {"inplace": True})), gc.ERROR) == [
+        "n1: inplace: ReLU has no parameter 'inplace' (it has none)"]
