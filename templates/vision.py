@@ -69,13 +69,14 @@ def segnet(image_size: int, in_channels: int, num_classes: int, depth: int, base
     x = s.add("image", "Input", 0, shape=[in_channels, image_size, image_size], field="image")
     widths = [base_channels * 2 ** k for k in range(depth)]
     pools = []
+    # Drawn as a V: each encoder stage one row lower, each decoder stage one row higher, so a
+    # pool's indices travel straight along its row to the unpool at the same depth.
     for k, width in enumerate(widths, 1):
-        x = _conv_unit(s, x, f"enc{k}", width, batch_norm)
+        x = _conv_unit(s, x, f"enc{k}", width, batch_norm, row=k - 1)
         x = s.then(x, f"pool{k}", "MaxPool2d", kernel_size=2)
         pools.append(x)
     for k in range(depth, 0, -1):
-        # Each unpool takes the indices of the pool at the same depth: a long wire on purpose.
-        x = s.then(x, f"unpool{k}", "MaxUnpool2d", kernel_size=2)
+        x = s.then(x, f"unpool{k}", "MaxUnpool2d", kernel_size=2, row=k - 1)
         s.wire(pools[k - 1], x, "indices", "indices")
         out = widths[k - 2] if k > 1 else base_channels
         x = _conv_unit(s, x, f"dec{k}", out, batch_norm)
@@ -85,8 +86,9 @@ def segnet(image_size: int, in_channels: int, num_classes: int, depth: int, base
     return s.settings(data, optimizer="adam", lr=0.001, epochs=10, batch_size=16)
 
 
-def _conv_unit(s: Sketch, x: str, stem: str, width: int, batch_norm: bool) -> str:
-    x = s.then(x, f"{stem}_conv", "Conv2d", out_channels=width, kernel_size=3, padding=1)
+def _conv_unit(s: Sketch, x: str, stem: str, width: int, batch_norm: bool,
+               row: float | None = None) -> str:
+    x = s.then(x, f"{stem}_conv", "Conv2d", out_channels=width, kernel_size=3, padding=1, row=row)
     if batch_norm:
         x = s.then(x, f"{stem}_bn", "BatchNorm")
     return s.then(x, f"{stem}_relu", "ReLU")
