@@ -214,3 +214,5 @@ def test_docs_describe_every_template_and_parameter():
         body = section[1].split("\n## ", 1)[0]
         for p in tpl.params:
             assert f"| `{p.name}` |" in body, f"{tpl.name}.{p.name} is not documented"
+        picture = f"images/templates/{tpl.name}.png"
+        assert picture in body and (Path(__file__).resolve().parents[2] / "docs" / picture).is_file()
