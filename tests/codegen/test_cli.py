@@ -98,3 +98,26 @@ def test_export_as_a_subprocess(tmp_path):
     assert run.returncode == 0, run.stderr
     assert "seg.onnx: full model" in run.stdout
     assert run.stderr == ""  # the exporter's chatter is kept from the user
+
+
+def _template_names() -> list[str]:
+    import templates
+
+    return [t.name if hasattr(t, "name") else t["name"] for t in templates.catalog()]
+
+
+@pytest.mark.parametrize("name", _template_names())
+def test_every_templates_file_runs_as_a_script(tmp_path, capsys, name):
+    import runpy
+
+    import templates
+
+    src = _save(templates.build(name), tmp_path / f"{name}.json")
+    out = tmp_path / f"{name}.py"
+    assert main(["codegen", str(src), "-o", str(out)]) == 0
+    capsys.readouterr()
+    runpy.run_path(str(out), run_name="__main__")
+    lines = capsys.readouterr().out.splitlines()
+    total = gc.summarize(templates.build(name)).total_params
+    assert lines[-1] == f"parameters: {total:,}"
+    assert all(line.split(": ")[1].startswith("(2,") for line in lines[:-1])
