@@ -145,7 +145,7 @@ class ClassEmitter:
         lines.append((f"class {self.code.name}(nn.Module):", None))
         lines.append((f'{INDENT}"""{self.doc}', None))
         lines.append(("", None))
-        lines.extend((f"{INDENT}{text}", None) for text in self._doc_io())
+        lines.extend((f"{INDENT}{text}", None) for text in self._doc_io(returns, as_dict))
         lines.append((f'{INDENT}"""', None))
         lines.append(("", None))
         if self.class_attrs:
@@ -260,12 +260,18 @@ class ClassEmitter:
 
     # ---- class tail -------------------------------------------------------------------
 
-    def _doc_io(self) -> list[str]:
+    def _doc_io(self, returns: Sequence[tuple[str, str]], as_dict: bool) -> list[str]:
         out = ["Inputs (batch axis first, then):"]
         for nid, pname in zip(self.code.input_ids, self.params):
             t = self.shapes[nid].outputs.get("out")
             dtype = t.dtype if t else "float32"
             out.append(f"{INDENT}{pname}: {shape_comment(t)} {dtype}")
+        out.append("Returns a dict, one entry per head:" if as_dict else "Returns:")
+        heads = NameAllocator()  # docstrings show identifiers, never raw ids
+        for key, expr in returns:
+            label = heads.allocate(self.graph.nodes[key].name) if key in self.graph.nodes else expr
+            shape = self.shapes[key].main_output if key in self.shapes else None
+            out.append(f"{INDENT}{label}: {shape_comment(shape)}")
         return out
 
     def _return_lines(self, returns: Sequence[tuple[str, str]], as_dict: bool) -> list[tuple[str, Tag]]:

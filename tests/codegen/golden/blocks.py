@@ -18,6 +18,8 @@ class Stage(nn.Module):
 
     Inputs (batch axis first, then):
         inp: (4,) float32
+    Returns:
+        out: (6,)
     """
 
     def __init__(self):
@@ -38,6 +40,8 @@ class Stage2(nn.Module):
 
     Inputs (batch axis first, then):
         inp: (6,) float32
+    Returns:
+        out: (6,)
     """
 
     def __init__(self):
@@ -58,6 +62,8 @@ class Stacked(nn.Module):
 
     Inputs (batch axis first, then):
         x: (4,) float32
+    Returns:
+        label: (2,)
     """
 
     def __init__(self):

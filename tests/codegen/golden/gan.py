@@ -19,6 +19,8 @@ class SampleGanGenerator(nn.Module):
 
     Inputs (batch axis first, then):
         noise: (4,) float32
+    Returns:
+        shape_it: (1, 8, 8)
     """
 
     def __init__(self):
@@ -36,6 +38,8 @@ class Critic(nn.Module):
 
     Inputs (batch axis first, then):
         sample: (1, 8, 8) float32
+    Returns:
+        verdict: (1,)
     """
 
     def __init__(self):
@@ -55,6 +59,8 @@ class SampleGan(nn.Module):
     Inputs (batch axis first, then):
         x: (1, 8, 8) float32
         noise: (4,) float32
+    Returns:
+        node: (1,)
     """
 
     latent_shape = (4,)

@@ -18,6 +18,8 @@ class TinyMlp(nn.Module):
 
     Inputs (batch axis first, then):
         x: (8,) float32
+    Returns:
+        label: (3,)
     """
 
     def __init__(self):

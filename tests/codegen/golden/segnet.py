@@ -18,6 +18,8 @@ class Segnet(nn.Module):
 
     Inputs (batch axis first, then):
         image: (1, 8, 8) float32
+    Returns:
+        mask: (3, 8, 8)
     """
 
     def __init__(self):

@@ -19,6 +19,9 @@ class TwoHeads(nn.Module):
 
     Inputs (batch axis first, then):
         x: (6,) float32
+    Returns a dict, one entry per head:
+        label: (3,)
+        value: (1,)
     """
 
     def __init__(self):

@@ -39,6 +39,8 @@ class Vae(nn.Module):
 
     Inputs (batch axis first, then):
         x: (12,) float32
+    Returns:
+        recon: (12,)
     """
 
     def __init__(self):
