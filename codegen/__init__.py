@@ -14,8 +14,9 @@ from .names import NameAllocator, to_identifier
 from .source import GeneratedSource, generate_source
 
 if TYPE_CHECKING:
-    from .compiler import compile_graph, param_groups
+    from .compiler import build_module, compile_graph, param_groups
     from .onnx_export import ExportReport, export_onnx
+    from .parts import decoder_graph
     from .weights import load_weights, save_weights
 
 _LAZY = {
@@ -36,6 +37,7 @@ def __getattr__(name: str) -> Any:
 
 __all__ = [
     "ExportError", "ExportReport", "GeneratedSource", "GraphInvalidError", "NameAllocator",
-    "NodeRuntimeError", "WeightsError", "compile_graph", "export_onnx", "generate_source",
-    "load_weights", "param_groups", "save_weights", "to_identifier",
+    "NodeRuntimeError", "WeightsError", "build_module", "compile_graph", "decoder_graph",
+    "export_onnx", "generate_source", "load_weights", "param_groups", "save_weights",
+    "to_identifier",
 ]
