@@ -95,7 +95,6 @@ class ClassEmitter:
         self.keep_eval: list[tuple[str, Tag]] = []  # frozen nodes whose statistics stay fixed
         self.kl_terms: list[tuple[str, Tag]] = []
         self.wired_indices = {e.src[0] for e in graph.edges if e.src[1] == "indices"}
-        self.attr_of: dict[str, str] = {}
         self.class_attrs: list[str] = []
 
     # ---- public -----------------------------------------------------------------------
@@ -189,7 +188,7 @@ class ClassEmitter:
         info = self.shapes[node.id]
         feed = {port: wires[0] for port, wires in info.inputs.items()}
         sub = self.blocks(str(gc.resolved_params(node)["block"]), feed)
-        args = [self._arg(node.id, port) for port in sub.input_ids]
+        args = [self.arg(node.id, port) for port in sub.input_ids]
         name = self.names.allocate(node.name)
         outs = [f"{name}_{o}" for o in sub.output_ids] if len(sub.output_ids) > 1 else [name]
         comment = ", ".join(shape_comment(info.outputs.get(o)) for o in sub.output_ids)
@@ -242,7 +241,6 @@ class ClassEmitter:
         note = f"  # {count:,} params" if count else ""
         self.init.append((f"self.{attr} = {ctor}{note}", self.tag(node.id)))
         self.code.paths[(node.id,)] = attr
-        self.attr_of[node.id] = attr
         self._frozen(node, attr, stateful=ctor.startswith("nn.BatchNorm"))
         return attr
 
@@ -254,7 +252,8 @@ class ClassEmitter:
         if stateful:
             self.keep_eval.append((f"self.{attr}.eval()  # frozen: keeps its running statistics", tag))
 
-    def _arg(self, node_id: str, port: str) -> str:
+    def arg(self, node_id: str, port: str) -> str:
+        """The local variable holding what arrives on a node's one-wire port."""
         wires = self.graph.edges_into(node_id, port)
         return self.var[(wires[0].src[0], wires[0].src[1])]
 

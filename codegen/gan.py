@@ -90,6 +90,5 @@ def emit_gan_class(writer: _ModuleWriter, name: str) -> tuple[ClassCode, dict]:
         "generator_class": gen_name,
         "discriminator_class": disc_sub.class_name,
         "discriminator_input": inner_input,
-        "sample_name": gen_code.input_names and g.nodes[fake_src[0]].name,
     }
     return main.finish(returns, as_dict, kl_method=True), facts
