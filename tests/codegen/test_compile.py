@@ -268,3 +268,16 @@ def test_forward_reads_branch_by_branch():
     model = compile_graph(b.graph)
     assert model.generated.inputs == [("a", "a"), ("b", "b")]
     assert model(torch.randn(2, 3), torch.randn(2, 3)).shape == (2, 8)
+
+
+@pytest.mark.gpu
+@pytest.mark.skipif(not torch.cuda.is_available(), reason="needs a CUDA device")
+def test_compiled_module_trains_on_cuda():
+    g = graphs.segnet()
+    model = compile_graph(g).cuda().train()
+    opt = torch.optim.SGD(param_groups(model, g, lr=0.1), lr=0.1)
+    x = torch.randn(4, 1, 8, 8, device="cuda")
+    loss = model(x).square().mean()
+    loss.backward()
+    opt.step()
+    assert model.enc.weight.device.type == "cuda" and torch.isfinite(loss)
