@@ -11,7 +11,6 @@ from .commands import (
     Command,
     Connect,
     Disconnect,
-    GroupIntoBlock,
     Macro,
     MoveNodes,
     RemoveNodes,
@@ -20,9 +19,9 @@ from .commands import (
     SetLrFactor,
     SetParam,
     SetSetting,
-    Ungroup,
 )
 from .graph import UNSET, Edge, Graph, Node
+from .grouping import GroupIntoBlock, Ungroup
 from .serialization import (
     SCHEMA_VERSION,
     GraphLoadError,
