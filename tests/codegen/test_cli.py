@@ -97,7 +97,7 @@ def test_export_as_a_subprocess(tmp_path):
                          cwd=ROOT)
     assert run.returncode == 0, run.stderr
     assert "seg.onnx: full model" in run.stdout
-    assert run.stderr == ""  # the exporter's chatter is kept from the user
+    assert run.stderr == "", run.stderr  # the exporter's chatter is kept from the user
 
 
 def _template_names() -> list[str]:
