@@ -10,7 +10,7 @@ from __future__ import annotations
 
 from graph_core import Graph
 
-from .catalog import TemplateError, p_choice, p_int, template
+from .catalog import TemplateError, p_choice, p_float, p_int, template
 from .sketch import Sketch
 
 
@@ -55,9 +55,11 @@ def _critic_head(c: Sketch, x: str) -> None:
     p_int("image_size", 8, "side of the square image"),
     p_int("channels", 1, "image channels"),
     p_int("hidden", 128, "neurons in the hidden layers of both networks"),
+    p_float("dropout", 0.3, "dropout in the discriminator, so it does not overpower the generator",
+            maximum=0.9),
     OUTPUT,
 )
-def gan(latent_dim: int, image_size: int, channels: int, hidden: int, output: str) -> Graph:
+def gan(latent_dim: int, image_size: int, channels: int, hidden: int, dropout: float, output: str) -> Graph:
     s, x, real = _gan_frame("gan", latent_dim, channels, image_size)
     pixels = channels * image_size * image_size
     for k, width in ((1, hidden), (2, 2 * hidden)):
@@ -73,6 +75,8 @@ def gan(latent_dim: int, image_size: int, channels: int, hidden: int, output: st
     for k, width in ((1, 2 * hidden), (2, hidden)):
         y = c.then(y, f"disc_fc{k}", "Dense", out_features=width)
         y = c.then(y, f"disc_lrelu{k}", "LeakyReLU", negative_slope=0.2)
+        if dropout > 0:
+            y = c.then(y, f"disc_dropout{k}", "Dropout", p=dropout)
     _critic_head(c, y)
     return _close(s, fake, real, c.graph, image_size, lr=0.0002, epochs=60)
 

@@ -18,7 +18,7 @@ EXTRA_VALUES: dict[str, dict[str, list[Any]]] = {
     "vae": {"image_size": [16, 28], "latent_dim": [8], "beta": [0.0, 4.0]},
     "conv_vae": {"image_size": [8, 28, 32], "latent_dim": [16]},
     "segnet": {"image_size": [16, 64], "depth": [1, 2, 4], "in_channels": [3], "num_classes": [2]},
-    "gan": {"image_size": [28], "channels": [3], "latent_dim": [2]},
+    "gan": {"image_size": [28], "channels": [3], "latent_dim": [2], "dropout": [0.0]},
     "dcgan": {"image_size": [8, 28, 32, 64], "channels": [3]},
     "dna_cnn": {"length": [12, 200], "motif_width": [24], "hidden": [0], "dropout": [0.0]},
     "timeseries_gaf": {"image_size": [9, 64], "num_classes": [2]},
