@@ -83,3 +83,25 @@ def with_block() -> Graph:
     b.wire("x", "s1", dst_port="inp").wire("s1", "s2", "out", "inp")
     b.wire("s2", "head", "out").wire("head", "label")
     return b.graph
+
+
+_UPSAMPLE_MODE = {1: "linear", 2: "bilinear", 3: "trilinear"}
+
+
+def variety(rank: int) -> Graph:
+    """Non-default parameters of the convolution, pooling and normalisation layers of one rank:
+    'same' padding with dilation and groups, a ceil-mode pool with padding, interpolating
+    upsampling, a strided transposed conv with output padding, and the norms."""
+    b = Builder(f"variety{rank}d")
+    size = {1: [4, 9], 2: [4, 9, 9], 3: [4, 5, 5, 5]}[rank]
+    b.node("img", "Input", shape=size)
+    b.node("c1", f"Conv{rank}d", out_channels=8, kernel_size=3, padding="same", dilation=2, groups=2)
+    b.node("p1", f"MaxPool{rank}d", kernel_size=3, stride=2, padding=1, ceil_mode=True)
+    b.node("up", "Upsample", mode=_UPSAMPLE_MODE[rank], scale_factor=2.0)
+    b.node("ct", f"ConvTranspose{rank}d", out_channels=4, kernel_size=3, stride=2, output_padding=1,
+           padding=1)
+    b.node("ap", f"AvgPool{rank}d", kernel_size=3, stride=1, padding=1)
+    b.node("bn", "BatchNorm", momentum=0.2).node("ln", "LayerNorm", dims=2)
+    b.node("lr", "LeakyReLU", negative_slope=0.1).node("gap", "GlobalMaxPool")
+    b.node("sm", "LogSoftmax", dim=-1).node("out", "Output", loss="none")
+    return b.chain("img", "c1", "p1", "up", "ct", "ap", "bn", "ln", "lr", "gap", "sm", "out").graph

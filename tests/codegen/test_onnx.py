@@ -158,3 +158,10 @@ def test_every_node_type_exports_with_parity(tmp_path, type_name):
 def test_more_template_parity(tmp_path, name):
     report = export_onnx(templates.build(name), tmp_path / f"{name}.onnx")
     assert report.max_abs_diff <= TOLERANCE
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_non_default_parameters_export_with_parity(tmp_path, rank):
+    report = export_onnx(graphs.variety(rank), tmp_path / "v.onnx")
+    assert report.max_abs_diff <= TOLERANCE
+    assert report.outputs[0][1] == ("batch", 4)

@@ -23,8 +23,18 @@ def _check_graph(g: gc.Graph) -> None:
     shapes = gc.infer_shapes(g)
     model = compile_graph(g).eval()
     inputs = example_inputs(model.generated.input_types, 2, int_input_high(g), seed=0)
+    seen: dict[str, tuple] = {}
+    for nid, attr in _plain_calls(model).items():
+        def hook(module, args, output, nid=nid):
+            first = output[0] if isinstance(output, tuple) else output
+            seen[nid] = tuple(first.shape[1:])
+        model.get_submodule(attr).register_forward_hook(hook)
     with torch.no_grad():
         result = model(*inputs)
+    # every node that owns a module produced the shape inference promised
+    assert seen.keys() == _plain_calls(model).keys()
+    for nid, shape in seen.items():
+        assert shape == shapes[nid].output_shape, nid
     heads = list(g.nodes_of_type("Output"))
     if len(heads) > 1:
         assert list(result) == [h.id for h in heads]
@@ -42,6 +52,19 @@ def _check_graph(g: gc.Graph) -> None:
     assert sum(p.numel() for p in model.parameters()) == summary.total_params
     trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
     assert trainable == summary.trainable_params
+
+
+def _plain_calls(model) -> dict[str, str]:
+    """Nodes whose forward line is just their module's call (`x = self.m(...)`), so the module's
+    output is the node's output (an Embedding with channels_first moves an axis afterwards)."""
+    lines = model.generated.source.splitlines()
+    plain = {}
+    for lineno, nid in model.generated.line_to_node.items():
+        code = lines[lineno - 1].split("  #")[0].strip()
+        expr = code.partition(" = ")[2]
+        if expr.startswith("self.") and expr.endswith(")") and ")." not in expr and nid in model.node_modules:
+            plain[nid] = model.node_modules[nid]
+    return plain
 
 
 @pytest.mark.parametrize("type_name", all_types())
@@ -79,3 +102,10 @@ def test_vgg_style_network_runs_at_32_pixels():
     with torch.no_grad():
         out = model(image)
     assert out.shape[0] == 2 and torch.isfinite(out).all()
+
+
+@pytest.mark.parametrize("rank", [1, 2, 3])
+def test_non_default_parameters_compile_to_inferred_shapes(rank):
+    from . import graphs
+
+    _check_graph(graphs.variety(rank))
