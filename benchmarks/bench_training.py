@@ -1,6 +1,7 @@
 """Training-step overhead: Netwright's engine against a plain hand-written loop, same module.
 
     .venv/bin/python benchmarks/bench_training.py [--steps 120] [--rounds 3] [--device cpu]
+    .venv/bin/python benchmarks/bench_training.py --fast-mode --device cuda   # VGG-16, 224², batch 64
 
 For each model, the same compiled module (same initial weights), the same data and the same
 optimizer run (a) inside `training.train` with an event sink attached, as the designer and the
@@ -9,6 +10,11 @@ Step time is the median interval between consecutive steps (epoch boundaries exc
 validation and checkpoints are not counted). Rounds alternate a/b side by side in one process,
 and the reported ratio is engine / hand loop (1.00 = no overhead); timing on this VM varies, so
 only the ratio measured side by side means anything.
+
+`--fast-mode` is the GPU comparison from the training issue: VGG-16 at 3x224x224, batch 64, on
+random data written to a temporary NPZ; images/s of a plain fp32 eager loop of the compiled
+module against Netwright's defaults (bf16 autocast, channels_last, cudnn.benchmark) and against
+the defaults plus torch.compile, in one run.
 """
 
 from __future__ import annotations
@@ -33,7 +39,7 @@ MODELS = {"mlp (moons, batch 32)": ("mlp", None, {}),
           "lenet (digits 28x28, batch 64)": ("lenet", None, {})}
 
 
-def engine_step_times(graph, steps: int, device: str, out: Path) -> list[float]:
+def engine_step_times(graph, steps: int, device: str, out: Path, extra: dict | None = None) -> list[float]:
     """Per-step intervals measured between the engine's step events."""
     stamps: list[tuple[float, int]] = []
 
@@ -41,9 +47,14 @@ def engine_step_times(graph, steps: int, device: str, out: Path) -> list[float]:
         if e["type"] == "step":
             stamps.append((time.perf_counter(), e["epoch_step"]))
 
-    train(graph, {"out": str(out), "device": device, "max_steps": steps, "epochs": 1000, "seed": 0,
-                  "samples": False}, on_event=on_event)
-    return [b[0] - a[0] for a, b in zip(stamps, stamps[1:]) if b[1] != 1][5:]
+    result = train(graph, {"out": str(out), "device": device, "max_steps": steps, "epochs": 1000,
+                           "seed": 0, "samples": False, **(extra or {})}, on_event=on_event)
+    if not result.ok:
+        raise SystemExit(f"training failed: {result.error}")
+    if device.startswith("cuda"):
+        torch.cuda.synchronize()
+    intervals = [b[0] - a[0] for a, b in zip(stamps, stamps[1:]) if b[1] != 1]
+    return intervals[min(5, len(intervals) // 3):]  # skip warm-up (allocator, autotuning)
 
 
 def hand_loop_step_times(graph, steps: int, device: str) -> list[float]:
@@ -78,12 +89,57 @@ def hand_loop_step_times(graph, steps: int, device: str) -> list[float]:
     return times[5:]
 
 
+def fast_mode(device: str, image_size: int, batch: int, steps: int) -> None:
+    """VGG-16 images/s: plain fp32 eager loop vs Netwright defaults vs defaults + compile."""
+    import numpy as np
+
+    graph = templates.build("vgg", depth=16, in_channels=3, input_size=image_size, num_classes=10)
+    n = batch * 4
+    rng = np.random.default_rng(0)
+    with tempfile.TemporaryDirectory() as tmp:
+        path = Path(tmp) / "random.npz"
+        np.savez(path, image=rng.standard_normal((n, 3, image_size, image_size), dtype=np.float32),
+                 label=np.arange(n) % 10)
+        graph.data = {"dataset": str(path), "val_fraction": 0.0, "normalize": False}
+        graph.training = {"optimizer": "sgd", "lr": 0.01, "batch_size": batch}
+        x = torch.from_numpy(np.load(path)["image"][:batch]).to(device)
+        y = torch.from_numpy(np.load(path)["label"][:batch]).to(device)
+        torch.manual_seed(0)
+        model = codegen.compile_graph(graph).to(device)
+        opt = torch.optim.SGD(model.parameters(), lr=0.01, momentum=0.9)
+        stamps = []
+        for _ in range(steps):
+            opt.zero_grad(set_to_none=True)
+            F.cross_entropy(model(x), y).backward()
+            opt.step()
+            if device.startswith("cuda"):
+                torch.cuda.synchronize()
+            stamps.append(time.perf_counter())
+        del model, opt
+        plain = batch / statistics.median(np.diff(stamps[2:]))
+        rows = [("plain fp32 eager loop", plain)]
+        for label, extra in (("Netwright defaults", {}), ("Netwright defaults + torch.compile", {"compile": True})):
+            times = engine_step_times(graph, steps, device, Path(tmp) / label.replace(" ", "_"), extra)
+            rows.append((label, batch / statistics.median(times)))
+    print(f"VGG-16, 3x{image_size}x{image_size}, batch {batch}, {device}:\n")
+    print("| loop | images/s | vs plain fp32 |")
+    print("|---|---|---|")
+    for label, rate in rows:
+        print(f"| {label} | {rate:,.0f} | {rate / plain:.2f}x |")
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--fast-mode", action="store_true", help="the VGG-16 GPU comparison instead")
+    parser.add_argument("--image-size", type=int, default=224, help="for --fast-mode")
+    parser.add_argument("--batch", type=int, default=64, help="for --fast-mode")
     args = parser.parse_args(argv)
+    if args.fast_mode:
+        fast_mode(args.device, args.image_size, args.batch, args.steps)
+        return 0
     print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{args.steps} steps x {args.rounds} rounds\n")
     print("| model | hand loop ms/step | Netwright ms/step | ratio |")
