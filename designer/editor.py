@@ -8,8 +8,9 @@ graph announces it. Failures (a locked document, a refused edit) become status m
 from __future__ import annotations
 
 import json
+import re
 
-from PySide6.QtCore import QMimeData, QObject, QPointF, Signal
+from PySide6.QtCore import QObject, QPointF, Signal
 from PySide6.QtWidgets import QApplication
 
 from graph_core import (
@@ -32,8 +33,6 @@ from .canvas.layout import COLUMN_GAP, auto_layout
 from .canvas.scene import GraphScene
 from .canvas.style import NODE_WIDTH
 from .document import Document
-
-GRAPH_MIME = "application/x-netwright-graph"
 
 
 class Editor(QObject):
@@ -154,19 +153,17 @@ class Editor(QObject):
         if text is None:
             self.message.emit("Select nodes to copy.")
             return False
-        mime = QMimeData()
-        mime.setData(GRAPH_MIME, text.encode("utf-8"))
-        mime.setText(text)
-        QApplication.clipboard().setMimeData(mime)
+        # Plain text holding graph-file JSON: other apps can read it, and handing a QMimeData
+        # to the clipboard from Python crashes at exit (double ownership).
+        QApplication.clipboard().setText(text)
         self.message.emit(f"Copied {len(self.scene.selected_node_ids())} node(s).")
         return True
 
     def paste(self) -> bool:
-        mime = QApplication.clipboard().mimeData()
-        if mime is None or not (mime.hasFormat(GRAPH_MIME) or mime.hasText()):
+        raw = QApplication.clipboard().text()
+        if '"netwright.graph"' not in raw:
             self.message.emit("The clipboard holds no nodes.")
             return False
-        raw = bytes(mime.data(GRAPH_MIME).data()).decode("utf-8") if mime.hasFormat(GRAPH_MIME) else mime.text()
         return self.paste_json(raw)
 
     def duplicate(self) -> bool:
@@ -187,7 +184,7 @@ class Editor(QObject):
         rename: dict[str, str] = {}
         probe = Graph(nodes={k: Node(k, "Identity") for k in taken})
         for nid in part.nodes:
-            rename[nid] = probe.unique_id(nid)
+            rename[nid] = probe.unique_id(re.sub(r"_\d+$", "", nid))  # conv_2 -> conv_3, not conv_2_2
             probe.nodes[rename[nid]] = Node(rename[nid], "Identity")
         commands: list[Command] = []
         for nid, node in part.nodes.items():

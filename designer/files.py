@@ -8,6 +8,8 @@ means the last session crashed, and the user is offered to restore it.
 
 Environment hooks (for tests and scripted runs):
     NETWRIGHT_NO_AUTOSAVE_RESTORE=1  never ask about a recovery file at start-up.
+    NETWRIGHT_NO_DIALOGS=1           never open a modal dialog: unsaved changes are discarded
+                                     without asking, failures go to the status bar only.
     NETWRIGHT_RECOVERY_DIR=path      where the recovery file lives (default: the app data dir).
 """
 
@@ -138,8 +140,10 @@ class FileController(QObject):
 
     def maybe_save(self) -> bool:
         """Before discarding unsaved changes: ask Save / Discard / Cancel. True to go on."""
-        if not self.modified or os.environ.get("NETWRIGHT_DISCARD_UNSAVED") == "1":
+        if not self.modified:
             return True
+        if os.environ.get("NETWRIGHT_NO_DIALOGS") == "1":
+            return True  # scripted runs and tests: never block on a modal question
         answer = QMessageBox.question(
             self.window, "Unsaved changes",
             f"'{self.path.name if self.path else self.document.graph.name}' has unsaved changes. Save them?",

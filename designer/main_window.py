@@ -311,6 +311,7 @@ class MainWindow(QMainWindow):
         while self._crumbs.count():
             w = self._crumbs.takeAt(0).widget()
             if w is not None:
+                w.setParent(None)
                 w.deleteLater()
         trail = [(self.graph.name or "graph", [])]
         for k, nid in enumerate(self.scene.path):
@@ -327,6 +328,11 @@ class MainWindow(QMainWindow):
         hint.setStyleSheet("color: #667085;")
         self._crumbs.addWidget(hint)
         self._crumbs.addStretch(1)
+
+    def breadcrumb_buttons(self) -> list[QToolButton]:
+        """The breadcrumb's buttons, top graph first (the last one is the graph on show)."""
+        return [w for k in range(self._crumbs.count())
+                if isinstance(w := self._crumbs.itemAt(k).widget(), QToolButton)]
 
     def _fill_recent(self) -> None:
         self.recent_menu.clear()
