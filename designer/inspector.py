@@ -78,6 +78,10 @@ class Inspector(QScrollArea):
     def show_node(self, node_id: str | None) -> None:
         """Build the form for a node of the shown graph (None: the graph's settings)."""
         node = self.editor.graph.nodes.get(node_id) if node_id else None
+        if self._form_widget is not None and node is not None and node.id == self.node_id \
+                and node.type == self._node_type:
+            self.refresh()  # same node again: keep the form (and the field being typed in)
+            return
         self.node_id = node.id if node else None
         self._node_type = node.type if node else ""
         self.editors, self.errors = {}, {}

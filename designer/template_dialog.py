@@ -15,13 +15,15 @@ from PySide6.QtWidgets import (
     QFormLayout,
     QHBoxLayout,
     QLabel,
-    QLineEdit,
     QListWidget,
     QVBoxLayout,
     QWidget,
 )
 
-from graph_core import Graph
+from graph_core import Graph, ParamSpec
+from graph_core.specs import PARAM_KINDS
+
+from .param_widgets import ParamEditor, make_editor
 
 
 def _field(entry: Any, key: str, default: Any = None) -> Any:
@@ -41,32 +43,19 @@ def load_catalog() -> tuple[list[Any], str]:
         return [], f"Templates are not available: {exc}"
 
 
-def param_items(entry: Any) -> list[tuple[str, Any, str]]:
-    """(name, default, help) for each parameter of a catalog entry."""
-    params = _field(entry, "params", {}) or _field(entry, "parameters", {}) or {}
+def param_specs(entry: Any) -> list[ParamSpec]:
+    """A catalog entry's parameters as ParamSpecs, so the inspector's widgets can edit them."""
     out = []
-    if isinstance(params, dict):
-        for name, value in params.items():
-            default = _field(value, "default", value) if not isinstance(value, int | float | str | bool) else value
-            out.append((name, default, str(_field(value, "help", "") or "") if not isinstance(value, int | float | str | bool) else ""))
-    else:
-        for p in params:
-            out.append((str(_field(p, "name")), _field(p, "default"), str(_field(p, "help", "") or "")))
+    for p in _field(entry, "params", []) or []:
+        kind = str(_field(p, "kind", "text"))
+        default = _field(p, "default")
+        if kind not in PARAM_KINDS:
+            kind = "text"
+        out.append(ParamSpec(str(_field(p, "name")), kind, default, str(_field(p, "help", "") or ""),
+                             minimum=_field(p, "minimum"), maximum=_field(p, "maximum"),
+                             choices=tuple(_field(p, "choices", ()) or ()),
+                             nullable=default is None))
     return out
-
-
-def parse_value(text: str, default: Any) -> Any:
-    """Parse a typed parameter like its default (int, float, bool, list of ints, text)."""
-    text = text.strip()
-    if isinstance(default, bool):
-        return text.lower() in ("1", "true", "yes", "on")
-    if isinstance(default, int):
-        return int(text)
-    if isinstance(default, float):
-        return float(text)
-    if isinstance(default, list | tuple):
-        return [int(p) for p in text.replace("x", ",").replace(" ", ",").split(",") if p]
-    return text
 
 
 class TemplateDialog(QDialog):
@@ -84,7 +73,7 @@ class TemplateDialog(QDialog):
         self.form = QFormLayout()
         self.error = QLabel()
         self.error.setStyleSheet("color: #d92d20;")
-        self.fields: dict[str, tuple[QLineEdit, Any]] = {}
+        self.fields: dict[str, ParamEditor] = {}
         right = QVBoxLayout()
         right.addWidget(self.description)
         right.addLayout(self.form)
@@ -120,12 +109,17 @@ class TemplateDialog(QDialog):
             return
         entry = self.catalog[row]
         self.description.setText(f"<b>{_field(entry, 'name')}</b><br>{_field(entry, 'description', '')}")
-        for name, default, help_text in param_items(entry):
-            edit = QLineEdit(", ".join(map(str, default)) if isinstance(default, list | tuple) else str(default))
-            edit.setToolTip(help_text)
-            edit.setObjectName(f"template_{name}")
-            self.form.addRow(f"{name}" + (f" — {help_text}" if help_text else ""), edit)
-            self.fields[name] = (edit, default)
+        for spec in param_specs(entry):
+            editor = make_editor(spec)
+            editor.set_value(spec.default)
+            editor.widget.setToolTip(spec.help)
+            editor.widget.setObjectName(f"template_{spec.name}")
+            self.form.addRow(spec.name, editor.widget)
+            if spec.help:
+                hint = QLabel(spec.help)
+                hint.setStyleSheet("color: #667085;")
+                self.form.addRow("", hint)
+            self.fields[spec.name] = editor
 
     def build(self) -> Graph:
         """Build the chosen template with the typed parameters (raises on bad input)."""
@@ -133,10 +127,10 @@ class TemplateDialog(QDialog):
 
         entry = self.catalog[self.list.currentRow()]
         params = {}
-        for name, (edit, default) in self.fields.items():
-            value = parse_value(edit.text(), default)
-            if value != default:
-                params[name] = value
+        for name, editor in self.fields.items():
+            value = editor.value()
+            if value != editor.spec.default:
+                params[name] = list(value) if isinstance(value, tuple) else value
         return templates.build(str(_field(entry, "name")), **params)
 
     def _accept(self) -> None:

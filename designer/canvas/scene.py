@@ -175,6 +175,8 @@ class GraphScene(QGraphicsScene):
             self.show_graph([])
             return
         self.shapes = self._shapes_for_shown()
+        # Room around the nodes, so any node can be centred and the user can pan past the edge.
+        self.setSceneRect(self.itemsBoundingRect().adjusted(-3000, -3000, 3000, 3000))
         for nid, item in self.node_items.items():
             info = self.shapes.get(nid)
             if info is None:
