@@ -187,7 +187,12 @@ class PredictionGrid(QWidget):
 
 
 class LatentView(pg.PlotWidget):
-    """Latent codes of validation samples as a scatter, coloured by class."""
+    """Latent codes of validation samples as a scatter, coloured by class.
+
+    One scatter item holds every point (a brush per point, brushes shared per class) and the
+    legend is built once per set of classes: re-creating legend entries every epoch costs the
+    GUI thread a tenth of a second.
+    """
 
     def __init__(self) -> None:
         super().__init__(background="w")
@@ -195,32 +200,40 @@ class LatentView(pg.PlotWidget):
         self.item = self.getPlotItem()
         self.item.showGrid(x=True, y=True, alpha=0.2)
         self.legend = self.item.addLegend(offset=(-6, 6), labelTextSize="8pt")
-        self.scatters: list[pg.ScatterPlotItem] = []
+        self.scatter = pg.ScatterPlotItem(size=6, pen=None)
+        self.item.addItem(self.scatter)
+        self.brushes = [pg.mkBrush(c) for c in CLASS_COLORS]
+        self._legend_for: tuple[str, ...] | None = None
+        self._legend_items: list[pg.ScatterPlotItem] = []
         self.item.setTitle("Latent space (after the first epoch)", size="9pt")
 
     def set_latent(self, latent: Any) -> None:
-        for s in self.scatters:
-            self.item.removeItem(s)
-        self.legend.clear()
-        self.scatters = []
         if latent is None:
+            self.scatter.clear()
             return
         pts, labels = latent.points, latent.labels
-        groups = [(None, np.arange(len(pts)))] if labels is None else \
-            [(int(k), np.flatnonzero(labels == k)) for k in np.unique(labels)]
-        for k, idx in groups:
-            color = CLASS_COLORS[(k or 0) % len(CLASS_COLORS)]
-            name = None if k is None else (latent.class_names[k] if latent.class_names and k < len(latent.class_names) else str(k))
-            s = pg.ScatterPlotItem(pts[idx, 0], pts[idx, 1], size=6, pen=None, brush=pg.mkBrush(color), name=name)
-            self.item.addItem(s)
-            self.scatters.append(s)
-            if name is not None:
-                self.legend.addItem(s, name)
+        if labels is None:
+            brushes: Any = self.brushes[0]
+        else:
+            brushes = [self.brushes[int(k) % len(self.brushes)] for k in labels]
+        self.scatter.setData(pts[:, 0], pts[:, 1], brush=brushes)
+        self._set_legend(tuple(latent.class_names or []) if labels is not None else ())
         self.item.setTitle(f"Latent space: {latent.method}", size="9pt")
+
+    def _set_legend(self, names: tuple[str, ...]) -> None:
+        if names == self._legend_for:
+            return
+        self._legend_for = names
+        self.legend.clear()
+        self._legend_items = []
+        for k, name in enumerate(names):
+            swatch = pg.ScatterPlotItem(size=8, pen=None, brush=self.brushes[k % len(self.brushes)])
+            self._legend_items.append(swatch)
+            self.legend.addItem(swatch, name)
 
     @property
     def point_count(self) -> int:
-        return sum(len(s.data) for s in self.scatters)
+        return len(self.scatter.data)
 
 
 class FeatureMapsTab(QWidget):

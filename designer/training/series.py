@@ -101,17 +101,41 @@ class Series:
 
 
 def ema(values: np.ndarray, alpha: float) -> np.ndarray:
-    """Exponential moving average that skips non-finite values (they stay as they are)."""
+    """Exponential moving average that skips non-finite values (they stay as they are).
+
+    Pure numpy, block by block: within a block of B points the average is one matrix product
+    with the lower-triangular weights (1 - alpha) * alpha**(i - j), plus the previous block's
+    last value carried in by alpha**(i + 1). 100,000 points take a few milliseconds, on the GUI
+    thread, without importing scipy (a third of a second the first time).
+    """
     out = np.array(values, dtype=np.float64, copy=True)
     if alpha <= 0 or len(out) == 0:
         return out
     finite = np.isfinite(out)
     y = out[finite]
     if len(y):
-        from scipy.signal import lfilter  # C speed for 100,000-point recomputes
+        out[finite] = _ema_finite(y, alpha)
+    return out
 
-        smoothed, _ = lfilter([1 - alpha], [1, -alpha], y[1:], zi=[alpha * y[0]])
-        out[finite] = np.concatenate([y[:1], smoothed])
+
+_BLOCK = 256
+
+
+def _ema_finite(y: np.ndarray, alpha: float) -> np.ndarray:
+    n = min(_BLOCK, len(y))
+    i = np.arange(n)
+    lag = i[:, None] - i[None, :]
+    weights = np.where(lag >= 0, (1 - alpha) * alpha ** np.maximum(lag, 0), 0.0)
+    carry = alpha ** (i + 1)
+    out = np.empty_like(y)
+    previous = y[0]  # start from the first value, as the incremental average does
+    for start in range(0, len(y), n):
+        block = y[start:start + n]
+        k = len(block)
+        smoothed = weights[:k, :k] @ block + carry[:k] * previous
+        out[start:start + k] = smoothed
+        previous = smoothed[-1]
+    out[0] = y[0]
     return out
 
 
