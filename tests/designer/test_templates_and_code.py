@@ -1,0 +1,91 @@
+"""Templates open cleanly; the code view follows the graph and points back at nodes."""
+
+from __future__ import annotations
+
+import pytest
+from PySide6.QtCore import QPoint, Qt
+
+from designer.code_view import PythonHighlighter, generate_text
+from designer.template_dialog import TemplateDialog, load_catalog
+
+from .conftest import code_after_edit, lenet
+
+CATALOG, PROBLEM = load_catalog()
+NAMES = [str(e["name"] if isinstance(e, dict) else e.name) for e in CATALOG]
+
+
+@pytest.mark.skipif(not CATALOG, reason=PROBLEM or "no templates")
+@pytest.mark.parametrize("name", NAMES)
+def test_every_template_loads_without_issues(make_window, qtbot, name):
+    w = make_window()
+    dialog = TemplateDialog(w)
+    qtbot.addWidget(dialog)
+    dialog.select(name)
+    assert dialog.list.currentItem().text() == name
+    assert dialog.fields  # its parameters are editable
+    w.files.new(dialog.build(), ask=False)
+    assert w.document.issues == [], [str(i) for i in w.document.issues]
+    assert w.issues.item(0).text().startswith("✓ No issues")
+    assert set(w.scene.node_items) == set(w.graph.nodes)
+    assert all(card.state == "" for card in w.scene.node_items.values())
+    assert all(card.shape_text != "?" for card in w.scene.node_items.values())
+
+
+@pytest.mark.skipif("lenet" not in NAMES, reason="the lenet template is not available")
+def test_template_parameters_are_applied(make_window, qtbot):
+    w = make_window()
+    dialog = TemplateDialog(w)
+    qtbot.addWidget(dialog)
+    dialog.select("lenet")
+    dialog.fields["num_classes"].set_value(3)
+    graph = dialog.build()
+    w.files.new(graph, ask=False)
+    heads = [c for c in w.scene.node_items.values() if c.shape_text == "(3,)"]
+    assert heads
+
+
+def test_code_view_shows_the_source_and_a_click_selects_the_node(make_window, qtbot):
+    w = make_window(lenet())
+    code = code_after_edit(qtbot, w)
+    assert w.code_view.isReadOnly()
+    assert "class Lenet" in code and "nn.Conv2d(1, 6" in code
+    line = next(k for k, text in enumerate(code.splitlines(), 1) if "nn.Conv2d(6, 16" in text)
+    assert w.code_view.node_at_line(line) == "conv2"
+    block = w.code_view.document().findBlockByNumber(line - 1)
+    cursor = w.code_view.textCursor()
+    cursor.setPosition(block.position())
+    w.code_view.setTextCursor(cursor)
+    w.code_view.centerCursor()  # scroll the line into view before clicking it
+    rect = w.code_view.blockBoundingGeometry(block).translated(w.code_view.contentOffset())
+    qtbot.mouseClick(w.code_view.viewport(), Qt.MouseButton.LeftButton,
+                     pos=QPoint(int(rect.left()) + 30, int(rect.center().y())))
+    assert w.scene.selected_node_ids() == ["conv2"]
+
+
+def test_code_view_explains_an_invalid_graph(make_window, qtbot):
+    w = make_window()
+    w.editor.add_node("Dense")
+    code = code_after_edit(qtbot, w)
+    assert code.startswith("# No code yet")
+    assert "Input" in code
+
+
+def test_code_generation_is_debounced_and_stale_results_are_dropped(make_window, qtbot):
+    w = make_window(lenet())
+    code_after_edit(qtbot, w)
+    w.editor.add_node("ReLU")
+    w.editor.add_node("ReLU")
+    assert w.code_view._timer.isActive()  # waiting for the user to pause
+    w.code_view._apply(w.code_view._serial - 1, "stale", {})
+    assert w.code_view.toPlainText() != "stale"
+
+
+def test_generate_text_returns_line_map_and_highlighter_colours_keywords(qtbot):
+    source, lines = generate_text(lenet())
+    assert set(lines.values()) >= {"conv1", "fc2"}
+    from PySide6.QtGui import QTextDocument
+
+    doc = QTextDocument("def forward(self, x):  # comment")
+    PythonHighlighter(doc).rehighlight()
+    formats = doc.firstBlock().layout().formats()
+    assert len(formats) >= 2
