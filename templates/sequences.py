@@ -70,7 +70,7 @@ def timeseries_gaf(transform: str, image_size: int, num_classes: int, channels: 
     x = s.then(x, "scores", "Dense", out_features=num_classes)
     s.then(x, "prediction", "Output", loss="cross_entropy", target="label")
     data = {"dataset": "cbf", "transform": transform, "image_size": image_size}
-    return s.settings(data, optimizer="adam", lr=0.003, epochs=20, batch_size=32)
+    return s.settings(data, optimizer="adam", lr=0.003, epochs=40, batch_size=32)
 
 
 @template(
