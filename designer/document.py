@@ -10,12 +10,13 @@ inside one command produce one analysis pass.
 
 from __future__ import annotations
 
+import copy
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from graph_core import Command, Graph, Issue, NodeShapes, infer_shapes, validate
+from graph_core import Command, Graph, Issue, Node, NodeShapes, infer_shapes, validate
 from graph_core.serialization import graph_to_json
 
 from .undo import GraphUndoCommand
@@ -79,6 +80,19 @@ class Document(QObject):
         self.undo_stack.setClean()
         self.analyse()
         self.replaced.emit()
+
+    def snapshot(self) -> Graph:
+        """A copy of the document for worker threads, much cheaper than a deep copy.
+
+        Commands replace parameter values rather than mutating them in place, so copying each
+        node's dicts (not the values inside) is enough to isolate the copy from later edits.
+        """
+        g = self.graph
+        nodes = {nid: Node(n.id, n.type, dict(n.params), n.name, n.frozen, n.lr_factor, dict(n.ui))
+                 for nid, n in g.nodes.items()}
+        blocks = {name: b.copy() for name, b in g.blocks.items()}
+        return Graph(g.name, nodes, list(g.edges), blocks, copy.deepcopy(g.training),
+                     copy.deepcopy(g.data), g.description)
 
     def snapshot_json(self) -> str:
         """The document as file text (used for autosave and change detection)."""

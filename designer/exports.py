@@ -81,7 +81,7 @@ class Exporter(QObject):
             if not path:
                 return False
         self.message.emit(f"Exporting {path}… (tracing the model with PyTorch)")
-        self.pool.start(_OnnxJob(self.document.graph.copy(), str(path), self._signals))
+        self.pool.start(_OnnxJob(self.document.snapshot(), str(path), self._signals))
         return True
 
     def _onnx_done(self, ok: bool, text: str) -> None:

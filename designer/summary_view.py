@@ -54,22 +54,29 @@ class SummaryView(QWidget):
         summary = summarize(self.document.graph, self.document.shapes)
         rows = [(r.id, r.name, r.type, r.output_shape, r.params, r.trainable) for r in summary.rows]
         if rows != self._shown:
-            self._shown = rows
             self.table.setUpdatesEnabled(False)
-            self.table.setRowCount(len(rows))
-            for k, (nid, name, type_, shape, params, trainable) in enumerate(rows):
-                cells = (name, type_, format_shape(shape), _count(params), _count(trainable))
-                for c, text in enumerate(cells):
-                    item = QTableWidgetItem(text)
-                    if c >= 3:
-                        item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
-                    if c == 0:
-                        item.setData(Qt.ItemDataRole.UserRole, nid)
-                    self.table.setItem(k, c, item)
+            if len(rows) != len(self._shown):
+                self.table.setRowCount(len(rows))
+                self._shown = [None] * len(rows)
+            for k, row in enumerate(rows):
+                if row != self._shown[k]:  # only rows whose content changed are rewritten
+                    self._write_row(k, row)
+            self._shown = rows
             self.table.setUpdatesEnabled(True)
         frozen = summary.total_params - summary.trainable_params
         self.totals.setText(f"<b>{len(rows)} layers · {summary.total_params:,} parameters</b> "
                             f"({summary.trainable_params:,} trainable, {frozen:,} frozen)")
+
+    def _write_row(self, k: int, row: tuple) -> None:
+        nid, name, type_, shape, params, trainable = row
+        cells = (name, type_, format_shape(shape), _count(params), _count(trainable))
+        for c, text in enumerate(cells):
+            item = QTableWidgetItem(text)
+            if c >= 3:
+                item.setTextAlignment(Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter)
+            if c == 0:
+                item.setData(Qt.ItemDataRole.UserRole, nid)
+            self.table.setItem(k, c, item)
 
 
 def _count(value: int | None) -> str:

@@ -125,8 +125,12 @@ class NodeItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         rect = QRectF(0, 0, NODE_WIDTH, self._height)
+        lod = option.levelOfDetailFromTransform(painter.worldTransform())
+        if lod < 0.3:
+            self._paint_far(painter, rect)  # zoomed far out: text would be unreadable anyway
+            return
+        painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         border, width = QColor("#98a2b3"), 1.2
         if self._state == "error":
             border, width = ERROR_COLOUR, 3.0
@@ -165,6 +169,17 @@ class NodeItem(QGraphicsItem):
             for edge in self.edges:
                 edge.update_path()
         return super().itemChange(change, value)
+
+    def _paint_far(self, painter: QPainter, rect: QRectF) -> None:
+        colour = CATEGORY_COLOURS.get(self._category, QColor("#7a8595"))
+        if self.isSelected():
+            outline = SELECTED_COLOUR
+        else:
+            outline = {"error": ERROR_COLOUR, "warning": WARNING_COLOUR}.get(self._state, colour)
+        painter.setPen(QPen(outline, 8 if outline is not colour else 1))
+        painter.setBrush(FROZEN_FILL if self._frozen else CARD_FILL)
+        painter.drawRect(rect)
+        painter.fillRect(QRectF(0, 0, NODE_WIDTH, _HEADER * 1.5), colour)
 
     # ---- helpers ---------------------------------------------------------------------------
 

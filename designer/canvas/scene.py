@@ -55,6 +55,7 @@ class GraphScene(QGraphicsScene):
         self.shapes: dict[str, NodeShapes] = {}
         self._unsubscribe = self.graph.subscribe(self._on_graph_event)
         self._wire_from: PortItem | None = None
+        self._geometry_dirty = True
         self._wire_preview: QGraphicsPathItem | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
         document.analysed.connect(self.refresh_analysis)
@@ -72,6 +73,7 @@ class GraphScene(QGraphicsScene):
             graph = self.document.graph.blocks[block_name(graph.node(nid))]
         self._unsubscribe()
         self.graph, self.path = graph, list(path)
+        self._geometry_dirty = True
         self._unsubscribe = graph.subscribe(self._on_graph_event)
         self._rebuild()
         self.refresh_analysis()
@@ -141,6 +143,8 @@ class GraphScene(QGraphicsScene):
         self.removeItem(item)
 
     def _on_graph_event(self, kind: str, info: dict[str, Any]) -> None:
+        if kind in ("node_added", "reset", "block_changed") or info.get("what") == "ui":
+            self._geometry_dirty = True
         if kind == "node_added":
             self._add_node(info["node"])
         elif kind == "node_removed":
@@ -175,8 +179,10 @@ class GraphScene(QGraphicsScene):
             self.show_graph([])
             return
         self.shapes = self._shapes_for_shown()
-        # Room around the nodes, so any node can be centred and the user can pan past the edge.
-        self.setSceneRect(self.itemsBoundingRect().adjusted(-3000, -3000, 3000, 3000))
+        if self._geometry_dirty:
+            # Room around the nodes, so any node can be centred and the user can pan past the edge.
+            self._geometry_dirty = False
+            self.setSceneRect(self.itemsBoundingRect().adjusted(-3000, -3000, 3000, 3000))
         for nid, item in self.node_items.items():
             info = self.shapes.get(nid)
             if info is None:
