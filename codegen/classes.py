@@ -9,7 +9,7 @@ token is either fixed text or a value the spec validated and formatted.
 
 from __future__ import annotations
 
-from collections.abc import Callable, Mapping, Sequence
+from collections.abc import Callable, Collection, Mapping, Sequence
 from dataclasses import dataclass, field
 
 import graph_core as gc
@@ -96,6 +96,9 @@ class ClassEmitter:
         self.kl_terms: list[tuple[str, Tag]] = []
         self.wired_indices = {e.src[0] for e in graph.edges if e.src[1] == "indices"}
         self.class_attrs: list[str] = []
+        self.chain: set[tuple[str, str]] = set()  # values held in the shared variable (see _plan)
+        self.chain_name = ""
+        self.input_vars: dict[str, str] = {}
 
     # ---- public -----------------------------------------------------------------------
 
@@ -105,11 +108,12 @@ class ClassEmitter:
 
     def add_submodule(self, attr_text: str, sub: SubModule, node_id: str, args: Sequence[str],
                       outputs: Sequence[str], comment: str, path: tuple[str, ...],
-                      exact: bool = False, first_is_attr: bool = False) -> list[str]:
+                      exact: bool = False, keep: Sequence[bool] = ()) -> list[str]:
         """Instantiate `sub` as an attribute and call it once in forward; returns result names.
 
         With `exact`, `attr_text` is used as is (already allocated, or a fixed name such as
-        "generator"); with `first_is_attr` the first result reuses the attribute's name.
+        "generator"); an output whose `keep` flag is set is used as is (the attribute's own
+        name, or the shared variable), the others are allocated.
         """
         if exact:
             attr = attr_text
@@ -124,15 +128,27 @@ class ClassEmitter:
             self.code.paths[path] = attr
         if sub.has_kl:
             self.kl_terms.append((f"self.{attr}.kl_loss()", tag))
-        results = [o if first_is_attr and k == 0 else self.names.allocate(o) for k, o in enumerate(outputs)]
+        keep = list(keep) + [False] * (len(outputs) - len(keep))
+        results = [o if keep[k] else self.names.allocate(o) for k, o in enumerate(outputs)]
         self.body.append((f"{', '.join(results)} = self.{attr}({', '.join(args)})  # {comment}", tag))
         return results
 
-    def emit_nodes(self, special: Mapping[str, Callable[[], None]] | None = None) -> None:
-        """Emit every node in order; `special` maps node ids to callbacks that emit them
-        instead (a callback that does nothing skips its node)."""
+    def emit_nodes(self, special: Mapping[str, Callable[[], None]] | None = None,
+                   skip: Collection[str] = (), extra_uses: Mapping[tuple[str, str], Sequence[str]] | None = None,
+                   ) -> None:
+        """Emit every node in order.
+
+        Args:
+            special: node ids -> callbacks that emit that node's one forward line instead.
+            skip: node ids that get no line in this class (computed elsewhere).
+            extra_uses: value (node id, port) -> ids of nodes whose line reads it although no
+                wire says so (the GAN's generator call reads the noise inputs).
+        """
         special = special or {}
+        self._plan(special, set(skip), extra_uses or {})
         for nid in self.order:
+            if nid in skip:
+                continue
             if nid in special:
                 special[nid]()
             else:
@@ -177,8 +193,61 @@ class ClassEmitter:
         else:
             self._emit_layer(node)
 
+    def _plan(self, special: Collection[str], skip: set[str],
+              extra_uses: Mapping[tuple[str, str], Sequence[str]]) -> None:
+        """Decide which values share one variable, so that dead tensors are freed early.
+
+        Every local of forward keeps its tensor alive until forward returns. A value whose
+        only reader is the very next line goes into one shared variable (`x`, as hand-written
+        PyTorch does), so the next such assignment drops it; autograd still holds what its
+        backward needs. Values read later (skip connections, fan-outs, pool indices), read by
+        a Reparametrisation (mu, logvar), produced by one (z), or returned keep their node's
+        name: each such name is assigned once, so it is never overwritten before its last use.
+        Input names are allocated here, first, so forward's arguments keep the node names.
+        """
+        g = self.graph
+        lines = [nid for nid in self.order
+                 if nid not in skip and g.nodes[nid].type not in ("Input", "Output")]
+        pos = {nid: k for k, nid in enumerate(lines)}
+        uses: dict[tuple[str, str], list[str]] = {}
+        for e in g.edges:
+            uses.setdefault(e.src, []).append(e.dst[0])
+        for value, readers in extra_uses.items():
+            uses.setdefault(value, []).extend(readers)
+        ports: dict[str, list[str]] = {}
+        for nid, port in uses:
+            ports.setdefault(nid, []).append(port)
+        for nid in lines:
+            used = ports.get(nid, [])
+            if nid in special or g.nodes[nid].type == "Reparametrisation":
+                continue
+            if nid in self.wired_indices and g.nodes[nid].type.startswith("MaxPool"):
+                used = ["out"]
+            if len(used) != 1 or len(uses.get((nid, used[0]), [])) != 1:
+                continue
+            reader = uses[(nid, used[0])][0]
+            if pos.get(reader) == pos[nid] + 1 and g.nodes[reader].type != "Reparametrisation":
+                self.chain.add((nid, used[0]))
+        for nid in self.order:
+            if nid not in skip and g.nodes[nid].type == "Input":
+                self.input_vars[nid] = self.names.allocate(g.nodes[nid].name, "x")
+        if not self.chain:
+            return
+        first = min(pos[nid] for nid, _ in self.chain)
+        for nid, var in self.input_vars.items():
+            readers = uses.get((nid, "out"), [])
+            # An input called x that is dead once the chain starts is the chain itself: x = f(x).
+            if var == "x" and readers and all(pos.get(r, first + 1) <= first for r in readers):
+                self.chain_name = var
+                return
+        self.chain_name = self.names.allocate("x")
+
+    def var_for(self, node_id: str, port: str, name: str) -> str:
+        """The variable a node's output goes into: the shared one, or `name`."""
+        return self.chain_name if (node_id, port) in self.chain else name
+
     def _emit_input(self, node: Node) -> None:
-        name = self.names.allocate(node.name, "x")
+        name = self.input_vars[node.id]
         self.params.append(name)
         self.code.input_ids.append(node.id)
         self.code.input_names.append(name)
@@ -191,9 +260,13 @@ class ClassEmitter:
         args = [self.arg(node.id, port) for port in sub.input_ids]
         name = self.names.allocate(node.name)
         outs = [f"{name}_{o}" for o in sub.output_ids] if len(sub.output_ids) > 1 else [name]
+        keep = [len(outs) == 1] * len(outs)  # a single result takes the attribute's name
+        for k, o in enumerate(sub.output_ids):
+            if (node.id, o) in self.chain:
+                outs[k], keep[k] = self.chain_name, True
         comment = ", ".join(shape_comment(info.outputs.get(o)) for o in sub.output_ids)
         results = self.add_submodule(name, sub, node.id, args, outs, comment, (node.id,), exact=True,
-                                     first_is_attr=len(sub.output_ids) == 1)
+                                     keep=keep)
         for port, var in zip(sub.output_ids, results):
             self.var[(node.id, port)] = var
         self._frozen(node, self.code.paths[(node.id,)], stateful=True)
@@ -226,11 +299,11 @@ class ClassEmitter:
             expr = spec.forward(ref, args, params)
         ports = [p.name for p in spec.outputs]
         if node.type.startswith("MaxPool") and node.id in self.wired_indices:
-            out, idx = name, self.names.allocate(f"{name}_indices")
+            out, idx = self.var_for(node.id, "out", name), self.names.allocate(f"{name}_indices")
             self.var[(node.id, "out")], self.var[(node.id, "indices")] = out, idx
             self.body.append((f"{out}, {idx} = {expr}  # {shape_comment(info.outputs['out'])}", tag))
             return
-        var = name
+        var = self.var_for(node.id, ports[0], name) if ports else name
         for port in ports:
             self.var[(node.id, port)] = var
         main = info.outputs.get(ports[0]) if ports else None

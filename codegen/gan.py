@@ -76,10 +76,11 @@ def emit_gan_class(writer: _ModuleWriter, name: str) -> tuple[ClassCode, dict]:
                                     [disc.name], shape_comment(score), (disc.id,), exact=True)
         main.var[(disc.id, "score")] = var
 
-    special = {nid: (lambda: None) for nid in in_gen if g.nodes[nid].type != "Input"}
-    special[fake_src[0]] = call_generator
-    special[disc.id] = call_discriminator
-    main.emit_nodes(special)
+    special = {fake_src[0]: call_generator, disc.id: call_discriminator}
+    skip = {nid for nid in in_gen if g.nodes[nid].type != "Input" and nid != fake_src[0]}
+    # The generator call reads the noise inputs, whose wires lead to the skipped nodes.
+    reads = {(nid, "out"): [fake_src[0]] for nid in in_gen if g.nodes[nid].type == "Input"}
+    main.emit_nodes(special, skip, reads)
     returns, as_dict = writer.output_returns(main)
     if not returns:
         returns = [(disc.id, main.var[(disc.id, "score")])]

@@ -46,7 +46,7 @@ def test_codegen_of_an_int_input_graph_runs_standalone(tmp_path):
 def test_codegen_prints_to_stdout_without_output(tmp_path, capsys):
     src = _save(graphs.mlp(), tmp_path / "net.json")
     assert main(["codegen", str(src)]) == 0
-    assert "fc1 = self.fc1(x)  # (16,)" in capsys.readouterr().out
+    assert "x = self.fc1(x)  # (16,)" in capsys.readouterr().out
 
 
 def test_codegen_of_an_invalid_graph_lists_issues(tmp_path, capsys):

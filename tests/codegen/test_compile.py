@@ -91,7 +91,7 @@ def test_maxpool_indices_feed_the_unpool():
     g = graphs.segnet()
     source = generate_source(g).source
     assert "return_indices=True" in source
-    assert "pool, pool_indices = self.pool(enc)" in source
+    assert "x, pool_indices = self.pool(x)" in source
     assert "output_size=(8, 8)" in source
     model = compile_graph(g).eval()
     x = torch.randn(2, 1, 8, 8)
@@ -192,8 +192,8 @@ def test_generate_source_needs_no_torch_and_is_deterministic():
 
 def test_generated_forward_lines_carry_shape_comments():
     source = generate_source(graphs.segnet()).source
-    assert "enc = self.enc(image)  # (4, 8, 8)" in source
-    assert "classes = self.classes(unpool)  # (3, 8, 8)" in source
+    assert "x = self.enc(image)  # (4, 8, 8)" in source
+    assert "classes = self.classes(x)  # (3, 8, 8)" in source
 
 
 def test_warnings_do_not_block_compilation():

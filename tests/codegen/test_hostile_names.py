@@ -79,7 +79,7 @@ def test_hostile_names_compile_and_run(tmp_path):
     assert not (tmp_path / "netwright_pwned").exists()
 
 
-def test_every_attribute_and_local_is_unique_per_class():
+def test_every_attribute_is_unique_and_only_the_chain_variable_is_reused():
     tree = ast.parse(generate_source(hostile_graph()).source)
     for cls in (n for n in tree.body if isinstance(n, ast.ClassDef)):
         init = next(f for f in cls.body if isinstance(f, ast.FunctionDef) and f.name == "__init__")
@@ -90,4 +90,10 @@ def test_every_attribute_and_local_is_unique_per_class():
         targets = [n.id for s in forward.body if isinstance(s, ast.Assign) for t in s.targets
                    for n in ast.walk(t) if isinstance(n, ast.Name)]
         params = [a.arg for a in forward.args.args]
-        assert len(targets + params) == len(set(targets + params)), cls.name
+        # one shared variable carries the linear chain (`x`); every other name is bound once,
+        # and a forward argument is only ever rebound as that chain
+        reused = {t for t in targets if targets.count(t) > 1}
+        assert len(reused) <= 1, cls.name
+        once = [t for t in targets if t not in reused]
+        assert not set(once) & set(params), cls.name
+        assert reused <= {"x", "x_2", "x_3"}, cls.name

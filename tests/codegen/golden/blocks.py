@@ -29,9 +29,9 @@ class Stage(nn.Module):
         self.act = nn.ReLU()
 
     def forward(self, inp):
-        fc = self.fc(inp)  # (6,)
-        bn = self.bn(fc)  # (6,)
-        act = self.act(bn)  # (6,)
+        x = self.fc(inp)  # (6,)
+        x = self.bn(x)  # (6,)
+        act = self.act(x)  # (6,)
         return act
 
 
@@ -51,9 +51,9 @@ class Stage2(nn.Module):
         self.act = nn.ReLU()
 
     def forward(self, inp):
-        fc = self.fc(inp)  # (6,)
-        bn = self.bn(fc)  # (6,)
-        act = self.act(bn)  # (6,)
+        x = self.fc(inp)  # (6,)
+        x = self.bn(x)  # (6,)
+        act = self.act(x)  # (6,)
         return act
 
 
@@ -74,9 +74,9 @@ class Stacked(nn.Module):
         self.head = nn.Linear(6, 2)  # 14 params
 
     def forward(self, x):
-        s1 = self.s1(x)  # (6,)
-        s2 = self.s2(s1)  # (6,)
-        head = self.head(s2)  # (2,)
+        x = self.s1(x)  # (6,)
+        x = self.s2(x)  # (6,)
+        head = self.head(x)  # (2,)
         return head
 
     def train(self, mode=True):

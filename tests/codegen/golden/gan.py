@@ -28,8 +28,8 @@ class SampleGanGenerator(nn.Module):
         self.grow = nn.Linear(4, 64)  # 320 params
 
     def forward(self, noise):
-        grow = self.grow(noise)  # (64,)
-        shape_it = grow.reshape(grow.size(0), 1, 8, 8)  # (1, 8, 8)
+        x = self.grow(noise)  # (64,)
+        shape_it = x.reshape(x.size(0), 1, 8, 8)  # (1, 8, 8)
         return shape_it
 
 
@@ -48,8 +48,8 @@ class Critic(nn.Module):
         self.score = nn.Linear(64, 1)  # 65 params
 
     def forward(self, sample):
-        flat = self.flat(sample)  # (64,)
-        score = self.score(flat)  # (1,)
+        x = self.flat(sample)  # (64,)
+        score = self.score(x)  # (1,)
         return score
 
 

@@ -29,9 +29,9 @@ class TinyMlp(nn.Module):
         self.fc2 = nn.Linear(16, 3)  # 51 params
 
     def forward(self, x):
-        fc1 = self.fc1(x)  # (16,)
-        act = self.act(fc1)  # (16,)
-        fc2 = self.fc2(act)  # (3,)
+        x = self.fc1(x)  # (16,)
+        x = self.act(x)  # (16,)
+        fc2 = self.fc2(x)  # (3,)
         return fc2
 
     def kl_loss(self):

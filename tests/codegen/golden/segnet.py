@@ -31,11 +31,11 @@ class Segnet(nn.Module):
         self.classes = nn.Conv2d(4, 3, kernel_size=1)  # 15 params
 
     def forward(self, image):
-        enc = self.enc(image)  # (4, 8, 8)
-        pool, pool_indices = self.pool(enc)  # (4, 4, 4)
-        mid = self.mid(pool)  # (4, 4, 4)
-        unpool = self.unpool(mid, pool_indices, output_size=(8, 8))  # (4, 8, 8)
-        classes = self.classes(unpool)  # (3, 8, 8)
+        x = self.enc(image)  # (4, 8, 8)
+        x, pool_indices = self.pool(x)  # (4, 4, 4)
+        x = self.mid(x)  # (4, 4, 4)
+        x = self.unpool(x, pool_indices, output_size=(8, 8))  # (4, 8, 8)
+        classes = self.classes(x)  # (3, 8, 8)
         return classes
 
     def kl_loss(self):

@@ -53,8 +53,8 @@ class Vae(nn.Module):
         self.dec = nn.Linear(2, 12)  # 36 params
 
     def forward(self, x):
-        enc = self.enc(x)  # (8,)
-        act = self.act(enc)  # (8,)
+        x = self.enc(x)  # (8,)
+        act = self.act(x)  # (8,)
         mu = self.mu(act)  # (2,)
         logvar = self.logvar(act)  # (2,)
         z = self.z(mu, logvar)  # (2,)
