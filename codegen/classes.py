@@ -5,6 +5,11 @@ entirely from their LayerSpec's `module` and `forward` functions, so a new layer
 no edit here; Input, Output, Block, Reparametrisation, MaxPool-with-indices and MaxUnpool
 are the kinds handled specially. Every identifier comes from a `NameAllocator`; every other
 token is either fixed text or a value the spec validated and formatted.
+
+forward's variables follow hand-written PyTorch: a linear chain reuses one variable
+(`x = self.conv1(image)`, `x = self.relu1(x)`), so each intermediate tensor is dropped as
+soon as the next line no longer needs it, and only autograd's saved tensors stay alive;
+values read further on keep their node's name (`ClassEmitter._plan`).
 """
 
 from __future__ import annotations
