@@ -208,4 +208,11 @@ class Editor(QObject):
         """Lay the shown graph out in layers (one undo step)."""
         if not self.graph.nodes:
             return False
-        return self.run(MoveNodes(auto_layout(self.graph)))
+        return self.run(MoveNodes(auto_layout(self.graph, aspect=self.view_aspect())))
+
+    def view_aspect(self) -> float:
+        """Width / height of the canvas (what a layout should fill)."""
+        views = self.scene.views()
+        if not views or views[0].viewport().height() < 50:
+            return 1.8
+        return views[0].viewport().width() / views[0].viewport().height()

@@ -125,6 +125,10 @@ class FileController(QObject):
             if not chosen:
                 return False
             path = chosen
+        if self.document.graph.name in ("", "untitled"):
+            # Name an untitled network after its file (the generated class takes this name).
+            self.document.graph.name = Path(path).stem
+            self.document.analyse()
         try:
             save_graph(self.document.graph, path)
         except OSError as exc:

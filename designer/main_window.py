@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from graph_core import Graph
 
 from .canvas import GraphScene, GraphView
+from .canvas.layout import auto_layout
 from .code_view import CodeView
 from .document import Document
 from .editor import Editor
@@ -76,6 +77,7 @@ class MainWindow(QMainWindow):
         self.exporter = Exporter(self.document, self)
         self.quick_add = QuickAdd(self)
         self.docks: dict[str, QDockWidget] = {}
+        self._shown_once = False
         self._build_central()
         self._build_docks()
         self._build_actions()
@@ -157,9 +159,6 @@ class MainWindow(QMainWindow):
         self.add_dock(self.issues, "Issues", "issues", bottom)
         self.add_dock(self.summary, "Summary", "summary", bottom)
         self.add_dock(self.undo_view, "History", "history", left)
-        self.resizeDocks([self.docks["palette"], self.docks["history"]], [640, 220], Qt.Orientation.Vertical)
-        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [240, 420], Qt.Orientation.Horizontal)
-        self.resizeDocks([self.docks["issues"]], [200], Qt.Orientation.Vertical)
 
     def _action(self, menu: QMenu, text: str, slot, shortcut=None, tip: str = "") -> QAction:
         action = QAction(text, self)
@@ -264,9 +263,19 @@ class MainWindow(QMainWindow):
             dialog.select(name)
         if dialog.exec() != TemplateDialog.DialogCode.Accepted or dialog.graph is None:
             return False
-        self.files.new(dialog.graph, ask=False)
-        self.view.fit_all()
+        self.open_template_graph(dialog.graph)
         return True
+
+    def open_template_graph(self, graph: Graph) -> None:
+        """Make a freshly built template the document; a layout too long to read when fitted
+        (VGG's 40 layers in one row) is wrapped to the canvas's shape first."""
+        xs = [float(n.ui.get("x", 0)) for n in graph.nodes.values()]
+        ys = [float(n.ui.get("y", 0)) for n in graph.nodes.values()]
+        if xs and (max(xs) - min(xs) + 200) > 2.5 * self.editor.view_aspect() * (max(ys) - min(ys) + 100):
+            for nid, (x, y) in auto_layout(graph, aspect=self.editor.view_aspect()).items():
+                graph.nodes[nid].ui = {**graph.nodes[nid].ui, "x": x, "y": y}
+        self.files.new(graph, ask=False)
+        self.view.fit_all()
 
     def reveal_node(self, node_id: str) -> None:
         """Select a node of the document and centre the canvas on it."""
@@ -289,8 +298,12 @@ class MainWindow(QMainWindow):
         self.quick_add.popup(self.view.viewport().mapToGlobal(self.view.mapFromScene(pos)))
 
     def _quick_add_chosen(self, type_name: str) -> None:
-        selected = self.scene.selected_node_ids()
-        self.editor.add_node(type_name, self._quick_add_pos, wire_from=selected[-1] if selected else None)
+        # After a selected node, the new one goes to its right, wired (like the palette);
+        # on an empty selection it lands where the cursor was.
+        if self.scene.selected_node_ids():
+            self._add_from_palette(type_name)
+        else:
+            self.editor.add_node(type_name, self._quick_add_pos)
         self.view.setFocus()
 
     def _add_from_palette(self, type_name: str) -> None:
@@ -352,6 +365,27 @@ class MainWindow(QMainWindow):
             "Delete: remove selection · Ctrl+C/V/D: copy/paste/duplicate · Ctrl+Z / Ctrl+Shift+Z: "
             "undo/redo\nF or Ctrl+0: fit · wheel: zoom · middle button or Alt+drag: pan · Ctrl+L: "
             "auto layout\nDouble-click a Block to open it; the bar above the canvas leads back."))
+
+    def showEvent(self, event) -> None:
+        super().showEvent(event)
+        if not self._shown_once:
+            self._shown_once = True
+            if self.settings.value("windowState") is None:
+                # First start: give the canvas most of the room (docks sized once, after all
+                # panels — including ones added by add_dock — are in place).
+                self.resize(1600, 1000)
+                self._size_docks()
+
+    def _size_docks(self) -> None:
+        vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
+        self.resizeDocks([self.docks["palette"], self.docks["history"]], [600, 160], vertical)
+        self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 390], horizontal)
+        self.resizeDocks([self.docks["inspector"], self.docks["code"]], [420, 330], vertical)
+        bottom = [d for d in self.docks.values()
+                  if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and d.isVisible()]
+        if bottom:
+            self.resizeDocks(bottom[:1], [250], vertical)
+        self.docks["issues"].raise_()  # while designing, the issues are what a user needs to see
 
     # ---- layout persistence and closing ------------------------------------------------------
 

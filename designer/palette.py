@@ -14,6 +14,7 @@ from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayo
 from graph_core import CATEGORIES, all_specs
 
 from .canvas.view import LAYER_MIME
+from .quick_add import rank_types
 
 CATEGORY_TITLES = {
     "io": "Input / output", "dense": "Dense", "conv": "Convolution", "pool": "Pooling",
@@ -106,16 +107,25 @@ class Palette(QWidget):
         return out
 
     def filter(self, text: str) -> None:
-        """Show the entries whose type, title, category or help mention `text`."""
+        """Show the entries whose type, title or category mention `text`; only when none do,
+        the ones whose help text does (so "output" finds the Output head, not 15 layers)."""
         needle = text.strip().lower()
+        entries = [(g, self.tree.topLevelItem(g).child(k)) for g in range(self.tree.topLevelItemCount())
+                   for k in range(self.tree.topLevelItem(g).childCount())]
+
+        def by_name(group: int, item: QTreeWidgetItem) -> bool:
+            name = f"{item.data(0, _TYPE_ROLE)} {item.text(0)} {self.tree.topLevelItem(group).text(0)}"
+            return needle in name.lower()
+
+        hits = {id(item) for g, item in entries if not needle or by_name(g, item)}
+        if not hits:
+            hits = {id(item) for _g, item in entries if needle in item.toolTip(0).lower()}
         for g in range(self.tree.topLevelItemCount()):
             group = self.tree.topLevelItem(g)
             shown = 0
             for k in range(group.childCount()):
-                item = group.child(k)
-                hay = f"{item.data(0, _TYPE_ROLE)} {item.text(0)} {group.text(0)} {item.toolTip(0)}".lower()
-                hit = not needle or needle in hay
-                item.setHidden(not hit)
+                hit = id(group.child(k)) in hits
+                group.child(k).setHidden(not hit)
                 shown += hit
             group.setHidden(shown == 0)
 
@@ -123,9 +133,12 @@ class Palette(QWidget):
         return [t for t, item in self.items().items() if not item.isHidden() and not item.parent().isHidden()]
 
     def _add_first_visible(self) -> None:
-        types = self.visible_types()
-        if types:
-            self.add_requested.emit(types[0])
+        """Enter in the search field adds the best match (exact type name first), not merely
+        the first entry shown: "flatten" must add Flatten, not a pool whose help mentions it."""
+        visible = set(self.visible_types())
+        ranked = [t for t in rank_types(self.search.text()) if t in visible] or sorted(visible)
+        if ranked:
+            self.add_requested.emit(ranked[0])
 
     def _activated(self, item: QTreeWidgetItem, column: int) -> None:
         type_name = item.data(0, _TYPE_ROLE)

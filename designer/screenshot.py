@@ -14,6 +14,7 @@ def take_screenshot(app: QApplication, window: MainWindow, path: str, size: tupl
     """Show the window at `size`, wait for the code view, save a PNG; returns an exit code."""
     window.resize(*size)
     window.show()
+    window.resize(*size)  # after show: the docks may have asked for more room before
     app.processEvents()
     window.view.fit_all()
     loop = QEventLoop()

@@ -61,7 +61,7 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colour, 3.0 if self.isSelected() else 2.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
-        if not self.label or option.levelOfDetailFromTransform(painter.worldTransform()) < 0.3:
+        if not self.label or option.levelOfDetailFromTransform(painter.worldTransform()) < 0.25:
             return
         mid = self.path().pointAtPercent(0.5)
         painter.setFont(_LABEL_FONT)

@@ -8,13 +8,20 @@ from __future__ import annotations
 
 from graph_core import Graph, topological_order
 
-COLUMN_GAP = 250.0
+COLUMN_GAP = 300.0  # leaves room between cards for the wire's shape label
 ROW_GAP = 120.0
-MAX_COLUMNS = 10
+CARD_WIDTH = 200.0
 
 
-def auto_layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[str, tuple[float, float]]:
+def auto_layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0),
+                aspect: float = 1.8) -> dict[str, tuple[float, float]]:
     """Positions for every node of `graph` (nodes on cycles go in a last column).
+
+    Args:
+        graph: the graph to lay out.
+        origin: where the first column starts.
+        aspect: width / height of the canvas; long chains wrap into bands so the layout's
+            shape matches it and the cards stay readable when the view fits them.
 
     Returns:
         node id -> (x, y) of the card's top-left corner.
@@ -35,12 +42,25 @@ def auto_layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0)) -> dict[
         columns.setdefault(depth[nid], []).append(nid)
     tallest = max((len(c) for c in columns.values()), default=1)
     band_height = tallest * ROW_GAP + ROW_GAP * 0.8
+    per_band = _columns_per_band(len(columns), band_height, aspect)
     positions = {}
     x0, y0 = origin
     for d, ids in columns.items():
-        band, col = divmod(d, MAX_COLUMNS)
-        # Alternate band direction would cross wires less, but left-to-right reads naturally.
+        band, col = divmod(d, per_band)
         for k, nid in enumerate(ids):
             offset = (k - (len(ids) - 1) / 2) * ROW_GAP
             positions[nid] = (x0 + col * COLUMN_GAP, y0 + band * band_height + offset)
     return positions
+
+
+def _columns_per_band(depth: int, band_height: float, aspect: float) -> int:
+    """How many columns per band make the layout fit a view of `aspect` at the largest zoom."""
+    best, best_zoom = max(depth, 1), 0.0
+    for columns in range(1, max(depth, 1) + 1):
+        bands = -(-depth // columns)
+        width = (columns - 1) * COLUMN_GAP + CARD_WIDTH
+        height = bands * band_height
+        zoom = min(aspect / width, 1.0 / height)
+        if zoom > best_zoom * 1.001:
+            best, best_zoom = columns, zoom
+    return best

@@ -127,7 +127,7 @@ class NodeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         rect = QRectF(0, 0, NODE_WIDTH, self._height)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.3:
+        if lod < 0.25:
             self._paint_far(painter, rect)  # zoomed far out: text would be unreadable anyway
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
@@ -188,10 +188,10 @@ class NodeItem(QGraphicsItem):
         return top + (self._height - top - 4) * (k + 0.5) / n
 
     def _paint_port_names(self, painter: QPainter) -> None:
-        """Name the ports when a side has more than the plain in/out."""
+        """Name the ports when a side has several (a single port's name is in its tooltip)."""
         painter.setPen(MUTED_TEXT)
         for ports, right in ((self.in_ports, False), (self.out_ports, True)):
-            if list(ports) in (["in"], ["out"], []):
+            if len(ports) < 2:
                 continue
             for name, item in ports.items():
                 y = item.pos().y()

@@ -50,7 +50,7 @@ class PortItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.3:
+        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.25:
             return  # too small to aim at; the card is drawn in outline
         colour = PORT_COLOURS.get(self.kind, PORT_COLOURS["tensor"])
         r = PORT_RADIUS * (1.4 if self._hover else 1.0)

@@ -14,6 +14,9 @@ from PySide6.QtWidgets import QGraphicsView, QWidget
 from .scene import GraphScene
 
 LAYER_MIME = "application/x-netwright-layer"
+EMPTY_HINT = ("Drag a layer here from the palette on the left (start with an Input),\n"
+              "or press Tab to search for one. Then drag from a port to wire it.\n"
+              "File ▸ New from template… opens a ready-made network.")
 
 
 class GraphView(QGraphicsView):
@@ -116,6 +119,20 @@ class GraphView(QGraphicsView):
             self.quick_add_requested.emit(self.cursor_scene_pos())
             return True
         return super().event(event)
+
+    def drawForeground(self, painter: QPainter, rect: QRectF) -> None:
+        super().drawForeground(painter, rect)
+        if getattr(self.scene(), "node_items", None):
+            return
+        # An empty canvas says how to start, in the middle of the view.
+        painter.save()
+        painter.resetTransform()
+        painter.setPen(QColor("#98a2b3"))
+        font = painter.font()
+        font.setPointSizeF(12)
+        painter.setFont(font)
+        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
+        painter.restore()
 
     # ---- drops from the palette --------------------------------------------------------------
 

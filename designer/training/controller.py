@@ -29,7 +29,7 @@ from .results import ResultsPanel
 from .runs import RunsPanel
 from .worker import TrainingJob
 
-DRAIN_HZ = 20
+DRAIN_HZ = 10  # events reach the GUI in batches; progress text updates this often
 LOCK_REASON = "Training in progress — stop to edit"
 
 

@@ -1,14 +1,16 @@
 """Live training curves: pyqtgraph plots fed from a `MetricStore`, redrawn by a timer.
 
-The store fills as events arrive; a QTimer redraws at most `REDRAW_HZ` times a second and only
-the curves whose series changed, with peak downsampling and clip-to-view so a curve of 100,000
-steps draws about as fast as one of 100. Which plots show follows the regime: loss always;
+The store fills as events arrive; a QTimer redraws at most `REDRAW_HZ` times a second (less
+when the GUI thread gets busy, so training keeps the CPU) and only the curves whose series
+changed, with peak downsampling and clip-to-view so a curve of 100,000 steps draws about as
+fast as one of 100. Which plots show follows the regime: loss always;
 accuracy (or error) for classifiers and regressors; reconstruction and KL for autoencoders;
 d_loss/g_loss and D(x)/D(G(z)) for GANs; IoU for segmentation.
 """
 
 from __future__ import annotations
 
+import time
 from dataclasses import dataclass
 
 import pyqtgraph as pg
@@ -26,7 +28,12 @@ from PySide6.QtWidgets import (
 
 from .series import MetricStore, Series
 
-REDRAW_HZ = 10  # <= 20 Hz (DESIGN.md); 10 leaves more of a small CPU to training
+REDRAW_HZ = 10  # the fastest redraw rate (DESIGN.md: <= 20 Hz); 10 leaves more CPU to training
+SLOWEST_REDRAW_MS = 1000
+# While training, the plots slow their redraws down when the GUI thread's CPU share goes above
+# this: on a small CPU every millisecond the GUI thread holds the GIL is one the training
+# thread's Python code waits for.
+GUI_CPU_SHARE = 0.03
 
 BLUE, ORANGE, GREEN, RED, PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"
 
@@ -106,7 +113,8 @@ class LivePlots(QWidget):
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
-        self.timer.timeout.connect(self.redraw)
+        self.timer.timeout.connect(self._tick)
+        self._clock = (time.perf_counter(), time.thread_time())
         self.set_regime("supervised")
 
     # ---- building ----------------------------------------------------------------------------
@@ -214,7 +222,22 @@ class LivePlots(QWidget):
                 self.plots[spec.name].getPlotItem().setLogMode(y=on)
 
     def start(self) -> None:
+        self.timer.setInterval(int(1000 / REDRAW_HZ))
+        self._clock = (time.perf_counter(), time.thread_time())
         self.timer.start()
+
+    def _tick(self) -> None:
+        """Redraw, pacing the timer by how much CPU the GUI thread used since the last tick."""
+        wall, cpu = time.perf_counter(), time.thread_time()
+        share = (cpu - self._clock[1]) / max(wall - self._clock[0], 1e-6)
+        self._clock = (wall, cpu)
+        interval = self.timer.interval()
+        if share > GUI_CPU_SHARE:
+            interval = min(SLOWEST_REDRAW_MS, int(interval * 1.5))
+        elif share < GUI_CPU_SHARE / 2:
+            interval = max(int(1000 / REDRAW_HZ), int(interval / 1.25))
+        self.timer.setInterval(interval)
+        self.redraw()
 
     def stop(self) -> None:
         self.timer.stop()

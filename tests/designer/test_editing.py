@@ -48,9 +48,14 @@ def test_auto_layout_flows_left_to_right_as_one_step(make_window):
         n.ui = {"x": 0.0, "y": 0.0}
     w = make_window(g)
     assert w.editor.auto_layout()
-    xs = [w.graph.node(n).ui["x"] for n in g.nodes]
-    assert xs == sorted(xs) and len(set(xs)) == len(xs)
+    pos = {n: (w.graph.node(n).ui["x"], w.graph.node(n).ui["y"]) for n in g.nodes}
+    assert len(set(pos.values())) == len(pos)  # no two cards on top of each other
+    for e in w.graph.edges:  # every wire runs to the right, or down into the next band
+        (x0, y0), (x1, y1) = pos[e.src[0]], pos[e.dst[0]]
+        assert (y1 == y0 and x1 > x0) or y1 > y0
     assert w.document.undo_stack.count() == 1
+    w.document.undo_stack.undo()
+    assert {w.graph.node(n).ui["x"] for n in g.nodes} == {0.0}
 
 
 def test_a_block_opens_into_its_subgraph_and_the_breadcrumb_leads_back(make_window):

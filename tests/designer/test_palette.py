@@ -81,3 +81,19 @@ def test_double_click_adds_after_the_selection_and_wires_it(window):
     assert [str(e) for e in window.graph.edges] == ["input.out -> conv2d.in"]
     assert window.scene.node_items["conv2d"].pos().x() > window.scene.node_items["input"].pos().x()
     assert window.scene.node_items["conv2d"].shape_text == "(16, 26, 26)"
+
+
+def test_search_prefers_names_over_help_text(window):
+    window.palette.search.setText("output")
+    assert window.palette.visible_types() == ["Input", "Output"]  # the "Input / output" group
+    window.palette.search.setText("logits")  # in no name: falls back to the help texts
+    assert "Output" in window.palette.visible_types()
+
+
+def test_enter_in_the_search_adds_the_best_match(window):
+    window.palette.search.setText("input")
+    window.palette.search.returnPressed.emit()
+    window.palette.search.setText("flatten")
+    window.palette.search.returnPressed.emit()
+    assert [n.type for n in window.graph.nodes.values()] == ["Input", "Flatten"]
+    assert [str(e) for e in window.graph.edges] == ["input.out -> flatten.in"]
