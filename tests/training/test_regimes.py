@@ -72,7 +72,7 @@ def test_gan_fixed_noise_makes_the_same_grid_for_the_same_weights(tmp_path):
 
 def test_segmentation_reports_pixel_accuracy_and_mean_iou(tmp_path):
     events = []
-    result = train(_limited(graphs.segnet_shapes(epochs=2), 200), {"out": str(tmp_path)}, on_event=events.append)
+    result = train(_limited(graphs.segnet_shapes(epochs=2), 150), {"out": str(tmp_path)}, on_event=events.append)
     assert result.regime == "segmentation" and result.status == "completed"
     assert 0 < result.final["val_miou"] <= result.final["val_pixel_accuracy"] <= 1
     samples = [e for e in events if e["type"] == "samples"]
