@@ -154,13 +154,15 @@ class NodeItem(QGraphicsItem):
         painter.setFont(_BODY_FONT)
         painter.setPen(MUTED_TEXT)
         y = _HEADER + 4
-        painter.drawText(QRectF(12, y, NODE_WIDTH - 24, ROW), Qt.AlignmentFlag.AlignVCenter,
+        left = 12.0 + (44.0 if len(self.in_ports) > 1 else 0.0)  # room for the input port names
+        width = NODE_WIDTH - left - 12
+        painter.drawText(QRectF(left, y, width, ROW), Qt.AlignmentFlag.AlignVCenter,
                          self._type + ("  · frozen" if self._frozen else ""))
         painter.setPen(ERROR_COLOUR if self._state == "error" else TEXT_COLOUR)
-        painter.drawText(QRectF(12, y + ROW, NODE_WIDTH - 24, ROW), Qt.AlignmentFlag.AlignVCenter,
+        painter.drawText(QRectF(left, y + ROW, width, ROW), Qt.AlignmentFlag.AlignVCenter,
                          "→ " + self._shape_text)
         painter.setPen(MUTED_TEXT)
-        painter.drawText(QRectF(12, y + 2 * ROW, NODE_WIDTH - 24, ROW), Qt.AlignmentFlag.AlignVCenter,
+        painter.drawText(QRectF(left, y + 2 * ROW, width, ROW), Qt.AlignmentFlag.AlignVCenter,
                          self._params_text)
         self._paint_port_names(painter)
 
@@ -195,7 +197,7 @@ class NodeItem(QGraphicsItem):
                 continue
             for name, item in ports.items():
                 y = item.pos().y()
-                rect = QRectF(NODE_WIDTH - 82, y - 8, 70, 16) if right else QRectF(10, y - 8, 70, 16)
+                rect = QRectF(NODE_WIDTH - 82, y - 8, 70, 16) if right else QRectF(10, y - 8, 44, 16)
                 align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
                 painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, name)
 
