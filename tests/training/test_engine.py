@@ -226,3 +226,32 @@ def test_lr_schedule_and_early_stopping(tmp_path):
                                                     "monitor": "val_accuracy"})
     # with a learning rate of 1e-9 accuracy cannot improve after epoch 1
     assert stopper.status == "early_stopped" and stopper.epochs == 2
+
+
+def test_out_of_gpu_memory_suggests_a_smaller_batch(tmp_path, monkeypatch):
+    from training import regimes
+
+    def oom(self, batch, n):
+        raise torch.cuda.OutOfMemoryError("CUDA out of memory. Tried to allocate 2.00 GiB")
+
+    monkeypatch.setattr(regimes.HeadRegime, "train_step", oom)
+    result = train(small_mlp(batch_size=48), {"out": str(tmp_path)})
+    assert result.status == "failed"
+    assert result.error == "step 1: out of GPU memory with batch size 48; try a smaller batch (--batch-size 24)"
+
+
+def test_feeder_names_a_broken_sample_and_its_file():
+    import numpy as np
+
+    from training import FieldDataset
+    from training.feed import Feeder
+
+    images = np.zeros((4, 2), dtype=np.float32)
+    images[2, 1] = np.inf
+    split = FieldDataset({"x": images, "y": np.arange(4)}, sources=[f"data.csv line {i + 2}" for i in range(4)])
+    feed = Feeder(split, {"x", "y"}, torch.device("cpu"))
+    assert feed.describe_broken(torch.tensor([0, 1])) is None
+    assert feed.describe_broken(torch.tensor([3, 2])) == (
+        "sample 2 of field 'x' contains nan or inf values (from data.csv line 4)")
+    batch = feed.batch(torch.tensor([1, 3]))
+    assert batch["y"].tolist() == [1, 3] and batch["x"].dtype == torch.float32
