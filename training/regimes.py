@@ -47,10 +47,11 @@ class Regime:
         groups = [g for g in groups if any(p.requires_grad for p in g["params"])]
         if not groups:
             raise ValueError("every layer is frozen, so there is nothing to train: unfreeze a layer")
+        # one fused kernel for the whole update on CUDA instead of one launch per tensor
         fused = {"fused": True} if self.device.type == "cuda" else {}
         betas = tuple(c.betas) if c.betas else ((0.5, 0.999) if self.task.regime == GAN else (0.9, 0.999))
         if c.optimizer == "sgd":
-            opt = torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay)
+            opt = torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, **fused)
         elif c.optimizer == "adam":
             opt = torch.optim.Adam(groups, lr=c.lr, betas=betas, weight_decay=c.weight_decay, **fused)
         else:
