@@ -95,6 +95,7 @@ class Window:
     stall_stepping: float
     busy_stepping: float
     busy: float
+    gui_share: float  # the GUI thread's CPU time / wall time while the run lasted
 
 
 def with_window(app, name: str, batch: int, steps: int, out: Path) -> Window:
@@ -135,9 +136,11 @@ def with_window(app, name: str, batch: int, steps: int, out: Path) -> Window:
     window.training.panel.epochs.setValue(1000)
     last[0], last[1] = time.perf_counter(), time.thread_time()
     timer.start()
+    wall0, cpu0 = time.perf_counter(), time.thread_time()
     started = window.training.start({"max_steps": steps, "seed": 0, "out": str(out)})
     assert started, window.training.panel.status.text()
     loop.exec()
+    share = (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
     timer.stop()
     worker.EventBuffer.put = original_put
     window.close()
@@ -147,7 +150,7 @@ def with_window(app, name: str, batch: int, steps: int, out: Path) -> Window:
     steady = [(g, c) for t, g, c in gaps if t > first_step + 0.2]
     return Window(step_intervals(stamps), max(g for _, g, _ in gaps) * 1000 - TICK_MS,
                   max(g for g, _ in steady) * 1000 - TICK_MS, max(c for _, c in steady) * 1000,
-                  max(c for _, _, c in gaps) * 1000)
+                  max(c for _, _, c in gaps) * 1000, share)
 
 
 def main() -> None:
@@ -176,7 +179,8 @@ def main() -> None:
                 print(f"  {label} round {r + 1}: step time cli {cli * 1000:.1f} ms, worker thread "
                       f"{thread * 1000:.1f} ms, window {gui * 1000:.1f} ms; GUI stall {w.stall:.0f} ms "
                       f"(while stepping {w.stall_stepping:.0f} ms, GUI thread busy at most "
-                      f"{w.busy_stepping:.0f} ms of it; busy at most {w.busy:.0f} ms overall)")
+                      f"{w.busy_stepping:.0f} ms of it; busy at most {w.busy:.0f} ms overall; GUI thread CPU "
+                      f"{w.gui_share:.1%} of the run)")
             med = statistics.median
             print(f"{label}: window vs cli {med(r[0] for r in rows) - 1:+.1%}, window vs worker thread "
                   f"{med(r[1] for r in rows) - 1:+.1%} (medians of {args.rounds}); longest GUI stall "
