@@ -157,7 +157,7 @@ class TrainingController(QObject):
 
         graph = self.window.graph
         try:
-            regime = analyse(graph).regime
+            regime = _view_of(analyse(graph))
         except BindingError as exc:
             lines = exc.issues[:4] + ([f"… and {len(exc.issues) - 4} more"] if len(exc.issues) > 4 else [])
             self.panel.show_status("Cannot train yet:\n" + "\n".join(lines), error=True)
@@ -328,7 +328,7 @@ class TrainingController(QObject):
         try:
             from training import analyse
 
-            regime = analyse(self.window.graph).regime
+            regime = _view_of(analyse(self.window.graph))
         except Exception:  # an unfinished graph: show the plain loss plot until it trains
             regime = "supervised"
         self.plots.set_regime(regime)
@@ -367,6 +367,13 @@ class TrainingController(QObject):
             "A training run is in progress. Stop it (keeping its last checkpoint) and close?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+
+def _view_of(task: Any) -> str:
+    """The regime as the plots and results see it: a supervised regressor is its own view."""
+    if task.regime == "supervised" and task.main_metric[0] == "mae":
+        return "regression"
+    return task.regime
 
 
 def _conv_nodes(graph: gc.Graph) -> list[str]:

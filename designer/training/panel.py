@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QPushButton,
     QSizePolicy,
     QSpinBox,
+    QStyle,
     QVBoxLayout,
     QWidget,
 )
@@ -78,13 +79,16 @@ class TrainingPanel(QWidget):
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingPanel")
-        self.train_button = QPushButton("▶ Train")
+        style = self.style()
+        icon = QStyle.StandardPixmap
+        # standard icons, not emoji: many desktop fonts have no glyph for ⏸ and show a box
+        self.train_button = QPushButton(style.standardIcon(icon.SP_MediaPlay), "Train")
         self.train_button.setObjectName("trainButton")
         self.train_button.setToolTip("Train the graph on its data (F5). The graph is locked while it runs.")
-        self.pause_button = QPushButton("⏸ Pause")
+        self.pause_button = QPushButton(style.standardIcon(icon.SP_MediaPause), "Pause")
         self.pause_button.setObjectName("pauseButton")
         self.pause_button.setCheckable(True)
-        self.stop_button = QPushButton("■ Stop")
+        self.stop_button = QPushButton(style.standardIcon(icon.SP_MediaStop), "Stop")
         self.stop_button.setObjectName("stopButton")
         self.stop_button.setToolTip("Stop after the current step; the last checkpoint is kept.")
         self.device = DeviceCombo()
@@ -163,7 +167,7 @@ class TrainingPanel(QWidget):
         if not running:
             self.pause_button.blockSignals(True)
             self.pause_button.setChecked(False)
-            self.pause_button.setText("⏸ Pause")
+            self.pause_button.setText("Pause")
             self.pause_button.blockSignals(False)
 
     def show_progress(self, done: int, total: int, text: str) -> None:
@@ -176,7 +180,7 @@ class TrainingPanel(QWidget):
         self.status.setStyleSheet("color: #b42318;" if error else "color: #344054;")
 
     def _pause_toggled(self, paused: bool) -> None:
-        self.pause_button.setText("▶ Resume" if paused else "⏸ Pause")
+        self.pause_button.setText("Resume" if paused else "Pause")
         self.pause_toggled.emit(paused)
 
 

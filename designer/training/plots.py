@@ -4,7 +4,7 @@ The store fills as events arrive; a QTimer redraws at most `REDRAW_HZ` times a s
 when the GUI thread gets busy, so training keeps the CPU) and only the curves whose series
 changed, with peak downsampling and clip-to-view so a curve of 100,000 steps draws about as
 fast as one of 100. Which plots show follows the regime: loss always;
-accuracy (or error) for classifiers and regressors; reconstruction and KL for autoencoders;
+accuracy for classifiers, mean absolute error for regressors; reconstruction and KL for autoencoders;
 d_loss/g_loss and D(x)/D(G(z)) for GANs; IoU for segmentation.
 """
 
@@ -55,6 +55,7 @@ class PlotSpec:
     y_label: str
     curves: tuple[CurveSpec, ...]
     loglike: bool  # follows the log-scale toggle (losses do; accuracies and probabilities do not)
+    unit_range: bool = False  # a share or probability: the y axis stays 0..1
 
 
 PLOTS = (
@@ -64,9 +65,10 @@ PLOTS = (
         CurveSpec("val/loss", "validation", ORANGE, True)), True),
     PlotSpec("accuracyPlot", "Accuracy", "accuracy", (
         CurveSpec("epoch_train/accuracy", "train", BLUE, True),
-        CurveSpec("val/accuracy", "validation", ORANGE, True),
-        CurveSpec("epoch_train/mae", "train MAE", BLUE, True),
-        CurveSpec("val/mae", "validation MAE", ORANGE, True)), False),
+        CurveSpec("val/accuracy", "validation", ORANGE, True)), False, True),
+    PlotSpec("errorPlot", "Mean absolute error", "MAE", (
+        CurveSpec("epoch_train/mae", "train", BLUE, True),
+        CurveSpec("val/mae", "validation", ORANGE, True)), True),
     PlotSpec("reconstructionPlot", "Reconstruction and KL", "loss", (
         CurveSpec("train/reconstruction", "reconstruction (step)", BLUE, False),
         CurveSpec("train/kl", "KL (step)", PURPLE, False),
@@ -81,15 +83,16 @@ PLOTS = (
         CurveSpec("train/d_x", "D(x)", BLUE, False),
         CurveSpec("train/d_g_z", "D(G(z))", GREEN, False),
         CurveSpec("val/d_x", "D(x) (val)", ORANGE, True),
-        CurveSpec("val/d_g_z", "D(G(z)) (val)", RED, True)), False),
+        CurveSpec("val/d_g_z", "D(G(z)) (val)", RED, True)), False, True),
     PlotSpec("iouPlot", "Mean IoU and pixel accuracy", "score", (
         CurveSpec("epoch_train/miou", "IoU (train)", BLUE, True),
         CurveSpec("val/miou", "IoU (val)", ORANGE, True),
-        CurveSpec("val/pixel_accuracy", "pixel accuracy (val)", GREEN, True)), False),
+        CurveSpec("val/pixel_accuracy", "pixel accuracy (val)", GREEN, True)), False, True),
 )
 
 REGIME_PLOTS = {
     "supervised": ("lossPlot", "accuracyPlot"),
+    "regression": ("lossPlot", "errorPlot"),
     "autoencoder": ("lossPlot", "reconstructionPlot"),
     "vae": ("lossPlot", "reconstructionPlot"),
     "gan": ("lossPlot", "ganLossPlot", "ganScorePlot"),
@@ -163,6 +166,11 @@ class LivePlots(QWidget):
         item.setTitle(spec.title, size="9pt")
         item.setLabel("left", spec.y_label)
         item.setLabel("bottom", self.axis)
+        for side in ("left", "bottom"):
+            item.getAxis(side).enableAutoSIPrefix(False)  # 0.8 stays 0.8, never "800 (x0.001)"
+        if spec.unit_range:
+            item.setYRange(0, 1, padding=0.02)
+            item.enableAutoRange(y=False)
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)

@@ -117,13 +117,13 @@ class TrainingJob(QThread):
         cost = getattr(self, "_analysis_seconds", None)
         if not final and cost is not None and cost > ANALYSIS_BUDGET * max(epoch_seconds, 1e-6):
             return  # too dear to do every epoch: the end of the run will show it
-        started = time.perf_counter()
         try:
-            if self._analyser is None:
+            if self._analyser is None:  # built once (data and model): not part of the per-epoch cost
                 from .analysis import RunAnalyser
 
                 seed = int(self.config.get("seed") or self.graph.training.get("seed") or 0)
                 self._analyser = RunAnalyser(self.graph, self.graph.data, seed, self.root)
+            started = time.perf_counter()
             self._analyser.load(weights)
             results = self._analyser.results(epoch)
         except Exception as exc:  # a result we cannot draw must not end the run

@@ -93,6 +93,17 @@ def test_only_the_regimes_plots_show(plots):
     assert visible == {"lossPlot", "ganLossPlot", "ganScorePlot"}
     plots.set_regime("segmentation")
     assert {n for n, w in plots.plots.items() if w.isVisible()} == {"lossPlot", "iouPlot"}
+    plots.set_regime("regression")
+    assert {n for n, w in plots.plots.items() if w.isVisible()} == {"lossPlot", "errorPlot"}
+
+
+def test_shares_keep_a_0_to_1_axis_without_si_prefixes(plots):
+    plots.reset(filled_store(300, per_epoch=100))
+    plots.redraw(force=True)
+    accuracy = plots.plots["accuracyPlot"].getPlotItem()
+    low, high = accuracy.viewRange()[1]
+    assert low <= 0 and 1 <= high < 1.1  # accuracies of 0.3..1.0 on a fixed 0..1 axis
+    assert not accuracy.getAxis("left").autoSIPrefix  # never "800 (x0.001)"
 
 
 def test_cuda_is_offered_only_when_torch_sees_a_gpu(qtbot, monkeypatch):
