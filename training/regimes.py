@@ -155,8 +155,10 @@ class HeadRegime(Regime):
             source = next(b for b in self.task.inputs if b.node == recon.target_input)
             if not grids.is_image_shape(source.shape):
                 return None
-            pair = torch.cat([batch[source.field].float(),
-                              outputs[recon.node].float().reshape(len(index), *source.shape)])
+            made = outputs[recon.node].float()
+            if recon.loss == "bce":  # the head gives logits; the picture shows probabilities
+                made = torch.sigmoid(made)
+            pair = torch.cat([batch[source.field].float(), made.reshape(len(index), *source.shape)])
             images = grids.to_rgb(pair.cpu().numpy())
             return grids.tile(images, len(index), scale=grids.upscale_for(images.shape[1])), "reconstruction"
         image = next((b for b in self.task.inputs if not b.noise and grids.is_image_shape(b.shape)), None)
