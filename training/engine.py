@@ -241,6 +241,7 @@ class TrainingRun:
         """Run one epoch's steps; True when a stop request ended it early."""
         c = self.config
         acc = MetricAccumulator([])
+        lr = self._lr()  # schedules step per epoch, so one read serves the whole epoch
         t0 = time.perf_counter()
         seen = 0
         for i, index in enumerate(batches):
@@ -261,11 +262,11 @@ class TrainingRun:
             eta = (self.total_steps - self.step) * spent / done if done else None
             self._emit(make_event("step", step=self.step, epoch=epoch, split="train", losses=losses,
                                   throughput=throughput, eta=eta, epoch_step=i + 1,
-                                  epoch_steps=len(batches), lr=self._lr(),
+                                  epoch_steps=len(batches), lr=lr,
                                   step_seconds=time.perf_counter() - step_start))
             if self.rundir is not None:
                 self.rundir.log("steps", {"step": self.step, "epoch": epoch, **losses,
-                                          "lr": self._lr(), "throughput": throughput})
+                                          "lr": lr, "throughput": throughput})
             if c.max_steps and self.step >= c.max_steps:
                 break
         self.train_seconds += time.perf_counter() - t0

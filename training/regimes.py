@@ -188,15 +188,16 @@ class HeadRegime(Regime):
                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
         targets = self._targets(batch)
         parts: dict[str, torch.Tensor] = {}
-        total = torch.zeros((), device=self.device)
-        recon = torch.zeros((), device=self.device)
+        total: torch.Tensor | None = None
+        recon: torch.Tensor | None = None
         for h in self.task.heads:
             loss = head_loss(h, outputs[h.node], targets[h.node], self.vae and h.kind == "reconstruct")
-            total = total + h.weight * loss
+            weighted = loss if h.weight == 1.0 else h.weight * loss
+            total = weighted if total is None else total + weighted
             parts[h.node] = loss.detach()
             if h.kind == "reconstruct":
-                recon = recon + loss.detach()
-        if self.task.regime in ("autoencoder", "vae"):
+                recon = loss.detach() if recon is None else recon + loss.detach()
+        if recon is not None:
             parts["reconstruction"] = recon
         if self.vae:
             kl = self.net.kl_loss().float()
