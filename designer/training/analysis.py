@@ -248,7 +248,7 @@ class RunAnalyser:
         if self.task.heads and self.task.heads[0].loss == "bce":
             images = torch.sigmoid(images)
         pictures = to_rgb(images.numpy())
-        grid = tile(pictures, LATENT_GRID, pad=0, scale=upscale_for(pictures.shape[1]))
+        grid = tile(pictures, LATENT_GRID, pad=1, scale=upscale_for(pictures.shape[1]))
         return grid, (float(lo[0]), float(hi[0]), float(lo[1]), float(hi[1]))
 
     # ---- helpers -----------------------------------------------------------------------------

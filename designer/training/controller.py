@@ -185,6 +185,7 @@ class TrainingController(QObject):
                                f"Run folder: {self.run_dir}")
         self._sync_actions()
         self.training_dock.raise_()
+        self.results_dock.raise_()  # the results are what a run is for; show them over Runs
         self.job.start()
         self.drain_timer.start()
         self.plots.start()

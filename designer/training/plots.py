@@ -174,7 +174,9 @@ class LivePlots(QWidget):
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        self._legends[spec.name] = item.addLegend(offset=(-6, 6), labelTextSize="8pt")
+        # rising shares (accuracy, IoU) end top right: their legend goes bottom right instead
+        corner = (-6, -6) if spec.unit_range else (-6, 6)
+        self._legends[spec.name] = item.addLegend(offset=corner, labelTextSize="8pt")
         curves = []
         for c in spec.curves:
             raw = None
@@ -206,14 +208,16 @@ class LivePlots(QWidget):
         self.redraw(force=True)
 
     def set_regime(self, regime: str) -> None:
-        """Show the plots this regime reports, two per row."""
+        """Show the plots this regime reports, side by side."""
         names = REGIME_PLOTS.get(regime, ("lossPlot",))
         for w in self.plots.values():
             self.grid.removeWidget(w)
             w.hide()
-        for k, name in enumerate(names):
-            self.grid.addWidget(self.plots[name], k // 2, k % 2)
+        for k, name in enumerate(names):  # one row: the dock is wide and short
+            self.grid.addWidget(self.plots[name], 0, k)
             self.plots[name].show()
+        for k in range(self.grid.columnCount()):
+            self.grid.setColumnStretch(k, 1 if k < len(names) else 0)
         self.regime = regime
 
     def set_axis(self, axis: str) -> None:

@@ -76,15 +76,14 @@ class PictureView(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
         w, h = self.image.width(), self.image.height()
-        scale = min(area.width() / w, area.height() / h)
-        if scale >= 1:
-            scale = float(int(scale))  # whole multiples keep pixels square
+        scale = min(area.width() / w, area.height() / h)  # nearest-neighbour: pixels stay sharp
         target = QRectF(0, 0, w * scale, h * scale)
         target.moveCenter(QRectF(area).center())
         p.drawImage(target, self.image)
         p.setPen(QColor("#344054"))
+        caption = p.fontMetrics().elidedText(self.caption, Qt.TextElideMode.ElideRight, self.width() - 8)
         p.drawText(self.rect().adjusted(4, 0, -4, -4), Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
-                   self.caption)
+                   caption)
 
 
 class ConfusionView(QWidget):
@@ -295,8 +294,8 @@ class FeatureMapsTab(QWidget):
             self.info.setText(message)
             return
         self.info.setText(maps.description)
-        self.activations.set_picture(maps.activations, "activations, one tile per channel")
-        self.kernels.set_picture(maps.kernels, "kernels, one tile per output channel")
+        self.activations.set_picture(maps.activations, "activations per channel")
+        self.kernels.set_picture(maps.kernels, "kernels per output channel")
 
     def _request(self) -> None:
         if self.node.count():

@@ -108,10 +108,11 @@ class RunsPanel(QWidget):
         col.addWidget(self.folder_label)
         col.addWidget(self.tree, 1)
         col.addLayout(buttons)
-        split = QSplitter()
+        # stacked: the runs dock usually shares a narrow column with the results
+        split = QSplitter(Qt.Orientation.Vertical)
         split.addWidget(left)
         split.addWidget(self.compare_plot)
-        split.setSizes([520, 480])
+        split.setSizes([200, 300])
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(split)
