@@ -17,7 +17,7 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
-from PySide6.QtWidgets import QMessageBox, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QMessageBox, QStyle, QToolBar, QVBoxLayout, QWidget
 
 import graph_core as gc
 
@@ -31,6 +31,7 @@ from .worker import TrainingJob
 
 DRAIN_HZ = 10  # events reach the GUI in batches; progress text updates this often
 LOCK_REASON = "Training in progress — stop to edit"
+MIN_PLOT_HEIGHT = 400  # px of the Training dock while a run shows its curves
 
 
 class _MapSignals(QObject):
@@ -117,16 +118,29 @@ class TrainingController(QObject):
         w.resizeDocks([self.training_dock], [400], Qt.Orientation.Vertical)
 
     def _build_menu(self) -> None:
+        """A Training menu and a toolbar: Train stays one click away whichever tab is raised."""
         menu = self.window.menuBar().addMenu("&Training")
-        self.train_action = QAction("&Train", self.window, shortcut=QKeySequence("F5"))
-        self.pause_action = QAction("&Pause / resume", self.window, shortcut=QKeySequence("F6"))
-        self.stop_action = QAction("&Stop", self.window, shortcut=QKeySequence("Shift+F5"))
+        icons, style = QStyle.StandardPixmap, self.window.style()
+        self.train_action = QAction(style.standardIcon(icons.SP_MediaPlay), "&Train", self.window)
+        self.train_action.setShortcut(QKeySequence("F5"))
+        self.train_action.setToolTip("Train the graph on its data (F5)")
+        self.pause_action = QAction(style.standardIcon(icons.SP_MediaPause), "&Pause", self.window)
+        self.pause_action.setShortcut(QKeySequence("F6"))
+        self.pause_action.setCheckable(True)
+        self.stop_action = QAction(style.standardIcon(icons.SP_MediaStop), "&Stop", self.window)
+        self.stop_action.setShortcut(QKeySequence("Shift+F5"))
         self.train_action.triggered.connect(lambda: self.start())
-        self.pause_action.triggered.connect(self.panel.pause_button.toggle)
-        self.stop_action.triggered.connect(self.stop)
+        self.pause_action.triggered.connect(self.panel.pause_button.setChecked)
+        self.panel.pause_button.toggled.connect(self.pause_action.setChecked)
+        self.stop_action.triggered.connect(lambda: self.stop())
+        self.toolbar = QToolBar("Training", self.window)
+        self.toolbar.setObjectName("trainingToolBar")
+        self.toolbar.setToolButtonStyle(Qt.ToolButtonStyle.ToolButtonTextBesideIcon)
         for a in (self.train_action, self.pause_action, self.stop_action):
             menu.addAction(a)
+            self.toolbar.addAction(a)
             self.window.addAction(a)
+        self.window.addToolBar(Qt.ToolBarArea.TopToolBarArea, self.toolbar)
         self._sync_actions()
 
     def _connect(self) -> None:
@@ -186,6 +200,8 @@ class TrainingController(QObject):
         self._sync_actions()
         self.training_dock.raise_()
         self.results_dock.raise_()  # the results are what a run is for; show them over Runs
+        if self.training_dock.height() < MIN_PLOT_HEIGHT:  # make room for the curves
+            self.window.resizeDocks([self.training_dock], [MIN_PLOT_HEIGHT], Qt.Orientation.Vertical)
         self.job.start()
         self.drain_timer.start()
         self.plots.start()
@@ -348,6 +364,8 @@ class TrainingController(QObject):
         self.train_action.setEnabled(not self.running)
         self.pause_action.setEnabled(self.running)
         self.stop_action.setEnabled(self.running)
+        if not self.running:
+            self.pause_action.setChecked(False)
 
     def _status_message(self, text: str) -> None:
         self.window.statusBar().showMessage(text, 10000)

@@ -119,6 +119,9 @@ def test_an_invalid_graph_is_refused_with_the_node_named(qtbot, make_window):
     g = template("lenet")
     g.nodes["stray"] = Node("stray", "Dense", {"out_features": 3})  # no input wired
     window = make_window(g)
+    window.training.panel.show_status("")
+    window.training.toolbar.actions()[0].trigger()  # the toolbar's Train, always in sight
+    assert "stray" in window.training.panel.status.text()
     click(qtbot, window, "trainButton")
     assert not window.training.running
     assert not window.editing_locked
