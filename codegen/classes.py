@@ -23,6 +23,9 @@ from graph_core import Graph, Node, NodeShapes, TensorType
 from .names import NameAllocator
 
 INDENT = "    "
+# Stands for the shared chain variable until every other name of the class is known; the NUL
+# characters cannot occur in allocator output or in validated values, so replacing it is exact.
+CHAIN = "\0chain\0"
 
 # A line tag: what graph element a generated line belongs to (None for boilerplate).
 Tag = tuple[str, ...] | None
@@ -102,8 +105,9 @@ class ClassEmitter:
         self.wired_indices = {e.src[0] for e in graph.edges if e.src[1] == "indices"}
         self.class_attrs: list[str] = []
         self.chain: set[tuple[str, str]] = set()  # values held in the shared variable (see _plan)
-        self.chain_name = ""
-        self.input_vars: dict[str, str] = {}
+        self.chain_name = CHAIN  # a placeholder until finish() names it
+        self._input_readers: dict[str, list[int | None]] = {}
+        self._first_chain_line = 0
 
     # ---- public -----------------------------------------------------------------------
 
@@ -161,6 +165,12 @@ class ClassEmitter:
 
     def finish(self, returns: Sequence[tuple[str, str]], as_dict: bool, kl_method: bool = False) -> ClassCode:
         """Assemble the class; `returns` lists (key, expression) pairs in order."""
+        if self.chain:
+            chain = self._name_chain()
+            self.body = [(text.replace(CHAIN, chain), tag) for text, tag in self.body]
+            returns = [(key, expr.replace(CHAIN, chain)) for key, expr in returns]
+            self.var = {value: chain if var == CHAIN else var for value, var in self.var.items()}
+            self.chain_name = chain
         lines = self.code.lines
         lines.append((f"class {self.code.name}(nn.Module):", None))
         lines.append((f'{INDENT}"""{self.doc}', None))
@@ -208,7 +218,8 @@ class ClassEmitter:
         backward needs. Values read later (skip connections, fan-outs, pool indices), read by
         a Reparametrisation (mu, logvar), produced by one (z), or returned keep their node's
         name: each such name is assigned once, so it is never overwritten before its last use.
-        Input names are allocated here, first, so forward's arguments keep the node names.
+        The shared variable is named in `finish`, after every other name: attribute names (and
+        so state_dict keys) are what they would be without it.
         """
         g = self.graph
         lines = [nid for nid in self.order
@@ -233,26 +244,31 @@ class ClassEmitter:
             reader = uses[(nid, used[0])][0]
             if pos.get(reader) == pos[nid] + 1 and g.nodes[reader].type != "Reparametrisation":
                 self.chain.add((nid, used[0]))
+        if self.chain:
+            self._first_chain_line = min(pos[nid] for nid, _ in self.chain)
         for nid in self.order:
-            if nid not in skip and g.nodes[nid].type == "Input":
-                self.input_vars[nid] = self.names.allocate(g.nodes[nid].name, "x")
-        if not self.chain:
-            return
-        first = min(pos[nid] for nid, _ in self.chain)
-        for nid, var in self.input_vars.items():
-            readers = uses.get((nid, "out"), [])
-            # An input called x that is dead once the chain starts is the chain itself: x = f(x).
-            if var == "x" and readers and all(pos.get(r, first + 1) <= first for r in readers):
-                self.chain_name = var
-                return
-        self.chain_name = self.names.allocate("x")
+            if g.nodes[nid].type == "Input":
+                self._input_readers[nid] = [pos.get(r) for r in uses.get((nid, "out"), [])]
+
+    def _name_chain(self) -> str:
+        """The shared variable's name: `x` unless a name of this class already is `x`.
+
+        An input called x that nothing reads once the chain starts becomes the chain itself
+        (`x = self.fc1(x)`); otherwise the allocator picks a fresh name (`x_2`).
+        """
+        first = self._first_chain_line
+        for nid, var in zip(self.code.input_ids, self.code.input_names):
+            readers = self._input_readers.get(nid, [])
+            if var == "x" and readers and all(r is not None and r <= first for r in readers):
+                return var
+        return self.names.allocate("x")
 
     def var_for(self, node_id: str, port: str, name: str) -> str:
         """The variable a node's output goes into: the shared one, or `name`."""
         return self.chain_name if (node_id, port) in self.chain else name
 
     def _emit_input(self, node: Node) -> None:
-        name = self.input_vars[node.id]
+        name = self.names.allocate(node.name, "x")
         self.params.append(name)
         self.code.input_ids.append(node.id)
         self.code.input_names.append(name)

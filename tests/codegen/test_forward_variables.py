@@ -171,10 +171,12 @@ def test_an_input_named_x_read_later_is_never_overwritten():
     assert torch.allclose(model(x=data), expected)
 
 
-def test_layers_named_x_do_not_take_the_chain_variable():
+def test_layers_named_x_keep_their_attributes_and_the_chain_takes_a_fresh_name():
+    # attribute names are state_dict keys: the chain variable must not change them
     g = _layer_named_x()
     source = generate_source(g).source
-    assert "self.x_2 = nn.Linear(4, 5)" in source and "x = self.x_2(img)  # (5,)" in source
+    assert "self.x = nn.Linear(4, 5)" in source and "self.x_3 = nn.Linear(5, 2)" in source
+    assert "        x_4 = self.x(img)  # (5,)\n        x_4 = self.x_2(x_4)  # (5,)\n" in source
     model = compile_graph(g).eval()
     data = torch.randn(2, 4)
     layers = [model.get_submodule(model.node_modules[n]) for n in ("a", "b", "c")]
