@@ -27,7 +27,7 @@ def test_catalog_lists_each_parameter_with_kind_default_and_choices():
                      "classifier_width", "dropout"):
         assert required in vgg
     assert vgg["depth"]["choices"] == ["11", "13", "16", "19"]
-    assert vgg["batch_norm"] == {"name": "batch_norm", "kind": "bool", "default": False,
+    assert vgg["batch_norm"] == {"name": "batch_norm", "kind": "bool", "default": True,
                                  "help": vgg["batch_norm"]["help"]}
     assert {p["name"]: p["default"] for p in entries["vae"]["params"]}["latent_dim"] == 2
     assert entries["dna_cnn"]["params"][0]["choices"] == ["onehot", "embedding"]
