@@ -20,6 +20,21 @@ from graph_core import Graph
 from .document import Document
 
 DEBOUNCE_MS = 300
+_POOL: QThreadPool | None = None
+
+
+def worker_pool() -> QThreadPool:
+    """The designer's process-wide pool for background jobs (codegen, ONNX export).
+
+    Deliberately not a child of any widget: destroying a QThreadPool waits for its running
+    job, and when that happens inside Python (a widget deleted while the GIL is held) while
+    the job itself needs the GIL, the two threads wait for each other forever.
+    """
+    global _POOL
+    if _POOL is None:
+        _POOL = QThreadPool()
+        _POOL.setMaxThreadCount(2)
+    return _POOL
 
 
 def _fmt(colour: str, bold: bool = False, italic: bool = False) -> QTextCharFormat:
@@ -105,8 +120,8 @@ class CodeView(QPlainTextEdit):
         self._signals.done.connect(self._apply, Qt.ConnectionType.QueuedConnection)
         self._timer = QTimer(self, singleShot=True, interval=DEBOUNCE_MS)
         self._timer.timeout.connect(self.regenerate)
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        self.pool = worker_pool()
+        self._closed = False
         document.analysed.connect(self.schedule)
         self.schedule()
 
@@ -115,9 +130,16 @@ class CodeView(QPlainTextEdit):
         self._serial += 1
         self._timer.start()
 
+    def shutdown(self) -> None:
+        """Start no more jobs (the window is closing)."""
+        self._closed = True
+        self._timer.stop()
+
     def regenerate(self) -> None:
         """Start generating now, on the worker thread."""
         self._timer.stop()
+        if self._closed:
+            return
         self.pool.start(_GenerateJob(self._serial, self.document_model.snapshot(), self._signals))
 
     def _apply(self, serial: int, source: str, lines: dict) -> None:

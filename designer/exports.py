@@ -9,12 +9,13 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
 from graph_core import Graph
 from graph_core.serialization import atomic_write_text
 
+from .code_view import worker_pool
 from .document import Document
 
 
@@ -50,7 +51,7 @@ class Exporter(QObject):
         self.document, self.window = document, window
         self._signals = _Signals()
         self._signals.finished.connect(self._onnx_done)
-        self.pool = QThreadPool(self)
+        self.pool = worker_pool()
 
     def export_python(self, path: str | os.PathLike | None = None) -> bool:
         """Write the generated PyTorch source to a .py file."""

@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -375,6 +375,20 @@ class MainWindow(QMainWindow):
                 # panels — including ones added by add_dock — are in place).
                 self.resize(1600, 1000)
                 self._size_docks()
+            QTimer.singleShot(0, self._fit_on_screen)
+
+    def _fit_on_screen(self) -> None:
+        """Keep the window on its screen (a layout remembered from a larger screen, or docks
+        that asked for room, must not push it past the edge), then fit the canvas: a file
+        opened before the window had its size was fitted to a tiny viewport."""
+        offscreen = QGuiApplication.platformName() == "offscreen"  # --screenshot sizes it itself
+        screen = self.screen().availableGeometry() if self.screen() and not offscreen else None
+        frame = self.frameGeometry()
+        if screen is not None and not self.isMaximized() and not screen.contains(frame):
+            self.resize(min(self.width(), screen.width()), min(self.height(), screen.height()))
+            self.move(max(screen.left(), min(frame.left(), screen.right() - self.width())),
+                      max(screen.top(), min(frame.top(), screen.bottom() - self.height())))
+        self.view.fit_all()
 
     def _size_docks(self) -> None:
         vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
@@ -405,5 +419,6 @@ class MainWindow(QMainWindow):
         self.settings.sync()
         self.files.discard_recovery()  # a clean exit: nothing to recover next time
         self.files.autosave_timer.stop()
+        self.code_view.shutdown()
         self.code_view.pool.waitForDone(5000)
         event.accept()

@@ -30,5 +30,6 @@ def take_screenshot(app: QApplication, window: MainWindow, path: str, size: tupl
         return 2
     print(path)
     window.files.autosave_timer.stop()
+    window.code_view.shutdown()
     window.code_view.pool.waitForDone(5000)
     return 0

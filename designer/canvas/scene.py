@@ -77,6 +77,8 @@ class GraphScene(QGraphicsScene):
         self._unsubscribe = graph.subscribe(self._on_graph_event)
         self._rebuild()
         self.refresh_analysis()
+        for view in self.views():
+            view.viewport().update()
         self.block_opened.emit()
 
     def open_block(self, node_id: str) -> bool:
@@ -159,6 +161,9 @@ class GraphScene(QGraphicsScene):
             self._node_changed(info["node"], info.get("what", ""))
         elif kind in ("reset", "block_changed"):
             self._rebuild()
+        if kind in ("node_added", "node_removed", "reset", "block_changed") and len(self.node_items) <= 1:
+            for view in self.views():
+                view.viewport().update()  # the empty-canvas hint appears or goes away
 
     def _node_changed(self, node_id: str, what: str) -> None:
         item, node = self.node_items.get(node_id), self.graph.nodes.get(node_id)

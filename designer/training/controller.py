@@ -185,7 +185,6 @@ class TrainingController(QObject):
         snapshot.data.update(self.data_overrides)
         root = self.window.files.path.parent if self.window.files.path else None
         self.job = TrainingJob(snapshot, config, root, parent=self)
-        self._root = root
         self._epochs = int(config.get("epochs") or 1)
         self.plots.set_regime(regime)
         self.plots.reset()
@@ -264,8 +263,8 @@ class TrainingController(QObject):
 
             graph = gc.load_graph(run_dir / "graph.json")
             config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-            self._analysers = {run_dir: RunAnalyser(graph, graph.data, int(config.get("seed") or 0),
-                                                    getattr(self, "_root", None))}
+            root = self.window.files.path.parent if self.window.files.path else None
+            self._analysers = {run_dir: RunAnalyser(graph, graph.data, int(config.get("seed") or 0), root)}
         return self._analysers[run_dir]
 
     def request_feature_maps(self, node: str, sample: int) -> None:

@@ -113,6 +113,7 @@ class LivePlots(QWidget):
         self._drawn: dict[int, tuple[int, str, float]] = {}
         self._legends: dict[str, pg.LegendItem] = {}
         self._labelled: set[int] = set()  # curves named in their legend (only once they have data)
+        self._turn = 0
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -234,12 +235,16 @@ class LivePlots(QWidget):
                 self.plots[spec.name].getPlotItem().setLogMode(y=on)
 
     def start(self) -> None:
-        self.timer.setInterval(int(1000 / REDRAW_HZ))
+        self.timer.setInterval(self._fastest_ms())
         self._clock = (time.perf_counter(), time.thread_time())
         self.timer.start()
 
     def _tick(self) -> None:
-        """Redraw, pacing the timer by how much CPU the GUI thread used since the last tick."""
+        """Redraw one plot, pacing the timer by the GUI thread's CPU use since the last tick.
+
+        One plot per tick, in turn: a pyqtgraph plot repaints in 10-20 ms on a small CPU, so
+        updating three at once would hold the GUI thread for a visible 50 ms.
+        """
         wall, cpu = time.perf_counter(), time.thread_time()
         share = (cpu - self._clock[1]) / max(wall - self._clock[0], 1e-6)
         self._clock = (wall, cpu)
@@ -247,9 +252,17 @@ class LivePlots(QWidget):
         if share > GUI_CPU_SHARE:
             interval = min(SLOWEST_REDRAW_MS, int(interval * 1.5))
         elif share < GUI_CPU_SHARE / 2:
-            interval = max(int(1000 / REDRAW_HZ), int(interval / 1.25))
+            interval = max(self._fastest_ms(), int(interval / 1.25))
         self.timer.setInterval(interval)
-        self.redraw()
+        shown = [n for n in self._curves if self.plots[n].isVisible()]
+        if shown:
+            self._turn = (self._turn + 1) % len(shown)
+            self.redraw(only=shown[self._turn])
+
+    def _fastest_ms(self) -> int:
+        """The tick interval that redraws each shown plot REDRAW_HZ times a second."""
+        shown = sum(1 for w in self.plots.values() if w.isVisible()) or 1
+        return max(10, int(1000 / REDRAW_HZ / shown))
 
     def stop(self) -> None:
         self.timer.stop()
@@ -263,11 +276,11 @@ class LivePlots(QWidget):
             total += 0 if x is None else len(x)
         return total
 
-    def redraw(self, force: bool = False) -> None:
-        """Push changed series into their curves (called by the timer; cheap when idle)."""
+    def redraw(self, force: bool = False, only: str | None = None) -> None:
+        """Push changed series into their curves (all plots, or the one named `only`)."""
         alpha = self.store.smoothing
         for name, curves in self._curves.items():
-            if not self.plots[name].isVisible() and not force:
+            if (only is not None and name != only) or (not self.plots[name].isVisible() and not force):
                 continue
             for spec, main, raw in curves:
                 series = self.store.get(spec.key)

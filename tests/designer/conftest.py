@@ -3,6 +3,8 @@ dialogs kept out of the user's way (temp paths; no modal dialogs)."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 
 pytest.importorskip("PySide6")
@@ -12,6 +14,10 @@ from PySide6.QtCore import QSettings  # noqa: E402
 from PySide6.QtTest import QTest  # noqa: E402
 
 from graph_core import Edge, Graph, Node  # noqa: E402
+
+# No modal dialog may ever block the suite (a test that needs one patches QMessageBox).
+os.environ.setdefault("NETWRIGHT_NO_DIALOGS", "1")
+os.environ.setdefault("NETWRIGHT_NO_AUTOSAVE_RESTORE", "1")
 
 
 @pytest.fixture(autouse=True)
@@ -42,7 +48,9 @@ def make_window(qtbot, tmp_path):
         made.append(w)
         return w
 
-    return make
+    yield make
+    for w in made:  # closing at teardown must not ask about unsaved changes
+        w.document.undo_stack.setClean()
 
 
 @pytest.fixture
