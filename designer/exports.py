@@ -1,43 +1,25 @@
 """Export the document as Python code or as an ONNX file.
 
-ONNX export imports torch and traces the model, which takes seconds: it runs on a worker thread
-and reports back by signal, so the window stays responsive. Python code export is instant.
+ONNX export imports torch, traces the model and checks it with onnxruntime, which takes
+seconds: it runs `netwright export` in a child process (QProcess) on a snapshot of the
+document and reports back by signal. A separate process keeps torch out of the GUI process
+entirely (importing torch on a worker thread while the GUI thread collects garbage crashed),
+and a crash in export cannot take the user's unsaved work with it. Python code export is instant.
 """
 
 from __future__ import annotations
 
 import os
+import sys
+import tempfile
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QRunnable, Signal
+from PySide6.QtCore import QObject, QProcess, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from graph_core import Graph
-from graph_core.serialization import atomic_write_text
+from graph_core.serialization import atomic_write_text, graph_to_json
 
-from .code_view import worker_pool
 from .document import Document
-
-
-class _Signals(QObject):
-    finished = Signal(bool, str)
-
-
-class _OnnxJob(QRunnable):
-    def __init__(self, graph: Graph, path: str, signals: _Signals) -> None:
-        super().__init__()
-        self.graph, self.path, self.signals = graph, path, signals
-
-    def run(self) -> None:
-        try:
-            from codegen import export_onnx
-
-            report = export_onnx(self.graph, self.path)
-            diff = getattr(report, "max_abs_diff", None)
-            note = f" (onnxruntime matches PyTorch to {diff:.1e})" if isinstance(diff, float) else ""
-            self.signals.finished.emit(True, f"Exported {self.path}{note}")
-        except Exception as exc:  # report any export failure to the user, never crash the GUI
-            self.signals.finished.emit(False, f"ONNX export failed: {exc}")
 
 
 class Exporter(QObject):
@@ -49,9 +31,7 @@ class Exporter(QObject):
     def __init__(self, document: Document, window: QWidget) -> None:
         super().__init__(window)
         self.document, self.window = document, window
-        self._signals = _Signals()
-        self._signals.finished.connect(self._onnx_done)
-        self.pool = worker_pool()
+        self.process: QProcess | None = None
 
     def export_python(self, path: str | os.PathLike | None = None) -> bool:
         """Write the generated PyTorch source to a .py file."""
@@ -75,20 +55,39 @@ class Exporter(QObject):
         return True
 
     def export_onnx(self, path: str | os.PathLike | None = None) -> bool:
-        """Start an ONNX export on a worker thread; `onnx_finished` tells the outcome."""
+        """Start an ONNX export in a child process; `onnx_finished` tells the outcome."""
         if path is None:
             path, _ = QFileDialog.getSaveFileName(self.window, "Export ONNX",
                                                   f"{self.document.graph.name or 'model'}.onnx", "ONNX (*.onnx)")
             if not path:
                 return False
+        if self.process is not None:
+            self.message.emit("An ONNX export is already running.")
+            return False
+        fd, snapshot = tempfile.mkstemp(prefix="netwright-export-", suffix=".json")
+        os.close(fd)
+        atomic_write_text(Path(snapshot), graph_to_json(self.document.snapshot()))
+        process = QProcess(self)
+        process.setProgram(sys.executable)
+        process.setArguments(["-m", "netwright", "export", snapshot, "-o", str(path)])
+        process.finished.connect(lambda code, _status: self._onnx_done(process, code, snapshot))
+        self.process = process
         self.message.emit(f"Exporting {path}… (tracing the model with PyTorch)")
-        self.pool.start(_OnnxJob(self.document.snapshot(), str(path), self._signals))
+        process.start()
         return True
 
-    def _onnx_done(self, ok: bool, text: str) -> None:
+    def _onnx_done(self, process: QProcess, code: int, snapshot: str) -> None:
+        out = bytes(process.readAllStandardOutput().data()).decode("utf-8", "replace").strip()
+        err = bytes(process.readAllStandardError().data()).decode("utf-8", "replace").strip()
+        self.process = None
+        process.deleteLater()
+        Path(snapshot).unlink(missing_ok=True)
+        ok = code == 0
+        text = (f"Exported {out.splitlines()[-1]}" if out else "Exported.") if ok else \
+            f"ONNX export failed: {err.splitlines()[-1] if err else f'exit code {code}'}"
         self.message.emit(text)
         if not ok:
-            self._warn("ONNX export failed", text)
+            self._warn("ONNX export failed", err or text)
         self.onnx_finished.emit(ok, text)
 
     def _warn(self, title: str, text: str) -> None:

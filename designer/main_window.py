@@ -421,4 +421,7 @@ class MainWindow(QMainWindow):
         self.files.autosave_timer.stop()
         self.code_view.shutdown()
         self.code_view.pool.waitForDone(5000)
+        if self.exporter.process is not None:  # an export still running is abandoned
+            self.exporter.process.kill()
+            self.exporter.process.waitForFinished(3000)
         event.accept()
