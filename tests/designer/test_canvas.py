@@ -133,3 +133,47 @@ def test_an_edit_updates_cards_in_place(make_window):
     w.editor.add_node("ReLU", QPointF(0, 400))
     assert all(w.scene.node_items[n] is cards[n] for n in cards)  # no rebuild of the others
     assert len(w.scene.node_items) == len(cards) + 1
+
+
+def test_wheel_zooms_and_f_fits_everything(make_window, qtbot):
+    from PySide6.QtGui import QWheelEvent
+
+    w = make_window(small_net())
+    w.view.resetTransform()
+    vp = w.view.viewport()
+    centre = QPointF(vp.rect().center())
+    wheel = QWheelEvent(centre, QPointF(vp.mapToGlobal(centre.toPoint())), QPoint(0, 0), QPoint(0, 240),
+                        Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier, Qt.ScrollPhase.NoScrollPhase, False)
+    QApplication.sendEvent(vp, wheel)
+    assert abs(w.view.zoom - 1.15 ** 2) < 1e-6
+    w.view.setFocus()
+    qtbot.keyClick(w.view, Qt.Key.Key_F)
+    visible = w.view.mapToScene(vp.rect()).boundingRect()
+    assert all(visible.contains(card.sceneBoundingRect()) for card in w.scene.node_items.values())
+
+
+def test_middle_button_drag_pans(make_window):
+    w = make_window(small_net())
+    w.view.resetTransform()
+    vp = w.view.viewport()
+    before = w.view.mapToScene(vp.rect().center())
+    start = vp.rect().center()
+    for kind, pos in ((QMouseEvent.Type.MouseButtonPress, start), (QMouseEvent.Type.MouseMove, start + QPoint(-80, 0)),
+                      (QMouseEvent.Type.MouseButtonRelease, start + QPoint(-80, 0))):
+        button = Qt.MouseButton.MiddleButton if kind != QMouseEvent.Type.MouseMove else Qt.MouseButton.NoButton
+        held = Qt.MouseButton.NoButton if kind == QMouseEvent.Type.MouseButtonRelease else Qt.MouseButton.MiddleButton
+        QApplication.sendEvent(vp, QMouseEvent(kind, QPointF(pos), QPointF(vp.mapToGlobal(pos)), button, held,
+                                               Qt.KeyboardModifier.NoModifier))
+    after = w.view.mapToScene(vp.rect().center())
+    assert after.x() - before.x() > 60 and w.graph.node("conv").ui["x"] == 260.0  # view moved, not nodes
+
+
+def test_the_history_view_lists_each_step(make_window):
+    w = make_window(small_net())
+    w.editor.add_node("ReLU", QPointF(0, 300))
+    w.scene.select_nodes(["relu_2"])
+    w.editor.delete_selected()
+    assert w.undo_view.stack() is w.document.undo_stack
+    assert [w.document.undo_stack.text(k) for k in range(2)] == ["add ReLU relu_2", "delete relu_2"]
+    w.undo_view.setCurrentIndex(w.undo_view.model().index(1, 0))  # click the first step
+    assert "relu_2" in w.graph.nodes
