@@ -9,7 +9,7 @@ from PySide6.QtWidgets import QGraphicsItem, QGraphicsPathItem, QStyleOptionGrap
 from graph_core import Edge
 
 from .port_item import PortItem
-from .style import PORT_COLOURS, WIRE_COLOUR, WIRE_SELECTED
+from .style import PORT_COLOURS, WIRE_COLOUR, WIRE_SELECTED, LevelOfDetail
 
 _LABEL_FONT = QFont()
 _LABEL_FONT.setPointSizeF(8.0)
@@ -61,7 +61,7 @@ class EdgeItem(QGraphicsPathItem):
         painter.setPen(QPen(colour, 3.0 if self.isSelected() else 2.0))
         painter.setBrush(Qt.BrushStyle.NoBrush)
         painter.drawPath(self.path())
-        if not self.label or option.levelOfDetailFromTransform(painter.worldTransform()) < 0.25:
+        if not self.label or LevelOfDetail.far(option.levelOfDetailFromTransform(painter.worldTransform())):
             return
         mid = self.path().pointAtPercent(0.5)
         painter.setFont(_LABEL_FONT)

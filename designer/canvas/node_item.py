@@ -26,6 +26,7 @@ from .style import (
     SELECTED_COLOUR,
     TEXT_COLOUR,
     WARNING_COLOUR,
+    LevelOfDetail,
 )
 
 _HEADER = 22.0
@@ -127,7 +128,7 @@ class NodeItem(QGraphicsItem):
               widget: QWidget | None = None) -> None:
         rect = QRectF(0, 0, NODE_WIDTH, self._height)
         lod = option.levelOfDetailFromTransform(painter.worldTransform())
-        if lod < 0.25:
+        if LevelOfDetail.far(lod):
             self._paint_far(painter, rect)  # zoomed far out: text would be unreadable anyway
             return
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)

@@ -13,7 +13,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from graph_core import PortSpec
 
-from .style import PORT_COLOURS, PORT_HIT_RADIUS, PORT_RADIUS
+from .style import PORT_COLOURS, PORT_HIT_RADIUS, PORT_RADIUS, LevelOfDetail
 
 
 class PortItem(QGraphicsItem):
@@ -50,7 +50,7 @@ class PortItem(QGraphicsItem):
 
     def paint(self, painter: QPainter, option: QStyleOptionGraphicsItem,
               widget: QWidget | None = None) -> None:
-        if option.levelOfDetailFromTransform(painter.worldTransform()) < 0.25:
+        if LevelOfDetail.far(option.levelOfDetailFromTransform(painter.worldTransform())):
             return  # too small to aim at; the card is drawn in outline
         colour = PORT_COLOURS.get(self.kind, PORT_COLOURS["tensor"])
         r = PORT_RADIUS * (1.4 if self._hover else 1.0)

@@ -31,7 +31,9 @@ from ..document import Document
 from .edge_item import EdgeItem, wire_path
 from .node_item import NodeItem
 from .port_item import PortItem
-from .style import SELECTED_COLOUR
+from .style import SELECTED_COLOUR, LevelOfDetail
+
+SIMPLIFY_ABOVE = 150  # nodes; below this every card keeps its text at any zoom
 
 
 class GraphScene(QGraphicsScene):
@@ -114,6 +116,7 @@ class GraphScene(QGraphicsScene):
             self._add_node(nid)
         for edge in self.graph.edges:
             self._add_edge(edge)
+        LevelOfDetail.simplify = len(self.node_items) > SIMPLIFY_ABOVE
 
     def _add_node(self, node_id: str) -> None:
         node = self.graph.node(node_id)
@@ -161,6 +164,8 @@ class GraphScene(QGraphicsScene):
             self._node_changed(info["node"], info.get("what", ""))
         elif kind in ("reset", "block_changed"):
             self._rebuild()
+        if kind in ("node_added", "node_removed"):
+            LevelOfDetail.simplify = len(self.node_items) > SIMPLIFY_ABOVE
         if kind in ("node_added", "node_removed", "reset", "block_changed") and len(self.node_items) <= 1:
             for view in self.views():
                 view.viewport().update()  # the empty-canvas hint appears or goes away

@@ -32,3 +32,15 @@ TEXT_COLOUR = QColor("#1d2939")
 MUTED_TEXT = QColor("#667085")
 WIRE_COLOUR = QColor("#667085")
 WIRE_SELECTED = QColor("#1570ef")
+
+
+class LevelOfDetail:
+    """Whether cards zoomed far out may be drawn without text (set by the scene: only for big
+    graphs, where painting every label costs; a small graph stays fully readable at any zoom)."""
+
+    far_threshold = 0.25  # below this scale, simplified drawing
+    simplify = False
+
+    @classmethod
+    def far(cls, lod: float) -> bool:
+        return cls.simplify and lod < cls.far_threshold

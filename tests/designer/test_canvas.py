@@ -177,3 +177,13 @@ def test_the_history_view_lists_each_step(make_window):
     assert [w.document.undo_stack.text(k) for k in range(2)] == ["add ReLU relu_2", "delete relu_2"]
     w.undo_view.setCurrentIndex(w.undo_view.model().index(1, 0))  # click the first step
     assert "relu_2" in w.graph.nodes
+
+
+def test_only_big_graphs_drop_text_when_zoomed_far_out(make_window):
+    from designer.canvas.style import LevelOfDetail
+
+    w = make_window(small_net())
+    assert not LevelOfDetail.far(0.05)  # a small graph stays readable at any zoom
+    big = chain(*[(f"n{k}", "ReLU", {}) for k in range(200)])
+    w.files.new(big, ask=False)
+    assert LevelOfDetail.far(0.05) and not LevelOfDetail.far(0.5)
