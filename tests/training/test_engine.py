@@ -255,3 +255,21 @@ def test_feeder_names_a_broken_sample_and_its_file():
         "sample 2 of field 'x' contains nan or inf values (from data.csv line 4)")
     batch = feed.batch(torch.tensor([1, 3]))
     assert batch["y"].tolist() == [1, 3] and batch["x"].dtype == torch.float32
+
+
+def test_gradient_clipping_bounds_each_update(tmp_path):
+    g = small_mlp(optimizer="sgd", lr=1.0, momentum=0.0)
+    train(g, {"out": str(tmp_path / "clipped"), "seed": 2, "max_steps": 1, "grad_clip": 1e-3})
+    train(g, {"out": str(tmp_path / "free"), "seed": 2, "max_steps": 1})
+
+    def moved(run):
+        torch.manual_seed(2)
+        start = codegen.compile_graph(g)
+        after = codegen.compile_graph(g)
+        codegen.load_weights(after, tmp_path / run / "last.safetensors")
+        deltas = [(a - b).detach().flatten() for a, b in zip(after.parameters(), start.parameters())]
+        return float(torch.cat(deltas).norm())
+
+    # plain SGD moves by lr * gradient: the clipped norm caps the whole step at 1e-3
+    assert moved("clipped") == pytest.approx(1e-3, rel=1e-3)
+    assert moved("free") > 0.01
