@@ -15,13 +15,20 @@ from .datasets import DataError, FieldDataset, FieldInfo, PreparedData, prepare
 from .task import BindingError, Task, analyse, bind
 
 
-def train(*args, **kwargs) -> RunResult:  # noqa: D103 (documented on engine.train)
+def train(graph, config=None, on_event=None, stop=None, root=None) -> RunResult:
+    """Train a graph; see `training.engine.train` (imported on first call: it needs torch).
+
+    Args:
+        graph: a valid graph; its `training` section gives the defaults.
+        config: overrides (a dict of TrainConfig keys, or a TrainConfig).
+        on_event: called with every event dict on the training thread.
+        stop: a RunControl, a threading.Event or a callable returning True to stop.
+        root: the folder relative dataset paths are resolved against.
+    """
     from .engine import train as _train
 
-    return _train(*args, **kwargs)
+    return _train(graph, config, on_event, stop, root)
 
-
-train.__doc__ = "Train a graph; see training.engine.train (imported lazily: it needs torch)."
 
 __all__ = [
     "EVENT_TYPES", "BindingError", "ConfigError", "DataError", "FieldDataset", "FieldInfo",
