@@ -68,6 +68,8 @@ def run_train(args: argparse.Namespace) -> int:
     progress.close()
     if not rank0:
         return 0 if result.ok else 1
+    for note in result.notes:
+        print(note, file=sys.stderr)
     if not result.ok:
         for line in result.issues or [result.error or "training failed"]:
             print(line, file=sys.stderr)

@@ -83,6 +83,8 @@ class RunResult:
             prints them, plus `epochs` and `seconds`.
         history: one dict per epoch (the epoch events' figures).
         error: the message when failed; `issues` the `node-id: message` lines of a setup error.
+        notes: things the user should know that did not stop the run (pretrained weights
+            loaded, keys that did not fit).
     """
 
     status: str
@@ -97,6 +99,7 @@ class RunResult:
     issues: list[str] = field(default_factory=list)
     best_checkpoint: Path | None = None
     last_checkpoint: Path | None = None
+    notes: list[str] = field(default_factory=list)
 
     @property
     def ok(self) -> bool:

@@ -135,7 +135,10 @@ class TrainingRun:
         from .feed import Feeder
         from .regimes import GanRegime, HeadRegime
 
-        net = codegen.compile_graph(self.graph).to(self.device)
+        net = codegen.compile_graph(self.graph)
+        if not self.config.resume:
+            self.result.notes.extend(load_pretrained(net, self.graph, self.root))
+        net = net.to(self.device)
         if self.plan.channels_last:
             net = net.to(memory_format=torch.channels_last)
         self.net = net
@@ -441,6 +444,37 @@ def final_figures(row: dict[str, Any], epochs: int, seconds: float) -> dict[str,
     out["epochs"] = epochs
     out["seconds"] = seconds
     return out
+
+
+def load_pretrained(net: Any, graph: gc.Graph, root: str | Path | None) -> list[str]:
+    """Copy the weights `graph.training["init_weights"]` names into `net` before training.
+
+    Returns the lines to show the user: what was loaded and every key that did not fit.
+    A missing or unreadable file is a ConfigError; a file whose keys only partly fit still
+    loads what fits (the report says what did not).
+    """
+    spec = graph.training.get("init_weights")
+    if not isinstance(spec, dict):
+        return []
+    if not spec.get("path"):
+        frozen = [n.id for n in graph.nodes.values() if n.frozen]
+        if not frozen:
+            return []
+        return ["no pretrained weights file given (training.init_weights.path): the frozen "
+                f"layers ({len(frozen)} nodes) keep their random initial weights"]
+    from codegen import WeightsError
+    from codegen.pretrained import load_torchvision_vgg
+
+    if spec.get("format", "torchvision_vgg") != "torchvision_vgg":
+        raise ConfigError(f"init_weights: unknown format {spec.get('format')!r} (known: torchvision_vgg)")
+    path = Path(str(spec["path"])).expanduser()
+    if not path.is_absolute() and root is not None:
+        path = Path(root) / path
+    try:
+        report = load_torchvision_vgg(net, graph, path)
+    except WeightsError as exc:
+        raise ConfigError(f"init_weights: {exc}") from None
+    return [f"pretrained weights from {path}: {report}"]
 
 
 def _scheduler(optimizer: Any, config: TrainConfig) -> Any:
