@@ -38,9 +38,18 @@ GENERATED_ATTRIBUTES = frozenset({
     "beta", "kl", "source", "graph_name", "input_names", "output_names",
 })
 
+# Attributes of torch.fx.GraphModule: torch.export and the ONNX exporter rebuild the model as a
+# GraphModule that keeps our submodule names, so a node attribute named `code` or `graph` would
+# shadow them and break the export.
+FX_GRAPH_MODULE_ATTRIBUTES = frozenset({
+    "code", "graph", "meta", "recompile", "print_readable", "add_submodule", "delete_submodule",
+    "delete_all_unused_submodules", "to_folder", "generated",
+})
+
 RESERVED = frozenset(
     set(keyword.kwlist) | set(keyword.softkwlist) | set(dir(builtins))
     | {"torch", "nn", "F", "self", "cls", "super"} | NN_MODULE_ATTRIBUTES | GENERATED_ATTRIBUTES
+    | FX_GRAPH_MODULE_ATTRIBUTES
 )
 
 _NOT_WORD = re.compile(r"[^A-Za-z0-9]+")

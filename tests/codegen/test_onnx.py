@@ -165,3 +165,15 @@ def test_non_default_parameters_export_with_parity(tmp_path, rank):
     report = export_onnx(graphs.variety(rank), tmp_path / "v.onnx")
     assert report.max_abs_diff <= TOLERANCE
     assert report.outputs[0][1] == ("batch", 4)
+
+
+@pytest.mark.slow
+def test_nodes_named_like_graph_module_attributes_export(tmp_path):
+    # The exporter rebuilds the model as a torch.fx GraphModule that keeps our attribute names;
+    # a node named `code` or `graph` must not shadow GraphModule's own attributes.
+    b = graphs.Builder("shadowing")
+    b.node("x", "Input", shape=[6]).node("code", "Dense", out_features=4)
+    b.node("graph", "Dense", out_features=3).node("meta", "ReLU").node("label", "Output")
+    b.chain("x", "code", "graph", "meta", "label")
+    report = export_onnx(b.graph, tmp_path / "model.onnx")
+    assert report.max_abs_diff <= TOLERANCE
