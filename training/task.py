@@ -27,6 +27,8 @@ class InputBinding:
     shape: tuple[int, ...]
     dtype: str
     noise: bool
+    # (node id, type, size) of each OneHot / Embedding reading this Input: ids must stay below size.
+    vocab_limits: tuple[tuple[str, str, int], ...] = ()
 
 
 @dataclass(frozen=True)
@@ -98,7 +100,7 @@ def analyse(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) 
     for node in graph.nodes_of_type("Input"):
         p = gc.resolved_params(node)
         inputs.append(InputBinding(node.id, p["field"] or node.id, tuple(p["shape"]), p["dtype"],
-                                   p["source"] == "noise"))
+                                   p["source"] == "noise", _vocab_limits(graph, node.id)))
     heads = [_head(graph, node, shapes) for node in graph.nodes_of_type("Output")]
     heads = [h for h in heads if h is not None]
     has_conv2d = any(n.type in ("Conv2d", "ConvTranspose2d") for n in _all_nodes(graph))
@@ -144,6 +146,14 @@ def bind(task: Task, info: Mapping[str, Any], dataset: str = "the dataset") -> N
         if got != b.shape:
             issues.append(f"{b.node}: field {b.field!r} has samples of shape {gc.format_shape(got)} but "
                           f"this Input expects {gc.format_shape(b.shape)}")
+        symbols = getattr(fi, "num_classes", None)
+        for consumer, type_name, size in b.vocab_limits if symbols else ():
+            if symbols > size:
+                what = "num_classes" if type_name == "OneHot" else "num_embeddings"
+                names = getattr(fi, "class_names", None)
+                listed = f" ({', '.join(map(str, names))})" if names and len(names) <= 12 else ""
+                issues.append(f"{consumer}: field {b.field!r} holds {symbols} different ids{listed} but "
+                              f"this {type_name} has {what} {size}: set {what} to {symbols}")
         if b.dtype == "int64" and not str(fi.dtype).startswith(("int", "uint")):
             issues.append(f"{b.node}: field {b.field!r} holds {fi.dtype} values but this Input reads int64 "
                           "ids: set the Input's dtype to float32")
@@ -165,6 +175,16 @@ def bind(task: Task, info: Mapping[str, Any], dataset: str = "the dataset") -> N
         issues.append("discriminator: its real input must come straight from a data Input node")
     if issues:
         raise BindingError(issues)
+
+
+def _vocab_limits(graph: gc.Graph, input_id: str) -> tuple[tuple[str, str, int], ...]:
+    limits = []
+    for edge in graph.edges_from(input_id):
+        node = graph.nodes[edge.dst[0]]
+        if node.type in ("OneHot", "Embedding"):
+            p = gc.resolved_params(node)
+            limits.append((node.id, node.type, p["num_classes" if node.type == "OneHot" else "num_embeddings"]))
+    return tuple(limits)
 
 
 def _check_target(h: Head, fi: Any) -> list[str]:

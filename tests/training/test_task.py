@@ -77,3 +77,30 @@ def test_invalid_graph_is_refused_with_node_messages(tmp_path):
     result = train(g, {"out": str(tmp_path / "run")})
     assert result.status == "failed"
     assert any(line.startswith("head: ") for line in result.issues)
+
+
+def test_more_symbols_than_the_one_hot_holds_is_reported(tmp_path):
+    # A FASTA file with N bases has 5 symbols; dna_cnn's OneHot holds 4.
+    import templates
+
+    graph = templates.build("dna_cnn", encoding="onehot")
+    onehot = next(n for n in graph.nodes.values() if n.type == "OneHot")
+    onehot.params["num_classes"] = 3
+    info = prepare(graph.data).info
+    with pytest.raises(BindingError) as err:
+        bind(analyse(graph), info)
+    assert (f"{onehot.id}: field 'sequence' holds 4 different ids (A, C, G, T) but this OneHot has "
+            "num_classes 3: set num_classes to 4") in err.value.issues
+
+
+def test_more_tokens_than_the_embedding_holds_is_reported():
+    import templates
+
+    graph = templates.build("embedding_classifier")
+    emb = next(n for n in graph.nodes.values() if n.type == "Embedding")
+    emb.params["num_embeddings"] = 10
+    info = prepare(graph.data).info
+    with pytest.raises(BindingError) as err:
+        bind(analyse(graph), info)
+    assert any(i.startswith(f"{emb.id}: field 'tokens' holds 50 different ids but this Embedding "
+                            "has num_embeddings 10") for i in err.value.issues)
