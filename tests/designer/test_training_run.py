@@ -155,3 +155,13 @@ def test_pause_holds_the_run_and_resume_continues(qtbot, make_window):
     qtbot.waitUntil(lambda: tc.plots.store.steps > before, timeout=RUN_TIMEOUT)
     with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT):
         click(qtbot, window, "stopButton")
+
+
+def test_segnet_shows_input_mask_and_prediction_and_iou(qtbot, make_window):
+    window = make_window(template("segnet", limit=48, epochs=1, batch=16))
+    tc = window.training
+    with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT) as blocker:
+        click(qtbot, window, "trainButton")
+    assert blocker.args[0].status == "completed", blocker.args[0].error
+    assert tc.results.samples.has_image and "true mask and predicted mask" in tc.results.samples.caption
+    assert tc.plots.plots["iouPlot"].isVisible() and tc.plots.point_count("iouPlot") > 0
