@@ -165,3 +165,17 @@ def test_segnet_shows_input_mask_and_prediction_and_iou(qtbot, make_window):
     assert blocker.args[0].status == "completed", blocker.args[0].error
     assert tc.results.samples.has_image and "true mask and predicted mask" in tc.results.samples.caption
     assert tc.plots.plots["iouPlot"].isVisible() and tc.plots.point_count("iouPlot") > 0
+
+
+def test_data_that_does_not_fit_is_reported_and_unlocks(qtbot, make_window):
+    g = template("lenet")
+    g.data["image_size"] = 8  # the Input expects 28x28 digits
+    window = make_window(g)
+    tc = window.training
+    with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT) as blocker:
+        click(qtbot, window, "trainButton")
+    assert blocker.args[0].status == "failed"
+    text = tc.panel.status.text()
+    assert text.startswith("Training failed") and "image:" in text and "(1, 28, 28)" in text
+    assert not window.editing_locked and tc.panel.train_button.isEnabled()
+    assert tc.panel.progress.format().startswith("Failed")
