@@ -114,7 +114,8 @@ def test_a_real_process_prints_the_json_line_last(graph_file, tmp_path):
 def test_torchrun_with_two_cpu_processes_trains_with_ddp(graph_file, tmp_path):
     run = tmp_path / "run"
     env = {**os.environ, "OMP_NUM_THREADS": "1"}
-    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--nproc_per_node=2",
+    # --standalone: a free rendezvous port, so a second job on the machine cannot cross this one.
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone", "--nproc_per_node=2",
                            "-m", "netwright", "train", str(graph_file), "--epochs", "1", "--json",
                            "--device", "cpu", "--out", str(run)],
                           capture_output=True, text=True, cwd=REPO, timeout=300, env=env)
