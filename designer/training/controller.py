@@ -15,12 +15,13 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QThreadPool, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle, QToolBar, QVBoxLayout, QWidget
 
 import graph_core as gc
 
+from ..code_view import worker_pool
 from .analysis import CONV_TYPES
 from .panel import TrainingPanel, progress_text
 from .plots import LivePlots
@@ -81,8 +82,9 @@ class TrainingController(QObject):
         self._analysers: dict[Path, Any] = {}
         self.map_signals = _MapSignals()
         self.map_signals.done.connect(self._maps_done)
-        self.map_pool = QThreadPool(self)
-        self.map_pool.setMaxThreadCount(1)
+        # The process-wide pool: a pool owned by this widget would wait for its job while being
+        # deleted with the GIL held, and the job needs the GIL to report (a deadlock).
+        self.map_pool = worker_pool()
         self.drain_timer = QTimer(self)
         self.drain_timer.setInterval(int(1000 / DRAIN_HZ))
         self.drain_timer.timeout.connect(self.drain)

@@ -14,7 +14,7 @@ import time
 from pathlib import Path
 
 import pyqtgraph as pg
-from PySide6.QtCore import QObject, QRunnable, Qt, QThreadPool, Signal
+from PySide6.QtCore import QObject, QRunnable, Qt, Signal
 from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from ..code_view import worker_pool
 from .plots import BLUE, GREEN, ORANGE, PURPLE, RED
 from .records import RunRecord, list_runs, read_run
 
@@ -64,8 +65,9 @@ class RunsPanel(QWidget):
         self.setObjectName("runsPanel")
         self.root: Path | None = None
         self.records: list[RunRecord] = []
-        self.pool = QThreadPool(self)
-        self.pool.setMaxThreadCount(1)
+        # The process-wide pool: a pool owned by this widget would wait for its job while being
+        # deleted with the GIL held, and the job needs the GIL to report (a deadlock).
+        self.pool = worker_pool()
         self._signals = _Signals()
         self._signals.done.connect(self._export_done)
         self.tree = QTreeWidget()
