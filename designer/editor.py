@@ -1,4 +1,4 @@
-"""Canvas editing operations: add, delete, copy, paste, duplicate, auto-layout.
+"""Canvas editing operations: add, delete, copy, paste, duplicate, group, ungroup, auto-layout.
 
 Each operation builds graph_core commands and hands them to the document as one undo step;
 this module decides *what* to do from the selection, the scene draws the result when the
@@ -19,10 +19,12 @@ from graph_core import (
     Disconnect,
     Edge,
     Graph,
+    GroupIntoBlock,
     Macro,
     MoveNodes,
     Node,
     RemoveNodes,
+    Ungroup,
     graph_from_dict,
     graph_to_dict,
     node_ports,
@@ -201,6 +203,56 @@ class Editor(QObject):
         self.scene.select_nodes(list(rename.values()))
         self.message.emit(f"Pasted {len(commands)} node(s).")
         return True
+
+    # ---- blocks ------------------------------------------------------------------------------
+
+    def group_selected(self) -> str | None:
+        """Group the selected nodes into a new block (one undo step). Returns the Block node's
+        id; a refused selection (an Input, pool indices crossing the edge, ...) is explained in
+        the status bar and changes nothing."""
+        ids = self.scene.selected_node_ids()
+        if not ids:
+            self.message.emit("Select the nodes to group (drag a rubber band around them), then Ctrl+G.")
+            return None
+        if self.scene.path:
+            # Blocks live in the file's top-level `blocks`; a block inside an opened block
+            # would be stored where nothing looks for it.
+            self.message.emit("Cannot group inside a block: go back to the top graph first.")
+            return None
+        name = self.fresh_block_name(set(ids))
+        if not self.run(GroupIntoBlock(ids, name, name)):
+            return None
+        self.scene.select_nodes([name])
+        self.message.emit(f"Grouped {len(ids)} node(s) into block '{name}' (double-click it to open it; "
+                          "Ctrl+Shift+G ungroups).")
+        return name
+
+    def ungroup_selected(self) -> bool:
+        """Put the selected Block node's nodes back inline (one undo step)."""
+        blocks = [nid for nid in self.scene.selected_node_ids() if self.graph.node(nid).type == "Block"]
+        if len(blocks) != 1:
+            self.message.emit("Select one Block node to ungroup.")
+            return False
+        if self.scene.path:
+            self.message.emit("Cannot ungroup inside a block: go back to the top graph first.")
+            return False
+        before = set(self.graph.nodes)
+        if not self.run(Ungroup(blocks[0])):
+            return False
+        inline = [nid for nid in self.graph.nodes if nid not in before]
+        self.scene.select_nodes(inline)
+        self.message.emit(f"Ungrouped {blocks[0]}: {len(inline)} node(s) back inline.")
+        return True
+
+    def fresh_block_name(self, replaced: set[str] | None = None) -> str:
+        """'block', 'block_2', ...: the first name free both as a block and as a node id (the
+        nodes in `replaced` are about to go, so their ids count as free)."""
+        graph = self.document.graph
+        taken = set(graph.blocks) | (set(graph.nodes) - (replaced or set()))
+        name, n = "block", 2
+        while name in taken:
+            name, n = f"block_{n}", n + 1
+        return name
 
     # ---- layout ------------------------------------------------------------------------------
 

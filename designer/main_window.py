@@ -207,6 +207,10 @@ class MainWindow(QMainWindow):
             self._action(edit, "&Delete", self.editor.delete_selected, [key(Qt.Key.Key_Delete), key(Qt.Key.Key_Backspace)]),
             self._action(edit, "&Add layer…", self.show_quick_add, None, "Tab or Space on the canvas"),
             self._action(edit, "Auto &layout", self.editor.auto_layout, key("Ctrl+L")),
+            self._action(edit, "&Group into block", self.editor.group_selected, key("Ctrl+G"),
+                         "Put the selected nodes into a new block"),
+            self._action(edit, "U&ngroup", self.editor.ungroup_selected, key("Ctrl+Shift+G"),
+                         "Put the selected block's nodes back inline"),
         ]
         self._action(edit, "Select &all", lambda: self.scene.select_nodes(list(self.scene.graph.nodes)),
                      key(std.SelectAll))
@@ -233,6 +237,9 @@ class MainWindow(QMainWindow):
         self.document.replaced.connect(self._update_title)
         self.view.layer_dropped.connect(lambda t, pos: self.editor.add_node(t, pos))
         self.view.quick_add_requested.connect(self._quick_add_at)
+        self.view.setContextMenuPolicy(Qt.ContextMenuPolicy.CustomContextMenu)
+        self.view.customContextMenuRequested.connect(
+            lambda pos: self.canvas_menu(pos).popup(self.view.viewport().mapToGlobal(pos)))
         self.palette.add_requested.connect(self._add_from_palette)
         self.quick_add.chosen.connect(self._quick_add_chosen)
         self._selection_timer = QTimer(self, singleShot=True, interval=0)
@@ -312,6 +319,42 @@ class MainWindow(QMainWindow):
         if item is not None:
             self.view.ensureVisible(item, 40, 40)
 
+    def canvas_menu(self, pos) -> QMenu:
+        """The canvas's right-click menu for viewport point `pos`. A right-click on a card
+        that is not selected selects it first, so the menu acts on what was clicked."""
+        card = self.scene.card_at(self.view.mapToScene(pos))
+        if card is not None and not card.isSelected():
+            self.scene.select_nodes([card.node_id])
+        ids = self.scene.selected_node_ids()
+        blocks = [n for n in ids if self.scene.graph.node(n).type in ("Block", "Discriminator")]
+        editable = not self.document.locked
+        menu = QMenu(self)
+        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        entries = [
+            ("&Add layer…", lambda: self._quick_add_at(self.view.mapToScene(pos)), editable),
+            ("&Open block", lambda: self.scene.open_block(blocks[0]), len(blocks) == 1),
+            None,
+            ("&Group into block", self.editor.group_selected, editable and bool(ids)),
+            ("U&ngroup", self.editor.ungroup_selected,
+             editable and len(ids) == 1 and self.scene.graph.node(ids[0]).type == "Block"),
+            None,
+            ("&Copy", self.editor.copy, bool(ids)),
+            ("&Duplicate", self.editor.duplicate, editable and bool(ids)),
+            ("&Delete", self.editor.delete_selected, editable and bool(ids)),
+            None,
+            ("Auto &layout", self.editor.auto_layout, editable),
+            ("&Fit to window", self.view.fit_all, True),
+        ]
+        for entry in entries:
+            if entry is None:
+                menu.addSeparator()
+                continue
+            text, slot, enabled = entry
+            action = menu.addAction(text)
+            action.setEnabled(enabled)
+            action.triggered.connect(lambda _checked=False, slot=slot: slot())
+        return menu
+
     def _selection_changed(self) -> None:
         ids = self.scene.selected_node_ids()
         self.inspector.show_node(ids[0] if len(ids) == 1 else None)
@@ -364,7 +407,9 @@ class MainWindow(QMainWindow):
             "to an input port (left) to wire; drop on a card to use its first free input.\n"
             "Delete: remove selection · Ctrl+C/V/D: copy/paste/duplicate · Ctrl+Z / Ctrl+Shift+Z: "
             "undo/redo\nF or Ctrl+0: fit · wheel: zoom · middle button or Alt+drag: pan · Ctrl+L: "
-            "auto layout\nDouble-click a Block to open it; the bar above the canvas leads back."))
+            "auto layout\nCtrl+G: group the selected nodes into a block · Ctrl+Shift+G: ungroup · "
+            "right-click: canvas menu\nDouble-click a Block to open it; the bar above the canvas "
+            "leads back.\nEscape: cancel a wire being dragged or a rubber band."))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)

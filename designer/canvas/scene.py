@@ -272,7 +272,7 @@ class GraphScene(QGraphicsScene):
         self._commit_moves()
 
     def mouseDoubleClickEvent(self, event: QGraphicsSceneMouseEvent) -> None:
-        card = self._card_at(event.scenePos())
+        card = self.card_at(event.scenePos())
         if card is not None and self.open_block(card.node_id):
             event.accept()
             return
@@ -283,7 +283,7 @@ class GraphScene(QGraphicsScene):
         under it). Refusals are reported through `message`; returns True when wired."""
         end = self._port_at(drop)
         if end is None:
-            card = self._card_at(drop)
+            card = self.card_at(drop)
             if card is None:
                 self.message.emit("Wire dropped on empty canvas: drop it on a port of another node.")
                 return False
@@ -327,7 +327,8 @@ class GraphScene(QGraphicsScene):
     def _port_at(self, pos: QPointF) -> PortItem | None:
         return next((i for i in self.items(pos) if isinstance(i, PortItem)), None)
 
-    def _card_at(self, pos: QPointF) -> NodeItem | None:
+    def card_at(self, pos: QPointF) -> NodeItem | None:
+        """The card under a scene point (a port counts as its card), or None."""
         for item in self.items(pos):
             if isinstance(item, NodeItem):
                 return item
