@@ -57,6 +57,7 @@ class GraphScene(QGraphicsScene):
         self.shapes: dict[str, NodeShapes] = {}
         self._unsubscribe = self.graph.subscribe(self._on_graph_event)
         self._wire_from: PortItem | None = None
+        self._wire_cancelled = False
         self._geometry_dirty = True
         self._wire_preview: QGraphicsPathItem | None = None
         self.setItemIndexMethod(QGraphicsScene.ItemIndexMethod.NoIndex)
@@ -242,7 +243,7 @@ class GraphScene(QGraphicsScene):
                 self.message.emit(f"Cannot wire: {self.document.locked_reason}")
                 event.accept()
                 return
-            self._wire_from = port
+            self._wire_from, self._wire_cancelled = port, False
             self._wire_preview = QGraphicsPathItem()
             self._wire_preview.setPen(QPen(SELECTED_COLOUR, 2, Qt.PenStyle.DashLine))
             self._wire_preview.setZValue(5)
@@ -250,6 +251,22 @@ class GraphScene(QGraphicsScene):
             event.accept()
             return
         super().mousePressEvent(event)
+
+    @property
+    def wiring(self) -> bool:
+        """True while a wire is being dragged out of a port."""
+        return self._wire_from is not None
+
+    def cancel_wire(self) -> bool:
+        """Drop the wire being dragged (Escape); the release that follows wires nothing."""
+        if self._wire_from is None:
+            return False
+        self._wire_from, self._wire_cancelled = None, True
+        if self._wire_preview is not None:
+            self.removeItem(self._wire_preview)
+            self._wire_preview = None
+        self.message.emit("Wire cancelled.")
+        return True
 
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._wire_from is not None and self._wire_preview is not None:
@@ -260,6 +277,10 @@ class GraphScene(QGraphicsScene):
         super().mouseMoveEvent(event)
 
     def mouseReleaseEvent(self, event: QGraphicsSceneMouseEvent) -> None:
+        if self._wire_cancelled:
+            self._wire_cancelled = False  # the button that dragged a cancelled wire comes up
+            event.accept()
+            return
         if self._wire_from is not None:
             start, self._wire_from = self._wire_from, None
             if self._wire_preview is not None:

@@ -1,5 +1,6 @@
 """The canvas view: zoom with the wheel, pan with the middle button (or Alt+drag), rubber-band
-selection with the left button on empty canvas, and drops from the palette.
+selection with the left button on empty canvas, drops from the palette, and Escape (cancel the
+wire or rubber band being dragged, else clear the selection).
 
 It does not edit the graph itself: a drop or a quick-add request is announced by signal and
 the window's editor turns it into one undoable command.
@@ -8,7 +9,15 @@ the window's editor turns it into one undoable command.
 from __future__ import annotations
 
 from PySide6.QtCore import QPoint, QPointF, QRectF, Qt, Signal
-from PySide6.QtGui import QColor, QDragEnterEvent, QDragMoveEvent, QDropEvent, QPainter, QWheelEvent
+from PySide6.QtGui import (
+    QColor,
+    QDragEnterEvent,
+    QDragMoveEvent,
+    QDropEvent,
+    QMouseEvent,
+    QPainter,
+    QWheelEvent,
+)
 from PySide6.QtWidgets import QGraphicsView, QWidget
 
 from .scene import GraphScene
@@ -41,6 +50,7 @@ class GraphView(QGraphicsView):
         self.setBackgroundBrush(QColor("#f4f6fa"))
         self.setFocusPolicy(Qt.FocusPolicy.StrongFocus)
         self._pan_from: QPoint | None = None
+        self._selection_before_band: list[str] = []
         self.setToolTip("")
 
     # ---- zoom, fit, pan ----------------------------------------------------------------------
@@ -86,6 +96,8 @@ class GraphView(QGraphicsView):
             self.setCursor(Qt.CursorShape.ClosedHandCursor)
             event.accept()
             return
+        # what Escape gives back if this press starts a rubber band
+        self._selection_before_band = self.scene().selected_node_ids()
         super().mousePressEvent(event)
 
     def mouseMoveEvent(self, event) -> None:
@@ -107,11 +119,39 @@ class GraphView(QGraphicsView):
         super().mouseReleaseEvent(event)
 
     def keyPressEvent(self, event) -> None:
+        if event.key() == Qt.Key.Key_Escape and not event.modifiers():
+            self.cancel_gesture()
+            event.accept()
+            return
         if event.key() == Qt.Key.Key_Space and not event.modifiers():
             self.quick_add_requested.emit(self.cursor_scene_pos())
             event.accept()
             return
         super().keyPressEvent(event)
+
+    def cancel_gesture(self) -> str:
+        """Escape: drop the wire being dragged, else the rubber band (the selection goes back to
+        what it was before the band), else clear the selection. Returns what was cancelled:
+        "wire", "band", "selection" or ""."""
+        scene = self.scene()
+        if scene.cancel_wire():
+            return "wire"
+        if not self.rubberBandRect().isNull():
+            # Qt offers no call to abort a band; a release with no button held ends it the way
+            # Qt's own release does, and the real release that follows finds no band to finish.
+            vp = self.viewport()
+            local = vp.mapFromGlobal(self.cursor().pos())
+            end = QMouseEvent(QMouseEvent.Type.MouseButtonRelease, QPointF(local),
+                              QPointF(vp.mapToGlobal(local)), Qt.MouseButton.LeftButton,
+                              Qt.MouseButton.NoButton, Qt.KeyboardModifier.NoModifier)
+            super().mouseReleaseEvent(end)
+            scene.select_nodes(self._selection_before_band)
+            scene.message.emit("Selection cancelled.")
+            return "band"
+        if scene.selectedItems():
+            scene.clearSelection()
+            return "selection"
+        return ""
 
     def event(self, event) -> bool:
         # Tab would move keyboard focus away; on the canvas it opens quick-add instead.

@@ -1,0 +1,97 @@
+"""Escape on the canvas: cancels a wire being dragged, a rubber band, the quick-add popup."""
+
+from __future__ import annotations
+
+from PySide6.QtCore import QPoint, QPointF, Qt
+from PySide6.QtGui import QMouseEvent
+from PySide6.QtWidgets import QApplication
+
+from .conftest import port_view_pos, small_net
+from .test_canvas import two_nodes
+
+
+def _send(viewport, kind, pos: QPoint) -> None:
+    """One mouse event on the canvas viewport with the left button (held while moving)."""
+    left, none = Qt.MouseButton.LeftButton, Qt.MouseButton.NoButton
+    button = none if kind == QMouseEvent.Type.MouseMove else left
+    held = none if kind == QMouseEvent.Type.MouseButtonRelease else left
+    QApplication.sendEvent(viewport, QMouseEvent(kind, QPointF(pos), QPointF(viewport.mapToGlobal(pos)),
+                                                 button, held, Qt.KeyboardModifier.NoModifier))
+
+
+def _press_and_move(window, start: QPoint, end: QPoint, steps: int = 4) -> None:
+    vp = window.view.viewport()
+    _send(vp, QMouseEvent.Type.MouseButtonPress, start)
+    for k in range(1, steps + 1):
+        _send(vp, QMouseEvent.Type.MouseMove, start + (end - start) * k / steps)
+
+
+def test_escape_cancels_a_wire_being_dragged(make_window, qtbot):
+    w = make_window(two_nodes())
+    w.view.fit_all()
+    start = port_view_pos(w, "image", "out", True)
+    end = w.view.mapFromScene(w.scene.node_items["fc"].port("in", False).scenePos())
+    _press_and_move(w, start, end)
+    assert w.scene.wiring
+    previews = [i for i in w.scene.items() if i.zValue() == 5]
+    assert previews  # the dashed wire follows the mouse
+    w.view.setFocus()
+    qtbot.keyClick(w.view, Qt.Key.Key_Escape)
+    assert not w.scene.wiring
+    assert not [i for i in w.scene.items() if i.zValue() == 5]
+    assert "Wire cancelled" in w.statusBar().currentMessage()
+    # releasing over the input port afterwards wires nothing
+    _send(w.view.viewport(), QMouseEvent.Type.MouseButtonRelease, end)
+    assert w.graph.edges == [] and w.document.undo_stack.count() == 0
+    # and the next drag wires as usual
+    _press_and_move(w, start, end)
+    _send(w.view.viewport(), QMouseEvent.Type.MouseButtonRelease, end)
+    assert len(w.graph.edges) == 1
+
+
+def test_escape_drops_a_rubber_band_and_gives_the_selection_back(make_window, qtbot):
+    w = make_window(small_net())
+    w.view.fit_all()
+    w.scene.select_nodes(["fc"])
+    items = [w.scene.node_items[n] for n in ("conv", "relu")]
+    top_left = w.view.mapFromScene(items[0].sceneBoundingRect().topLeft()) - QPoint(15, 15)
+    bottom_right = w.view.mapFromScene(items[1].sceneBoundingRect().bottomRight()) + QPoint(15, 15)
+    assert w.view.itemAt(top_left) is None  # the band starts on empty canvas
+    _press_and_move(w, top_left, bottom_right)
+    assert not w.view.rubberBandRect().isNull()
+    assert w.scene.selected_node_ids() == ["conv", "relu"]  # the band selects as it grows
+    w.view.setFocus()
+    qtbot.keyClick(w.view, Qt.Key.Key_Escape)
+    assert w.view.rubberBandRect().isNull()
+    assert w.scene.selected_node_ids() == ["fc"]
+    # moving on and releasing the button selects nothing more and moves nothing
+    _send(w.view.viewport(), QMouseEvent.Type.MouseMove, bottom_right + QPoint(40, 40))
+    _send(w.view.viewport(), QMouseEvent.Type.MouseButtonRelease, bottom_right + QPoint(40, 40))
+    assert w.scene.selected_node_ids() == ["fc"]
+    assert w.document.undo_stack.count() == 0
+    # a band that is not cancelled still selects
+    _press_and_move(w, top_left, bottom_right)
+    _send(w.view.viewport(), QMouseEvent.Type.MouseButtonRelease, bottom_right)
+    assert w.scene.selected_node_ids() == ["conv", "relu"]
+
+
+def test_escape_with_nothing_in_progress_clears_the_selection(make_window, qtbot):
+    w = make_window(small_net())
+    w.scene.select_nodes(["conv", "relu"])
+    w.view.setFocus()
+    qtbot.keyClick(w.view, Qt.Key.Key_Escape)
+    assert w.scene.selected_node_ids() == []
+    assert w.graph.nodes.keys() == small_net().nodes.keys()
+
+
+def test_escape_closes_quick_add_without_adding_and_gives_the_canvas_focus_back(make_window, qtbot):
+    w = make_window(small_net())
+    w.view.setFocus()
+    qtbot.keyClick(w.view, Qt.Key.Key_Tab)
+    assert w.quick_add.isVisible()
+    qtbot.keyClicks(w.quick_add.search, "dense")
+    qtbot.keyClick(w.quick_add.search, Qt.Key.Key_Escape)
+    qtbot.waitUntil(lambda: not w.quick_add.isVisible())
+    assert w.graph.nodes.keys() == small_net().nodes.keys()
+    assert w.document.undo_stack.count() == 0
+    qtbot.waitUntil(lambda: w.view.hasFocus())
