@@ -31,7 +31,7 @@ from graph_core import (
 )
 
 from .canvas.edge_item import EdgeItem
-from .canvas.layout import COLUMN_GAP, auto_layout
+from .canvas.layout import COLUMN_GAP, ROW_GAP, auto_layout
 from .canvas.scene import GraphScene
 from .canvas.style import NODE_WIDTH
 from .document import Document
@@ -220,7 +220,7 @@ class Editor(QObject):
             self.message.emit("Cannot group inside a block: go back to the top graph first.")
             return None
         name = self.fresh_block_name(set(ids))
-        if not self.run(GroupIntoBlock(ids, name, name)):
+        if not self.run(GroupInPlace(ids, name, name)):
             return None
         self.scene.select_nodes([name])
         self.message.emit(f"Grouped {len(ids)} node(s) into block '{name}' (double-click it to open it; "
@@ -268,3 +268,39 @@ class Editor(QObject):
         if not views or views[0].viewport().height() < 50:
             return 1.8
         return views[0].viewport().width() / views[0].viewport().height()
+
+
+class GroupInPlace(GroupIntoBlock):
+    """GroupIntoBlock whose new inner Input and Output cards get places beside the nodes they
+    wire to, so the block opens readable (graph_core leaves `ui` alone: the core never
+    interprets positions). Undo restores the snapshot, so this is one step all the same."""
+
+    def transform(self, graph: Graph) -> None:
+        super().transform(graph)
+        place_block_ports(graph.blocks[self.block_name])
+
+
+def place_block_ports(block: Graph) -> None:
+    """Put a block's Inputs one column left of the node each feeds and its Outputs one column
+    right of the node feeding each, stacked where several would share a spot."""
+    inner = [n for n in block.nodes.values() if n.type not in ("Input", "Output")]
+    if not inner:
+        return
+    pos = {n.id: (float(n.ui.get("x", 0.0)), float(n.ui.get("y", 0.0))) for n in inner}
+    left = min(x for x, _ in pos.values()) - COLUMN_GAP
+    right = max(x for x, _ in pos.values()) + COLUMN_GAP
+    taken: set[tuple[float, float]] = set()
+    for node in block.nodes.values():
+        if node.ui or node.type not in ("Input", "Output"):
+            continue  # a position the user chose stays
+        if node.type == "Input":
+            ys = [pos[e.dst[0]][1] for e in block.edges if e.src[0] == node.id and e.dst[0] in pos]
+            x = left
+        else:
+            ys = [pos[e.src[0]][1] for e in block.edges if e.dst[0] == node.id and e.src[0] in pos]
+            x = right
+        y = min(ys) if ys else 0.0
+        while (x, y) in taken:
+            y += ROW_GAP
+        taken.add((x, y))
+        node.ui = {"x": round(x, 1), "y": round(y, 1)}

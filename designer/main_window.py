@@ -12,7 +12,7 @@ import os
 from pathlib import Path
 
 from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
-from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence
+from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QTransform
 from PySide6.QtWidgets import (
     QDockWidget,
     QHBoxLayout,
@@ -245,6 +245,11 @@ class MainWindow(QMainWindow):
         self._selection_timer = QTimer(self, singleShot=True, interval=0)
         self._selection_timer.timeout.connect(self._selection_changed)
         self.scene.selectionChanged.connect(self._selection_timer.start)
+        self._view_states: dict[tuple[str, ...], tuple[QTransform, QPointF]] = {}
+        self._left_path: tuple[str, ...] = ()
+        self.scene.leaving.connect(self._remember_view)
+        self.scene.block_opened.connect(self._view_after_switch)
+        self.document.replaced.connect(self._view_states.clear)
         self.scene.block_opened.connect(self._update_breadcrumb)
         self.scene.block_opened.connect(lambda: self.inspector.show_node(None))
         self.issues.node_chosen.connect(self.reveal_node)
@@ -354,6 +359,22 @@ class MainWindow(QMainWindow):
             action.setEnabled(enabled)
             action.triggered.connect(lambda _checked=False, slot=slot: slot())
         return menu
+
+    def _remember_view(self) -> None:
+        self._left_path = tuple(self.scene.path)
+        centre = self.view.mapToScene(self.view.viewport().rect().center())
+        self._view_states[self._left_path] = (self.view.transform(), centre)
+
+    def _view_after_switch(self) -> None:
+        """An opened block is fitted (its nodes sit wherever they were in the outer graph);
+        going back up returns to the zoom and place the user left."""
+        path = tuple(self.scene.path)
+        state = self._view_states.get(path)
+        if state is not None and len(path) < len(self._left_path):
+            self.view.setTransform(state[0])
+            self.view.centerOn(state[1])
+        elif path:
+            self.view.fit_all()
 
     def _selection_changed(self) -> None:
         ids = self.scene.selected_node_ids()

@@ -41,10 +41,12 @@ class GraphScene(QGraphicsScene):
 
     Signals:
         message(str): something to tell the user in the status bar (e.g. why a wire was refused).
+        leaving(): the shown graph is about to change (a view can remember where it looked).
         block_opened(): the shown graph changed (breadcrumb needs an update).
     """
 
     message = Signal(str)
+    leaving = Signal()
     block_opened = Signal()
 
     def __init__(self, document: Document, parent=None) -> None:
@@ -74,6 +76,7 @@ class GraphScene(QGraphicsScene):
         graph = self.document.graph
         for nid in path:
             graph = self.document.graph.blocks[block_name(graph.node(nid))]
+        self.leaving.emit()
         self._unsubscribe()
         self.graph, self.path = graph, list(path)
         self._geometry_dirty = True

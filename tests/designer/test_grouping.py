@@ -147,3 +147,35 @@ def test_the_canvas_context_menu_offers_group_and_ungroup(make_window, qtbot):
     assert texts["U&ngroup"].isEnabled()
     texts["U&ngroup"].trigger()
     assert "conv" in w.graph.nodes
+
+
+def test_an_opened_group_shows_its_ports_beside_its_nodes_and_fits_the_view(make_window):
+    w = make_window(small_net())
+    w.view.fit_all()
+    w.view.zoom_by(3.0)
+    top_zoom = w.view.zoom
+    w.view.centerOn(w.scene.node_items["head"].center())
+    w.scene.select_nodes(["conv", "relu"])
+    w.editor.group_selected()
+    assert w.scene.open_block("block")
+    cards = w.scene.node_items
+    inner_in = next(n for n in w.scene.graph.nodes.values() if n.type == "Input").id
+    inner_out = next(n for n in w.scene.graph.nodes.values() if n.type == "Output").id
+    # the Input left of conv, the Output right of relu, on their rows: no card on another
+    assert cards[inner_in].pos().x() < cards["conv"].pos().x()
+    assert cards[inner_out].pos().x() > cards["relu"].pos().x()
+    assert cards[inner_in].pos().y() == cards["conv"].pos().y()
+    rects = [c.sceneBoundingRect() for c in cards.values()]
+    assert not any(a.intersects(b) for k, a in enumerate(rects) for b in rects[k + 1:])
+    # every card of the block is in view
+    visible = w.view.mapToScene(w.view.viewport().rect()).boundingRect()
+    assert all(visible.contains(r) for r in rects)
+    # back to the top graph: the zoom and place the user left
+    w.breadcrumb_buttons()[0].click()
+    assert w.view.zoom == top_zoom
+    assert w.view.mapToScene(w.view.viewport().rect()).boundingRect().contains(
+        w.scene.node_items["head"].center())
+    # the placement is part of the one undo step
+    w.document.undo_stack.undo()
+    w.document.undo_stack.redo()
+    assert w.graph.blocks["block"].nodes[inner_in].ui["x"] < w.graph.blocks["block"].nodes["conv"].ui["x"]
