@@ -271,12 +271,17 @@ class Editor(QObject):
 
 
 class GroupInPlace(GroupIntoBlock):
-    """GroupIntoBlock whose new inner Input and Output cards get places beside the nodes they
-    wire to, so the block opens readable (graph_core leaves `ui` alone: the core never
-    interprets positions). Undo restores the snapshot, so this is one step all the same."""
+    """GroupIntoBlock laid out for reading (graph_core leaves `ui` alone: the core never
+    interprets positions). The Block card takes the place of the first grouped node, where the
+    data entered, so wires keep flowing left to right (a VGG stage's row starts with it); the
+    new inner Input and Output cards sit beside the nodes they wire to. Undo restores the
+    snapshot, so this is one step all the same."""
 
     def transform(self, graph: Graph) -> None:
+        first = graph.node(self.node_ids[0]).ui if self.node_ids and self.node_ids[0] in graph.nodes else {}
         super().transform(graph)
+        if "x" in first and "y" in first:
+            graph.node(self.node_id).ui = {"x": float(first["x"]), "y": float(first["y"])}
         place_block_ports(graph.blocks[self.block_name])
 
 

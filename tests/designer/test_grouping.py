@@ -28,7 +28,8 @@ def test_ctrl_g_groups_the_selection_into_one_block_card_in_one_undo_step(make_w
     assert set(w.graph.blocks["block"].nodes) >= {"conv", "relu"}
     card = w.scene.node_items["block"]
     assert card.isSelected()
-    assert min(xs) <= card.pos().x() <= max(xs)  # where the nodes were
+    assert min(xs) <= card.pos().x() <= max(xs)  # where the nodes were,
+    assert card.pos().x() == w.graph.node("image").ui["x"] + 260.0  # in the first one's place
     assert card.shape_text == "(6, 24, 24)"
     assert w.scene.node_items["flat"].shape_text == "(3456,)"  # downstream shapes unchanged
     assert _totals(w.graph) == totals
