@@ -335,20 +335,21 @@ class MainWindow(QMainWindow):
         editable = not self.document.locked
         menu = QMenu(self)
         menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
+        # after a tab, the key that does the same: the menu teaches the shortcuts
         entries = [
-            ("&Add layer…", lambda: self._quick_add_at(self.view.mapToScene(pos)), editable),
-            ("&Open block", lambda: self.scene.open_block(blocks[0]), len(blocks) == 1),
+            ("&Add layer…\tTab", lambda: self._quick_add_at(self.view.mapToScene(pos)), editable),
+            ("&Open block\tDouble-click", lambda: self.scene.open_block(blocks[0]), len(blocks) == 1),
             None,
-            ("&Group into block", self.editor.group_selected, editable and bool(ids)),
-            ("U&ngroup", self.editor.ungroup_selected,
+            ("&Group into block\tCtrl+G", self.editor.group_selected, editable and bool(ids)),
+            ("U&ngroup\tCtrl+Shift+G", self.editor.ungroup_selected,
              editable and len(ids) == 1 and self.scene.graph.node(ids[0]).type == "Block"),
             None,
-            ("&Copy", self.editor.copy, bool(ids)),
-            ("&Duplicate", self.editor.duplicate, editable and bool(ids)),
-            ("&Delete", self.editor.delete_selected, editable and bool(ids)),
+            ("&Copy\tCtrl+C", self.editor.copy, bool(ids)),
+            ("&Duplicate\tCtrl+D", self.editor.duplicate, editable and bool(ids)),
+            ("&Delete\tDel", self.editor.delete_selected, editable and bool(ids)),
             None,
-            ("Auto &layout", self.editor.auto_layout, editable),
-            ("&Fit to window", self.view.fit_all, True),
+            ("Auto &layout\tCtrl+L", self.editor.auto_layout, editable),
+            ("&Fit to window\tF", self.view.fit_all, True),
         ]
         for entry in entries:
             if entry is None:
