@@ -32,7 +32,7 @@ from graph_core import (
 
 from .canvas.edge_item import EdgeItem
 from .canvas.layout import COLUMN_GAP, ROW_GAP, auto_layout
-from .canvas.scene import GraphScene
+from .canvas.scene import GraphScene, block_name
 from .canvas.style import NODE_WIDTH
 from .document import Document
 
@@ -237,7 +237,7 @@ class Editor(QObject):
             self.message.emit("Cannot ungroup inside a block: go back to the top graph first.")
             return False
         before = set(self.graph.nodes)
-        if not self.run(Ungroup(blocks[0])):
+        if not self.run(UngroupInPlace(blocks[0])):
             return False
         inline = [nid for nid in self.graph.nodes if nid not in before]
         self.scene.select_nodes(inline)
@@ -283,6 +283,19 @@ class GroupInPlace(GroupIntoBlock):
         if "x" in first and "y" in first:
             graph.node(self.node_id).ui = {"x": float(first["x"]), "y": float(first["y"])}
         place_block_ports(graph.blocks[self.block_name])
+
+
+class UngroupInPlace(Ungroup):
+    """Ungroup that also drops the block's definition when no other node uses it, so the file
+    keeps no orphan (graph_core keeps it for other users; undo restores it with the rest)."""
+
+    def transform(self, graph: Graph) -> None:
+        name = block_name(graph.node(self.node_id))
+        super().transform(graph)
+        users = [n for g in (graph, *graph.blocks.values()) for n in g.nodes.values()
+                 if n.type in ("Block", "Discriminator") and block_name(n) == name]
+        if not users:
+            graph.blocks.pop(name, None)
 
 
 def place_block_ports(block: Graph) -> None:

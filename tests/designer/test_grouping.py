@@ -104,6 +104,7 @@ def test_ctrl_shift_g_ungroups_a_block_and_undo_brings_it_back(make_window, qtbo
     assert Edge(("relu", "out"), ("flat", "in")) in w.graph.edges
     assert w.scene.node_items["flat"].shape_text == "(3456,)"
     assert _totals(w.graph) == totals
+    assert w.graph.blocks == {}  # no orphan definition left in the file
     assert w.document.undo_stack.count() == 2
     w.document.undo_stack.undo()
     assert graph_to_json(w.graph) == grouped
@@ -181,3 +182,17 @@ def test_an_opened_group_shows_its_ports_beside_its_nodes_and_fits_the_view(make
     w.document.undo_stack.undo()
     w.document.undo_stack.redo()
     assert w.graph.blocks["block"].nodes[inner_in].ui["x"] < w.graph.blocks["block"].nodes["conv"].ui["x"]
+
+
+def test_ungrouping_one_of_two_users_keeps_the_shared_block(make_window):
+    w = make_window(small_net())
+    w.scene.select_nodes(["relu"])
+    w.editor.group_selected()
+    w.scene.select_nodes(["block"])
+    assert w.editor.duplicate()  # a second Block node using the same block
+    twin = w.scene.selected_node_ids()[0]
+    assert w.graph.node(twin).params == {"block": "block"}
+    w.scene.select_nodes(["block"])
+    assert w.editor.ungroup_selected()
+    assert set(w.graph.blocks) == {"block"}
+    assert w.scene.node_items[twin].shape_text == "?"  # still a block card, just unwired
