@@ -196,3 +196,20 @@ def test_ungrouping_one_of_two_users_keeps_the_shared_block(make_window):
     assert w.editor.ungroup_selected()
     assert set(w.graph.blocks) == {"block"}
     assert w.scene.node_items[twin].shape_text == "?"  # still a block card, just unwired
+
+
+def test_a_grouped_graph_generates_a_block_class_and_reopens_identical(make_window, qtbot, tmp_path):
+    from .conftest import code_after_edit
+
+    w = make_window(small_net())
+    w.scene.select_nodes(["conv", "relu"])
+    w.editor.group_selected()
+    code = code_after_edit(qtbot, w)
+    assert "class Block(nn.Module)" in code and "self.block = Block()" in code
+    path = tmp_path / "grouped.json"
+    assert w.files.save_as(path)
+    saved = graph_to_json(w.graph)
+    other = make_window()
+    assert other.open_file(path)
+    assert graph_to_json(other.graph) == saved
+    assert other.scene.node_items["block"].shape_text == "(6, 24, 24)"
