@@ -271,6 +271,20 @@ class GraphScene(QGraphicsScene):
         self.message.emit("Wire cancelled.")
         return True
 
+    def cancel_move(self) -> bool:
+        """Put cards being dragged back where the graph has them (Escape); the release that
+        follows then moves nothing, so no undo step is made."""
+        grabber = self.mouseGrabberItem()
+        if not isinstance(grabber, NodeItem):
+            return False
+        for item in self.selectedItems():
+            node = self.graph.nodes.get(item.node_id) if isinstance(item, NodeItem) else None
+            if node is not None:
+                item.setPos(QPointF(float(node.ui.get("x", 0.0)), float(node.ui.get("y", 0.0))))
+        grabber.ungrabMouse()  # the rest of the drag moves nothing
+        self.message.emit("Move cancelled.")
+        return True
+
     def mouseMoveEvent(self, event: QGraphicsSceneMouseEvent) -> None:
         if self._wire_from is not None and self._wire_preview is not None:
             a, b = self._wire_from.scene_anchor(), event.scenePos()

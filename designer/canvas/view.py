@@ -1,6 +1,6 @@
 """The canvas view: zoom with the wheel, pan with the middle button (or Alt+drag), rubber-band
 selection with the left button on empty canvas, drops from the palette, and Escape (cancel the
-wire or rubber band being dragged, else clear the selection).
+wire, move or rubber band being dragged, else clear the selection).
 
 It does not edit the graph itself: a drop or a quick-add request is announced by signal and
 the window's editor turns it into one undoable command.
@@ -130,12 +130,14 @@ class GraphView(QGraphicsView):
         super().keyPressEvent(event)
 
     def cancel_gesture(self) -> str:
-        """Escape: drop the wire being dragged, else the rubber band (the selection goes back to
-        what it was before the band), else clear the selection. Returns what was cancelled:
-        "wire", "band", "selection" or ""."""
+        """Escape: drop the wire being dragged, else put cards being dragged back, else drop the
+        rubber band (the selection goes back to what it was before the band), else clear the
+        selection. Returns what was cancelled: "wire", "move", "band", "selection" or ""."""
         scene = self.scene()
         if scene.cancel_wire():
             return "wire"
+        if scene.cancel_move():
+            return "move"
         if not self.rubberBandRect().isNull():
             # Qt offers no call to abort a band; a release with no button held ends it the way
             # Qt's own release does, and the real release that follows finds no band to finish.

@@ -95,3 +95,27 @@ def test_escape_closes_quick_add_without_adding_and_gives_the_canvas_focus_back(
     assert w.graph.nodes.keys() == small_net().nodes.keys()
     assert w.document.undo_stack.count() == 0
     qtbot.waitUntil(lambda: w.view.hasFocus())
+
+
+def test_escape_puts_cards_being_dragged_back_and_makes_no_undo_step(make_window, qtbot):
+    w = make_window(small_net())
+    w.view.fit_all()
+    w.scene.select_nodes(["conv", "relu"])
+    before = {n: w.scene.node_items[n].pos() for n in ("conv", "relu")}
+    start = w.view.mapFromScene(w.scene.node_items["conv"].center())
+    _press_and_move(w, start, start + QPoint(60, 90))
+    assert w.scene.node_items["conv"].pos() != before["conv"]  # the drag moves both cards
+    assert w.scene.node_items["relu"].pos() != before["relu"]
+    w.view.setFocus()
+    qtbot.keyClick(w.view, Qt.Key.Key_Escape)
+    assert {n: w.scene.node_items[n].pos() for n in before} == before
+    assert "Move cancelled" in w.statusBar().currentMessage()
+    _send(w.view.viewport(), QMouseEvent.Type.MouseMove, start + QPoint(120, 150))
+    _send(w.view.viewport(), QMouseEvent.Type.MouseButtonRelease, start + QPoint(120, 150))
+    assert {n: w.scene.node_items[n].pos() for n in before} == before
+    assert w.document.undo_stack.count() == 0
+    assert w.scene.selected_node_ids() == ["conv", "relu"]  # Escape kept the selection
+    # an uncancelled drag still moves, as one undo step
+    _press_and_move(w, start, start + QPoint(60, 90))
+    _send(w.view.viewport(), QMouseEvent.Type.MouseButtonRelease, start + QPoint(60, 90))
+    assert w.document.undo_stack.count() == 1
