@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtCore import QPointF, QSettings, Qt, QTimer
+from PySide6.QtCore import QPoint, QPointF, QSettings, Qt, QTimer
 from PySide6.QtGui import QAction, QCloseEvent, QGuiApplication, QKeySequence, QTransform
 from PySide6.QtWidgets import (
     QDockWidget,
@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 from graph_core import Graph
 
 from .canvas import GraphScene, GraphView
+from .canvas.context_menu import build_canvas_menu
 from .canvas.layout import auto_layout
 from .code_view import CodeView
 from .document import Document
@@ -324,42 +325,9 @@ class MainWindow(QMainWindow):
         if item is not None:
             self.view.ensureVisible(item, 40, 40)
 
-    def canvas_menu(self, pos) -> QMenu:
-        """The canvas's right-click menu for viewport point `pos`. A right-click on a card
-        that is not selected selects it first, so the menu acts on what was clicked."""
-        card = self.scene.card_at(self.view.mapToScene(pos))
-        if card is not None and not card.isSelected():
-            self.scene.select_nodes([card.node_id])
-        ids = self.scene.selected_node_ids()
-        blocks = [n for n in ids if self.scene.graph.node(n).type in ("Block", "Discriminator")]
-        editable = not self.document.locked
-        menu = QMenu(self)
-        menu.setAttribute(Qt.WidgetAttribute.WA_DeleteOnClose)
-        # after a tab, the key that does the same: the menu teaches the shortcuts
-        entries = [
-            ("&Add layer…\tTab", lambda: self._quick_add_at(self.view.mapToScene(pos)), editable),
-            ("&Open block\tDouble-click", lambda: self.scene.open_block(blocks[0]), len(blocks) == 1),
-            None,
-            ("&Group into block\tCtrl+G", self.editor.group_selected, editable and bool(ids)),
-            ("U&ngroup\tCtrl+Shift+G", self.editor.ungroup_selected,
-             editable and len(ids) == 1 and self.scene.graph.node(ids[0]).type == "Block"),
-            None,
-            ("&Copy\tCtrl+C", self.editor.copy, bool(ids)),
-            ("&Duplicate\tCtrl+D", self.editor.duplicate, editable and bool(ids)),
-            ("&Delete\tDel", self.editor.delete_selected, editable and bool(ids)),
-            None,
-            ("Auto &layout\tCtrl+L", self.editor.auto_layout, editable),
-            ("&Fit to window\tF", self.view.fit_all, True),
-        ]
-        for entry in entries:
-            if entry is None:
-                menu.addSeparator()
-                continue
-            text, slot, enabled = entry
-            action = menu.addAction(text)
-            action.setEnabled(enabled)
-            action.triggered.connect(lambda _checked=False, slot=slot: slot())
-        return menu
+    def canvas_menu(self, pos: QPoint) -> QMenu:
+        """The canvas's right-click menu for viewport point `pos` (see canvas/context_menu.py)."""
+        return build_canvas_menu(self, self.view, self.editor, pos, self._quick_add_at)
 
     def _remember_view(self) -> None:
         self._left_path = tuple(self.scene.path)
@@ -431,7 +399,7 @@ class MainWindow(QMainWindow):
             "undo/redo\nF or Ctrl+0: fit · wheel: zoom · middle button or Alt+drag: pan · Ctrl+L: "
             "auto layout\nCtrl+G: group the selected nodes into a block · Ctrl+Shift+G: ungroup · "
             "right-click: canvas menu\nDouble-click a Block to open it; the bar above the canvas "
-            "leads back.\nEscape: cancel a wire being dragged or a rubber band."))
+            "leads back.\nEscape: cancel a wire, move or rubber band being dragged."))
 
     def showEvent(self, event) -> None:
         super().showEvent(event)
