@@ -16,8 +16,11 @@ from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
+import numpy as np
+
 from .core import DataError, FieldInfo, Options, RawData, label_info
 from .series import CBF_CLASSES, TRANSFORMS
+from .split import allocate
 from .synthetic import DNA_ALPHABET, SHAPE_CLASSES, _omics_widths
 
 _IRIS_COLUMNS = ["sepal length (cm)", "sepal width (cm)", "petal length (cm)", "petal width (cm)"]
@@ -41,6 +44,8 @@ class DataSchema:
             _TEST), else None: a random split of `val_fraction` is taken instead.
         source: the built-in name or the file it came from.
         builtin: True for a built-in (described without generating it).
+        label_counts: samples per class of the `label` field the split is stratified by, where
+            known (generated sets whose classes are drawn at random leave it None).
     """
 
     name: str
@@ -49,12 +54,13 @@ class DataSchema:
     n_val_shipped: int | None = None
     source: str = ""
     builtin: bool = False
+    label_counts: tuple[int, ...] | None = None
 
     def split_counts(self, val_fraction: float = 0.2, limit: int | None = None) -> tuple[int, int]:
         """(train, validation) sample counts `prepare` gives with these settings.
 
-        Exact without stratification; a stratified split (a `label` field) can differ by a
-        sample or two when a class is too small to give the validation side its share.
+        Exact where the class sizes are known (`label_counts`); otherwise a stratified split
+        can differ by a sample or two when a class is too small to give validation its share.
         """
         if self.n_val_shipped is not None:
             train_limit = limit and max(1, round(limit * (1 - val_fraction)))
@@ -65,6 +71,16 @@ class DataSchema:
         n_val = round(keep * val_fraction) if val_fraction > 0 else 0
         if val_fraction > 0 and keep > 1:
             n_val = min(keep - 1, max(1, n_val))
+        if self.label_counts is not None and len(self.label_counts) and sum(self.label_counts) == self.n_samples:
+            # What split_indices does per class: quotas, then one sample each side where it can.
+            counts = np.array([c for c in self.label_counts if c > 0], dtype=np.int64)
+            if limit and limit < self.n_samples:
+                counts = allocate(counts, limit)
+                counts = counts[counts > 0]
+            quota = allocate(counts, n_val)
+            if val_fraction > 0:
+                quota = np.where(counts >= 2, np.clip(quota, 1, counts - 1), quota)
+            n_val = int(quota.sum())
         return keep - n_val, n_val
 
     def input_fields(self) -> list[str]:
@@ -108,8 +124,9 @@ def describe_builtin(section: Mapping[str, Any] | None) -> DataSchema | None:
     if describer is None:
         return None
     opts.integer("data_seed", 0)
-    fields, count = describer(opts)
-    return DataSchema(name.lower(), fields, count, None, name.lower(), True)
+    fields, count, *classes = describer(opts)
+    return DataSchema(name.lower(), fields, count, None, name.lower(), True,
+                      tuple(classes[0]) if classes else None)
 
 
 def common_options(opts: Options) -> tuple[float, int | None]:
@@ -124,7 +141,11 @@ def schema_from_raw(raw: RawData) -> DataSchema:
     n = len(next(iter(raw.fields.values()))) if raw.fields else 0
     n_val = len(next(iter(raw.val_fields.values()))) if raw.val_fields else None
     fields = {name: raw.info[name] for name in raw.fields}
-    return DataSchema(raw.name, fields, n, n_val, raw.source or raw.name, False)
+    label, fi = raw.fields.get("label"), raw.info.get("label")
+    counts = None
+    if label is not None and fi is not None and fi.dtype == "int64" and fi.shape == () and n_val is None:
+        counts = tuple(int(c) for c in np.bincount(label)) if len(label) else ()
+    return DataSchema(raw.name, fields, n, n_val, raw.source or raw.name, False, counts)
 
 
 def builtin_schema_names() -> list[str]:
@@ -134,38 +155,43 @@ def builtin_schema_names() -> list[str]:
 
 # ---- the built-ins, option by option as their builders read them ------------------------------
 
-Describer = Callable[[Options], tuple[dict[str, FieldInfo], int]]
+# Options -> (fields, sample count[, samples per class when the builder fixes them]).
+Describer = Callable[[Options], tuple]
+_DIGIT_COUNTS = (178, 182, 177, 183, 181, 182, 181, 179, 174, 180)
 
 
-def _digits(opts: Options) -> tuple[dict[str, FieldInfo], int]:
+def _digits(opts: Options) -> tuple:
     size = opts.size2d("image_size", 8)
-    return {"image": FieldInfo((1, *size), "float32", None, None, "image"), "label": label_info(10)}, 1797
+    return ({"image": FieldInfo((1, *size), "float32", None, None, "image"), "label": label_info(10)},
+            1797, _DIGIT_COUNTS)
 
 
-def _table(columns: list[str], classes: list[str], count: int) -> Describer:
-    def describe_table(opts: Options) -> tuple[dict[str, FieldInfo], int]:
-        return {"features": FieldInfo((len(columns),), "float32", None, None, "features", columns),
-                "label": label_info(len(classes), classes)}, count
+def _table(columns: list[str], classes: list[str], per_class: tuple[int, ...]) -> Describer:
+    def describe_table(opts: Options) -> tuple:
+        return ({"features": FieldInfo((len(columns),), "float32", None, None, "features", columns),
+                 "label": label_info(len(classes), classes)}, sum(per_class), per_class)
 
     return describe_table
 
 
-def _moons(opts: Options) -> tuple[dict[str, FieldInfo], int]:
+def _moons(opts: Options) -> tuple:
     n = opts.integer("n_samples", 1000, minimum=4)
     opts.number("noise", 0.1)
-    return {"features": FieldInfo((2,), "float32", None, None, "features"), "label": label_info(2)}, n
+    return ({"features": FieldInfo((2,), "float32", None, None, "features"), "label": label_info(2)},
+            n, (n // 2, n - n // 2))
 
 
-def _blobs(opts: Options) -> tuple[dict[str, FieldInfo], int]:
+def _blobs(opts: Options) -> tuple:
     centers = opts.integer("centers", 3, minimum=1)
     n = opts.integer("n_samples", 1000, minimum=centers * 2)
     width = opts.integer("n_features", 2, minimum=1)
     opts.number("cluster_std", 1.0)
-    return {"features": FieldInfo((width,), "float32", None, None, "features"),
-            "label": label_info(centers)}, n
+    per_center = tuple(n // centers + (1 if k < n % centers else 0) for k in range(centers))
+    return ({"features": FieldInfo((width,), "float32", None, None, "features"),
+             "label": label_info(centers)}, n, per_center)
 
 
-def _dna_motif(opts: Options) -> tuple[dict[str, FieldInfo], int]:
+def _dna_motif(opts: Options) -> tuple:
     n = opts.integer("n_samples", 2000, minimum=2)
     motif = str(opts.get("motif", "TGACGTCA")).upper()
     if not motif or any(base not in DNA_ALPHABET for base in motif):
@@ -176,11 +202,11 @@ def _dna_motif(opts: Options) -> tuple[dict[str, FieldInfo], int]:
     onehot = FieldInfo((4, length), "float32", None, None, "sequence")
     sequence = onehot if encoding == "onehot" else FieldInfo((length,), "int64", 4, list(DNA_ALPHABET),
                                                              "sequence")
-    return {"sequence": sequence, "sequence_onehot": onehot,
-            "label": label_info(2, ["background", "motif"])}, n
+    return ({"sequence": sequence, "sequence_onehot": onehot,
+             "label": label_info(2, ["background", "motif"])}, n, (n - n // 2, n // 2))
 
 
-def _cbf(opts: Options) -> tuple[dict[str, FieldInfo], int]:
+def _cbf(opts: Options) -> tuple:
     n = opts.integer("n_samples", 900, minimum=3)
     length = opts.integer("length", 128, minimum=16)
     transform = opts.choice("transform", "gasf", TRANSFORMS)
@@ -190,10 +216,10 @@ def _cbf(opts: Options) -> tuple[dict[str, FieldInfo], int]:
         fields["image"] = FieldInfo((2 if transform == "both" else 1, size, size), "float32", None,
                                     None, "image")
     fields["label"] = label_info(3, CBF_CLASSES)
-    return fields, n
+    return fields, n, tuple(len(range(k, n, 3)) for k in range(3))
 
 
-def _shapes_seg(opts: Options) -> tuple[dict[str, FieldInfo], int]:
+def _shapes_seg(opts: Options) -> tuple:
     n = opts.integer("n_samples", 1000, minimum=1)
     size = opts.integer("image_size", 32, minimum=12)
     opts.integer("max_shapes", 3, minimum=1)
@@ -204,7 +230,7 @@ def _shapes_seg(opts: Options) -> tuple[dict[str, FieldInfo], int]:
             "label": label_info(len(classes), classes)}, n
 
 
-def _multiomics(opts: Options) -> tuple[dict[str, FieldInfo], int]:
+def _multiomics(opts: Options) -> tuple:
     n = opts.integer("n_samples", 1000, minimum=2)
     num_classes = opts.integer("num_classes", 3, minimum=2)
     opts.integer("latent_dim", 8, minimum=1)
@@ -216,7 +242,7 @@ def _multiomics(opts: Options) -> tuple[dict[str, FieldInfo], int]:
     return fields, n
 
 
-def _tokens(opts: Options) -> tuple[dict[str, FieldInfo], int]:
+def _tokens(opts: Options) -> tuple:
     n = opts.integer("n_samples", 2000, minimum=2)
     length = opts.integer("length", 32, minimum=4)
     num_classes = opts.integer("num_classes", 2, minimum=2)
@@ -227,8 +253,8 @@ def _tokens(opts: Options) -> tuple[dict[str, FieldInfo], int]:
 
 _BUILTINS: dict[str, Describer] = {
     "digits": _digits,
-    "iris": _table(_IRIS_COLUMNS, ["setosa", "versicolor", "virginica"], 150),
-    "breast_cancer": _table(_CANCER_COLUMNS, ["malignant", "benign"], 569),
+    "iris": _table(_IRIS_COLUMNS, ["setosa", "versicolor", "virginica"], (50, 50, 50)),
+    "breast_cancer": _table(_CANCER_COLUMNS, ["malignant", "benign"], (212, 357)),
     "moons": _moons,
     "blobs": _blobs,
     "dna_motif": _dna_motif,
