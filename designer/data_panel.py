@@ -89,7 +89,7 @@ class DataPanel(QWidget):
             cells = (name, fi.kind, format_shape(tuple(fi.shape)), fi.dtype, classes, ", ".join(readers))
             for col, text in enumerate(cells):
                 item = QTableWidgetItem(text)
-                item.setData(_NODE_ROLE, readers[0] if readers else None)
+                item.setData(_NODE_ROLE, readers[0].split(" (")[0] if readers else None)
                 if col == 5 and not readers:
                     item.setText("—")
                     item.setForeground(Qt.GlobalColor.gray)
@@ -123,18 +123,18 @@ class DataPanel(QWidget):
                 f"{val} validation ({split}{limited})")
 
     def _users(self) -> dict[str, tuple[str, ...]]:
-        """Field -> ids of the Inputs reading it and the heads comparing with it."""
+        """Field -> "id (Input)" of each Input reading it, "id (target)" of each head comparing with it."""
         out: dict[str, list[str]] = {}
         for node in self.document.graph.nodes.values():
             if node.type == "Input":
                 p = resolved_params(node)
                 if p["source"] == "data":
-                    out.setdefault(str(p["field"] or node.id), []).append(node.id)
+                    out.setdefault(str(p["field"] or node.id), []).append(f"{node.id} (Input)")
             elif node.type == "Output":
                 p = resolved_params(node)
                 target = str(p["target"])
                 if p["loss"] != "none" and not target.startswith("input:"):
-                    out.setdefault(target, []).append(node.id)
+                    out.setdefault(target, []).append(f"{node.id} (target)")
         return {k: tuple(v) for k, v in out.items()}
 
     def _double_clicked(self, row: int, _column: int) -> None:

@@ -130,9 +130,11 @@ def test_the_data_panel_shows_fields_counts_and_who_reads_them(make_window):
     w = make_window(g)
     panel = w.findChild(type(w.data_panel), "dataPanel")
     assert panel is w.data_panel and w.docks["data"].windowTitle() == "Data"
-    assert panel.row_texts() == [["image", "image", "(1, 28, 28)", "float32", "", "image"],
-                                 ["label", "label", "()", "int64", "10", "head"]]
+    assert panel.row_texts() == [["image", "image", "(1, 28, 28)", "float32", "", "image (Input)"],
+                                 ["label", "label", "()", "int64", "10", "head (target)"]]
     assert "1797 samples → 1438 train, 359 validation" in panel.header.text()
+    panel.table.cellDoubleClicked.emit(1, 0)  # the label row: its head is selected
+    assert w.scene.selected_node_ids() == ["head"]
     w.document.execute(SetSetting("data", "limit", 500))
     assert "400 train, 100 validation" in panel.header.text()
     w.document.execute(SetSetting("data", "limit", UNSET))
