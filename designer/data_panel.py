@@ -26,6 +26,7 @@ from training.datasets import DataError
 from training.datasets.core import Options
 from training.datasets.schema import common_options
 
+from .data_samples import SampleStrip
 from .document import Document
 
 COLUMNS = ("field", "kind", "shape", "dtype", "classes", "used by")
@@ -38,6 +39,7 @@ class DataPanel(QWidget):
     Attributes:
         header: the dataset's name and sample counts (or why there are none).
         table: one row per field (columns `COLUMNS`).
+        samples: thumbnails of the first image field's first samples (made off the GUI thread).
 
     Signals:
         node_chosen(str): a field's row was double-clicked; the first node using it.
@@ -62,9 +64,11 @@ class DataPanel(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.ResizeToContents)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.table.cellDoubleClicked.connect(self._double_clicked)
+        self.samples = SampleStrip()
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
         layout.addWidget(self.header)
+        layout.addWidget(self.samples)
         layout.addWidget(self.table, 1)
         self._shown: tuple | None = None
         document.analysed.connect(self.refresh)
@@ -94,6 +98,9 @@ class DataPanel(QWidget):
                     item.setText("—")
                     item.setForeground(Qt.GlobalColor.gray)
                 self.table.setItem(row, col, item)
+        images = [name for name, fi in fields.items() if fi.kind == "image" and len(fi.shape) == 3]
+        self.samples.request(state.section if images else None, self.document.data_root,
+                             images[0] if images else None)
 
     def row_texts(self) -> list[list[str]]:
         """The table as text, row by row (for tests and scripts)."""

@@ -164,3 +164,16 @@ def test_a_users_csv_is_read_off_the_gui_thread_and_checked_when_it_arrives(make
     w.document.execute(SetSetting("data", "val_fraction", UNSET))
     assert not w.document.data_state.pending
     assert "16 train, 4 validation" in w.data_panel.header.text()
+
+
+def test_the_data_panel_shows_sample_thumbnails_of_an_image_field(make_window, qtbot):
+    g = small_net()
+    g.data = {"dataset": "digits", "image_size": 28}
+    w = make_window(g)
+    strip = w.data_panel.samples
+    qtbot.waitUntil(lambda: len(strip.labels) == 8, timeout=20000)
+    image = strip.labels[0].pixmap().toImage()
+    assert image.width() > 20 and len({image.pixel(x, y) for x in range(0, image.width(), 3)
+                                       for y in range(0, image.height(), 3)}) > 2  # a digit, not a blank
+    w.document.execute(SetSetting("data", "dataset", "iris"))  # no image field: no thumbnails
+    assert strip.labels == [] and not strip.isVisibleTo(w.data_panel)
