@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 
-from PySide6.QtCore import QPointF
+from PySide6.QtCore import QPoint, QPointF, Qt
 from PySide6.QtWidgets import QPushButton
 
 from graph_core import UNSET, Connect, Edge, SetParam, SetSetting, load_graph
@@ -95,18 +95,21 @@ def test_an_input_reading_its_own_id_is_bound_from_the_context_menu(make_window)
     assert w.document.undo_stack.undoText() == "bind input to field image"
 
 
-def test_an_input_shape_the_data_lacks_offers_both_fixes(make_window):
+def test_an_input_shape_the_data_lacks_offers_both_fixes(make_window, qtbot):
     g = small_net()
     g.data = {"dataset": "digits"}
     w = make_window(g)
     assert texts(w) == ["✖ image: field 'image' has samples of shape (1, 8, 8) but this Input expects "
                         "(1, 28, 28)"]
     assert [b.text() for b in fix_buttons(w)] == ["resize digits to 28", "set image shape to 1, 8, 8"]
-    fix_buttons(w)[1].click()
+    rect = w.issues.visualItemRect(w.issues.item(0))
+    qtbot.mouseClick(w.issues.viewport(), Qt.MouseButton.LeftButton, pos=rect.topLeft() + QPoint(30, 8))
+    assert w.scene.selected_node_ids() == ["image"]  # the row's text still selects its node
+    qtbot.mouseClick(fix_buttons(w)[1], Qt.MouseButton.LeftButton)
     assert list(w.graph.nodes["image"].params["shape"]) == [1, 8, 8]
     assert not any("shape" in t for t in texts(w))  # the Input now fits (the conv may not)
     w.document.undo_stack.undo()
-    fix_buttons(w)[0].click()
+    qtbot.mouseClick(fix_buttons(w)[0], Qt.MouseButton.LeftButton)
     assert w.graph.data == {"dataset": "digits", "image_size": 28} and texts(w) == [READY]
 
 
