@@ -71,6 +71,7 @@ class DataPanel(QWidget):
         layout.addWidget(self.samples)
         layout.addWidget(self.table, 1)
         self._shown: tuple | None = None
+        self.on_show = False  # a tabbed dock stays isVisible() behind another tab: track it
         document.analysed.connect(self.refresh)
         self.refresh()
 
@@ -98,6 +99,19 @@ class DataPanel(QWidget):
                     item.setText("—")
                     item.setForeground(Qt.GlobalColor.gray)
                 self.table.setItem(row, col, item)
+        self._request_samples()
+
+    def set_on_show(self, shown: bool) -> None:
+        """The dock came to the front (its tab chosen) or went behind another tab."""
+        self.on_show = shown
+        self._request_samples()
+
+    def _request_samples(self) -> None:
+        """Thumbnails cost a build of the data (on a worker): only while the dock is on show."""
+        if not self.on_show:
+            return
+        state = self.document.data_state
+        fields = state.schema.fields if state.schema is not None else {}
         images = [name for name, fi in fields.items() if fi.kind == "image" and len(fi.shape) == 3]
         self.samples.request(state.section if images else None, self.document.data_root,
                              images[0] if images else None)
@@ -154,7 +168,9 @@ def install_data(window) -> DataPanel:
     """Add the Data dock (tabbed with Issues and Summary) and wire it and the Issues list's
     messages to the window. Returns the panel."""
     panel = DataPanel(window.document)
-    window.add_dock(panel, "Data", "data", Qt.DockWidgetArea.BottomDockWidgetArea, tabify_with="issues")
+    dock = window.add_dock(panel, "Data", "data", Qt.DockWidgetArea.BottomDockWidgetArea,
+                           tabify_with="issues")
+    dock.visibilityChanged.connect(panel.set_on_show)
     panel.node_chosen.connect(window.reveal_node)
     window.issues.message.connect(lambda text: window.statusBar().showMessage(text, 10000))
     return panel

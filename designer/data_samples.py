@@ -48,6 +48,11 @@ class SampleStrip(QWidget):
         self._timer.timeout.connect(self._start)
         self.setVisible(False)
 
+    @property
+    def requested(self) -> str | None:
+        """The field whose samples are on show or being made, or None."""
+        return self._wanted[3] if self._wanted is not None else None
+
     def request(self, section: dict[str, Any] | None, root: Path | None, field: str | None) -> None:
         """Show `field`'s first samples for this data section (None: show nothing)."""
         if section is None or field is None:
@@ -108,7 +113,10 @@ class _SamplesJob(QRunnable):
             images = sample_images(self.section, self.root, self.field)
         except Exception:  # the Issues list reports what is wrong with the data; show no samples
             images = []
-        self.signals.done.emit(self.key, self.field, images)
+        try:
+            self.signals.done.emit(self.key, self.field, images)
+        except RuntimeError:  # the window went away while the samples were being made
+            pass
 
 
 def sample_images(section: dict[str, Any], root: Path | None, field: str, count: int = COUNT) -> list[np.ndarray]:

@@ -106,11 +106,15 @@ class _DescribeJob(QRunnable):
 
     def run(self) -> None:
         try:
-            self.done.emit(self.key, describe(self.section, self.root), None)
+            result = (describe(self.section, self.root), None)
         except DataError as exc:
-            self.done.emit(self.key, None, str(exc))
+            result = (None, str(exc))
         except Exception as exc:  # a loader bug must still reach the user, not kill the thread
-            self.done.emit(self.key, None, f"{self.section.get('dataset')}: {type(exc).__name__}: {exc}")
+            result = (None, f"{self.section.get('dataset')}: {type(exc).__name__}: {exc}")
+        try:
+            self.done.emit(self.key, *result)
+        except RuntimeError:  # the window went away while the file was being read
+            pass
 
 
 def _file_key(section: dict[str, Any], root: Path | None) -> tuple | None:

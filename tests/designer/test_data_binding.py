@@ -174,6 +174,12 @@ def test_the_data_panel_shows_sample_thumbnails_of_an_image_field(make_window, q
     g.data = {"dataset": "digits", "image_size": 28}
     w = make_window(g)
     strip = w.data_panel.samples
+    w.docks["issues"].raise_()
+    qtbot.waitUntil(lambda: not w.data_panel.on_show)
+    w.document.execute(SetSetting("data", "image_size", 16))
+    assert strip.requested is None and strip.labels == []  # behind the Issues tab: nothing is built
+    w.docks["data"].raise_()
+    qtbot.waitUntil(lambda: strip.requested == "image")
     qtbot.waitUntil(lambda: len(strip.labels) == 8, timeout=20000)
     image = strip.labels[0].pixmap().toImage()
     assert image.width() > 20 and len({image.pixel(x, y) for x in range(0, image.width(), 3)
