@@ -10,6 +10,7 @@ torch is never imported here.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from pathlib import Path
 from typing import Any
@@ -113,10 +114,8 @@ class _SamplesJob(QRunnable):
             images = sample_images(self.section, self.root, self.field)
         except Exception:  # the Issues list reports what is wrong with the data; show no samples
             images = []
-        try:
+        with contextlib.suppress(RuntimeError):  # the window went away meanwhile
             self.signals.done.emit(self.key, self.field, images)
-        except RuntimeError:  # the window went away while the samples were being made
-            pass
 
 
 def sample_images(section: dict[str, Any], root: Path | None, field: str, count: int = COUNT) -> list[np.ndarray]:

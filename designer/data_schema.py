@@ -9,6 +9,7 @@ document to check again. Editing the file on disk (a new mtime) reads it again.
 
 from __future__ import annotations
 
+import contextlib
 import json
 from collections import OrderedDict
 from dataclasses import dataclass, field
@@ -111,10 +112,8 @@ class _DescribeJob(QRunnable):
             result = (None, str(exc))
         except Exception as exc:  # a loader bug must still reach the user, not kill the thread
             result = (None, f"{self.section.get('dataset')}: {type(exc).__name__}: {exc}")
-        try:
+        with contextlib.suppress(RuntimeError):  # the window went away meanwhile
             self.done.emit(self.key, *result)
-        except RuntimeError:  # the window went away while the file was being read
-            pass
 
 
 def _file_key(section: dict[str, Any], root: Path | None) -> tuple | None:
