@@ -6,20 +6,37 @@ positions) and this object's `analysed` signal (shapes, parameter counts, issues
 per edit after inference and validation have run. graph_core is fast (milliseconds for
 hundreds of nodes), so analysis runs on the GUI thread, coalesced: any number of graph events
 inside one command produce one analysis pass.
+
+Analysis also checks the graph against its data section (`training.binding.check_data`): the
+Issues list shows those `data_issues` beside graph_core's, each with its one-click fixes. A
+built-in's schema is known at once; a user's file is read on a worker thread
+(`data_schema.SchemaSource`), and the check runs again when it arrives. A new document reads
+the built-in digits at 28x28, which the default Input (1, 28, 28) fits.
 """
 
 from __future__ import annotations
 
 import copy
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import QObject, QTimer, Signal
 from PySide6.QtGui import QUndoStack
 
-from graph_core import Command, Graph, Issue, Node, NodeShapes, infer_shapes, validate
+from graph_core import ERROR, Command, Graph, Issue, Node, NodeShapes, infer_shapes, validate
 from graph_core.serialization import graph_to_json
+from training.binding import DataIssue, check_data
 
+from .data_schema import DataState, SchemaSource
 from .undo import GraphUndoCommand
+
+# What a new, empty document trains on: the Input's default shape (1, 28, 28) reads it as it is.
+DEFAULT_DATA = {"dataset": "digits", "image_size": 28}
+
+
+def new_graph() -> Graph:
+    """An empty document, its data section already naming a dataset (so the file says it)."""
+    return Graph(data=dict(DEFAULT_DATA))
 
 
 class Document(QObject):
@@ -38,9 +55,14 @@ class Document(QObject):
     def __init__(self, graph: Graph | None = None, parent: QObject | None = None) -> None:
         super().__init__(parent)
         self.undo_stack = QUndoStack(self)
-        self.graph = graph if graph is not None else Graph()
+        self.graph = graph if graph is not None else new_graph()
         self.shapes: dict[str, NodeShapes] = {}
         self.issues: list[Issue] = []
+        self.data_issues: list[DataIssue] = []
+        self.data_state = DataState()
+        self.data_root: Path | None = None
+        self.schemas = SchemaSource(self)
+        self.schemas.arrived.connect(self._data_arrived)
         self.locked_reason = ""
         self._unsubscribe = self.graph.subscribe(self._on_graph_event)
         self._pending = False
@@ -81,6 +103,18 @@ class Document(QObject):
         self.analyse()
         self.replaced.emit()
 
+    def set_data_root(self, root: Path | None) -> None:
+        """The folder relative dataset paths resolve against (the graph file's folder)."""
+        if root != self.data_root:
+            self.data_root = root
+            self.analyse()
+
+    @property
+    def ready(self) -> bool:
+        """True when nothing stands between the graph and Train: no graph or data error."""
+        return (not self.data_state.pending and not any(i.severity == ERROR for i in self.issues)
+                and not any(i.severity == ERROR for i in self.data_issues))
+
     def snapshot(self) -> Graph:
         """A copy of the document for worker threads, much cheaper than a deep copy.
 
@@ -106,7 +140,21 @@ class Document(QObject):
         self._pending = False
         self.shapes = infer_shapes(self.graph)
         self.issues = validate(self.graph, self.shapes)
+        self._check_data()
         self.analysed.emit()
+
+    def _check_data(self) -> None:
+        state = self.schemas.lookup(self.graph.data, self.data_root)
+        self.data_state = state
+        if state.pending:
+            self.data_issues = []
+            return
+        self.data_issues = check_data(self.graph, state.schema, self.shapes, state.problem)
+
+    def _data_arrived(self) -> None:
+        if self.data_state.pending:
+            self._check_data()
+            self.analysed.emit()
 
     def _on_index_changed(self, _index: int) -> None:
         self.analyse()  # after push, undo or redo: one analysis pass per step

@@ -75,6 +75,10 @@ class Editor(QObject):
         node, wire its first output into the new node's first fitting input. Returns the id."""
         node_id = self.graph.unique_id(type_name)
         node = Node(node_id, type_name)
+        if type_name == "Input" and not self.scene.path:
+            field = self.free_input_field()
+            if field:
+                node.params["field"] = field  # say in the file which field it reads
         if at is None:
             at = self.scene.views()[0].mapToScene(self.scene.views()[0].viewport().rect().center()) \
                 if self.scene.views() else QPointF(0, 0)
@@ -86,6 +90,15 @@ class Editor(QObject):
         wired = f", wired from {wire_from}" if edges else ""
         self.message.emit(f"Added {type_name} '{node_id}'{wired}.")
         return node_id
+
+    def free_input_field(self) -> str | None:
+        """The dataset's first input field no Input of the document reads yet (None if unknown)."""
+        schema = self.document.data_state.schema
+        if schema is None:
+            return None
+        taken = {str(n.params.get("field") or n.id) for n in self.document.graph.nodes_of_type("Input")}
+        free = [name for name in schema.input_fields() if name not in taken]
+        return free[0] if free else None
 
     def add_near_selection(self, type_name: str) -> str | None:
         """Add after the last selected node (to its right, wired to it); else after the right-most

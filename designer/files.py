@@ -24,7 +24,7 @@ from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 from graph_core import Graph, GraphLoadError, load_graph, loads_graph, save_graph
 from graph_core.serialization import atomic_write_text
 
-from .document import Document
+from .document import Document, new_graph
 
 AUTOSAVE_MS = 30_000
 MAX_RECENT = 8
@@ -86,8 +86,9 @@ class FileController(QObject):
         """Start a new document (empty, or `graph` from a template)."""
         if ask and not self.maybe_save():
             return False
-        self.document.replace_graph(graph if graph is not None else Graph())
         self.path = None
+        self.document.data_root = None
+        self.document.replace_graph(graph if graph is not None else new_graph())
         self.path_changed.emit()
         return True
 
@@ -108,8 +109,9 @@ class FileController(QObject):
         except OSError as exc:
             self._refuse(path, f"{path}: {exc.strerror or exc}")
             return False
-        self.document.replace_graph(graph)
         self.path = Path(path).resolve()
+        self.document.data_root = self.path.parent  # relative dataset paths start there
+        self.document.replace_graph(graph)
         self._remember(self.path)
         self.path_changed.emit()
         self.message.emit(f"Opened {self.path.name}: {len(graph.nodes)} nodes.")
@@ -135,6 +137,7 @@ class FileController(QObject):
             QMessageBox.warning(self.window, "Save failed", f"Could not save {path}:\n{exc}")
             return False
         self.path = Path(path).resolve()
+        self.document.set_data_root(self.path.parent)
         self.document.undo_stack.setClean()
         self._remember(self.path)
         self.discard_recovery()

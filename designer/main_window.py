@@ -31,6 +31,7 @@ from .canvas import GraphScene, GraphView
 from .canvas.context_menu import build_canvas_menu
 from .canvas.layout import auto_layout
 from .code_view import CodeView
+from .data_panel import install_data
 from .document import Document
 from .editor import Editor
 from .exports import Exporter
@@ -83,6 +84,7 @@ class MainWindow(QMainWindow):
         self._build_docks()
         self._build_actions()
         self._connect()
+        self.data_panel = install_data(self)  # the Data dock, tabbed with Issues
         self.training = install_training(self)  # Training/Results/Runs docks (designer.training)
         self.resize(1600, 1000)
         self._restore_layout()

@@ -4,7 +4,8 @@ The graph decides the regime (DESIGN.md, "What training does"): a Discriminator 
 Reparametrisation a VAE, a head whose target is `input:<id>` an autoencoder, a cross-entropy
 head with spatial axes segmentation; anything else is supervised. `bind` checks every Input
 field and Output target against the prepared data before any training starts and reports
-mismatches as `node-id: message` lines.
+mismatches as `node-id: message` lines; `collect` reads the same from a graph still being
+edited, for the designer's checks (`training.binding`).
 """
 
 from __future__ import annotations
@@ -16,6 +17,8 @@ from typing import Any
 import graph_core as gc
 
 SUPERVISED, AUTOENCODER, VAE, GAN, SEGMENTATION = "supervised", "autoencoder", "vae", "gan", "segmentation"
+NOTHING_TO_TRAIN = ("no Output head has a loss, so there is nothing to train "
+                    "(set a head's loss to cross_entropy, bce, mse or l1)")
 
 
 @dataclass(frozen=True)
@@ -96,6 +99,19 @@ def analyse(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) 
     problems = [str(i) for i in gc.errors(gc.validate(graph, shapes))]
     if problems:
         raise BindingError(problems)
+    task = collect(graph, shapes)
+    if not task.heads and task.regime != GAN:
+        raise BindingError([f"{graph.name}: {NOTHING_TO_TRAIN}"])
+    return task
+
+
+def collect(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) -> Task:
+    """The regime, inputs and heads of any graph, even a partly invalid one (never raises).
+
+    A head whose input shape is not known yet (unwired, or downstream of an error) is left
+    out, so a check on the result reports only what can be checked.
+    """
+    shapes = shapes if shapes is not None else gc.infer_shapes(graph)
     inputs = []
     for node in graph.nodes_of_type("Input"):
         p = gc.resolved_params(node)
@@ -107,9 +123,6 @@ def analyse(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) 
     discriminators = list(graph.nodes_of_type("Discriminator"))
     if discriminators:
         return Task(GAN, inputs, heads, _gan_real(graph, discriminators[0]), has_conv2d)
-    if not heads:
-        raise BindingError([f"{graph.name}: no Output head has a loss, so there is nothing to train "
-                            "(set a head's loss to cross_entropy, bce, mse or l1)"])
     if any(n.type == "Reparametrisation" for n in _all_nodes(graph)):
         regime = VAE
     elif any(h.kind == "reconstruct" for h in heads):
@@ -124,6 +137,9 @@ def analyse(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) 
 def bind(task: Task, info: Mapping[str, Any], dataset: str = "the dataset") -> None:
     """Check every Input field and head target against the data's field infos.
 
+    The same checks the designer's Issues list runs on every edit (`training.binding`), so the
+    CLI and the designer report the same lines.
+
     Args:
         task: from `analyse`.
         info: field name -> FieldInfo (shape, dtype, num_classes, ...), as `prepare` reports.
@@ -132,47 +148,9 @@ def bind(task: Task, info: Mapping[str, Any], dataset: str = "the dataset") -> N
     Raises:
         BindingError: listing every mismatch, one `node-id: message` line each.
     """
-    issues: list[str] = []
-    available = ", ".join(sorted(info)) or "none"
-    by_node = {b.node: b for b in task.inputs}
-    for b in task.inputs:
-        if b.noise:
-            continue
-        fi = info.get(b.field)
-        if fi is None:
-            issues.append(f"{b.node}: field {b.field!r} is not in {dataset} (it has: {available})")
-            continue
-        got = tuple(fi.shape)
-        if got != b.shape:
-            issues.append(f"{b.node}: field {b.field!r} has samples of shape {gc.format_shape(got)} but "
-                          f"this Input expects {gc.format_shape(b.shape)}")
-        symbols = getattr(fi, "num_classes", None)
-        for consumer, type_name, size in b.vocab_limits if symbols else ():
-            if symbols > size:
-                what = "num_classes" if type_name == "OneHot" else "num_embeddings"
-                names = getattr(fi, "class_names", None)
-                listed = f" ({', '.join(map(str, names))})" if names and len(names) <= 12 else ""
-                issues.append(f"{consumer}: field {b.field!r} holds {symbols} different ids{listed} but "
-                              f"this {type_name} has {what} {size}: set {what} to {symbols}")
-        if b.dtype == "int64" and not str(fi.dtype).startswith(("int", "uint")):
-            issues.append(f"{b.node}: field {b.field!r} holds {fi.dtype} values but this Input reads int64 "
-                          "ids: set the Input's dtype to float32")
-    for h in task.heads:
-        if h.target_input is not None:
-            src = by_node.get(h.target_input)
-            if src is None:
-                issues.append(f"{h.node}: target input:{h.target_input} names no Input node")
-            elif _numel(src.shape) != _numel(h.shape):
-                issues.append(f"{h.node}: reconstructs {h.target_input} {gc.format_shape(src.shape)} but "
-                              f"receives {gc.format_shape(h.shape)}")
-            continue
-        fi = info.get(h.target_field or "")
-        if fi is None:
-            issues.append(f"{h.node}: target field {h.target_field!r} is not in {dataset} (it has: {available})")
-            continue
-        issues += _check_target(h, fi)
-    if task.regime == GAN and task.gan_real is None:
-        issues.append("discriminator: its real input must come straight from a data Input node")
+    from .binding import binding_issues  # binding builds on this module's Task
+
+    issues = [str(issue) for issue in binding_issues(task, info, dataset)]
     if issues:
         raise BindingError(issues)
 
@@ -187,42 +165,15 @@ def _vocab_limits(graph: gc.Graph, input_id: str) -> tuple[tuple[str, str, int],
     return tuple(limits)
 
 
-def _check_target(h: Head, fi: Any) -> list[str]:
-    target = tuple(fi.shape)
-    classes = getattr(fi, "num_classes", None)
-    if h.kind in ("classify", "segment"):
-        width = h.shape[0] if h.shape else 1
-        out = []
-        if classes is None:
-            out.append(f"{h.node}: cross-entropy needs class labels but field {h.target_field!r} holds "
-                       "numbers: use loss mse or l1")
-        elif classes != width:
-            out.append(f"{h.node}: field {h.target_field!r} has {classes} classes but this head gives "
-                       f"{width} scores: set the layer before it to {classes} outputs")
-        if target != tuple(h.shape[1:]):
-            out.append(f"{h.node}: labels of shape {gc.format_shape(target)} do not match scores of shape "
-                       f"{gc.format_shape(h.shape)} (expected labels {gc.format_shape(h.shape[1:])})")
-        return out
-    if h.kind == "binary":
-        if classes is not None and classes > 2:
-            return [f"{h.node}: field {h.target_field!r} has {classes} classes; bce is for yes/no targets: "
-                    f"use cross_entropy with {classes} outputs"]
-        if _numel(target) != _numel(h.shape):
-            return [f"{h.node}: targets of shape {gc.format_shape(target)} do not match the head's "
-                    f"{gc.format_shape(h.shape)}"]
-        return []
-    if _numel(target) != _numel(h.shape):
-        return [f"{h.node}: targets of shape {gc.format_shape(target)} do not match the head's "
-                f"{gc.format_shape(h.shape)}"]
-    return []
-
-
 def _head(graph: gc.Graph, node: gc.Node, shapes: Mapping[str, gc.NodeShapes]) -> Head | None:
     p = gc.resolved_params(node)
     if p["loss"] == "none":
         return None
-    wires = shapes[node.id].inputs.get("in") or []
-    shape = tuple(wires[0].shape) if wires else ()
+    node_shapes = shapes.get(node.id)
+    wires = (node_shapes.inputs.get("in") or []) if node_shapes is not None else []
+    if not wires or wires[0] is None:
+        return None  # not wired yet, or fed by a node in error: nothing to check against
+    shape = tuple(wires[0].shape)
     target = str(p["target"])
     if target.startswith("input:"):
         return Head(node.id, p["loss"], float(p["weight"]), "reconstruct", shape,
@@ -246,10 +197,3 @@ def _all_nodes(graph: gc.Graph):
     yield from graph.nodes.values()
     for block in graph.blocks.values():
         yield from _all_nodes(block)
-
-
-def _numel(shape: tuple[int, ...]) -> int:
-    n = 1
-    for s in shape:
-        n *= int(s)
-    return n

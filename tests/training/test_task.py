@@ -104,3 +104,167 @@ def test_more_tokens_than_the_embedding_holds_is_reported():
         bind(analyse(graph), info)
     assert any(i.startswith(f"{emb.id}: field 'tokens' holds 50 different ids but this Embedding "
                             "has num_embeddings 10") for i in err.value.issues)
+
+
+# ---- the same checks on a graph being edited, with one-click fixes --------------------------
+
+def _check(graph):
+    from training.binding import check_data
+    from training.datasets import DataError, describe
+
+    try:
+        schema, problem = describe(graph.data), None
+    except DataError as exc:
+        schema, problem = None, str(exc)
+    return check_data(graph, schema, problem=problem)
+
+
+def _fixed(graph, fix):
+    """The graph after applying a fix, and whether undo gives the same file back."""
+    import graph_core as gc
+
+    before = gc.graph_to_json(graph)
+    command = fix.command()
+    command.apply(graph)
+    after = gc.graph_to_json(graph)
+    command.revert(graph)
+    assert gc.graph_to_json(graph) == before
+    command.apply(graph)
+    assert gc.graph_to_json(graph) == after
+    return graph
+
+
+def _lenet_from_scratch():
+    """What a user builds on an empty canvas: every node at its defaults, the last Dense at 10."""
+    from graph_core import Edge, Graph, Node
+
+    g = Graph(name="scratch")
+    types = ["Input", "Conv2d", "ReLU", "MaxPool2d", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Dense",
+             "ReLU", "Dense", "Output"]
+    prev = None
+    for t in types:
+        nid = g.unique_id(t)
+        g.nodes[nid] = Node(nid, t)
+        if prev:
+            g.edges.append(Edge((prev, "out"), (nid, "in")))
+        prev = nid
+    g.nodes["dense_2"].params["out_features"] = 10
+    return g
+
+
+def test_the_walkthroughs_three_failures_are_issues_with_fixes_before_train():
+    g = _lenet_from_scratch()
+    g.data = {}
+    [issue] = _check(g)
+    assert str(issue).startswith("data: no dataset given")
+    assert issue.fix.label == "use digits at 28"
+    _fixed(g, issue.fix)
+    assert g.data == {"dataset": "digits", "image_size": 28}
+    [issue] = _check(g)
+    assert str(issue) == "input: field 'input' is not in digits (it has: image, label)"
+    assert issue.fix.label == "bind input to field image"
+    _fixed(g, issue.fix)
+    assert _check(g) == []
+    g.data = {"dataset": "digits"}
+    [issue] = _check(g)
+    assert str(issue) == ("input: field 'image' has samples of shape (1, 8, 8) but this Input "
+                          "expects (1, 28, 28)")
+    assert [f.label for f in issue.fixes] == ["resize digits to 28", "set input shape to 1, 8, 8"]
+    assert _check(_fixed(g, issue.fixes[0])) == [] and g.data["image_size"] == 28
+    g.data = {"dataset": "digits"}
+    [issue] = _check(g)
+    _fixed(g, issue.fixes[1])
+    assert _check(g) == [] and list(g.nodes["input"].params["shape"]) == [1, 8, 8]
+
+
+def test_a_head_too_narrow_for_the_classes_offers_to_resize_the_layer_before_it():
+    g = _lenet_from_scratch()
+    g.data = {"dataset": "digits", "image_size": 28}
+    g.nodes["input"].params["field"] = "image"
+    g.nodes["dense_2"].params["out_features"] = 3
+    [issue] = _check(g)
+    assert issue.node == "output" and issue.fix.label == "set dense_2 out_features to 10"
+    assert _check(_fixed(g, issue.fix)) == []
+
+
+def test_bce_on_ten_classes_offers_cross_entropy_with_ten_outputs():
+    g = graphs.mlp_digits(classes=1)
+    g.nodes["head"].params.update(loss="bce")
+    [issue] = _check(g)
+    assert issue.fix.label == "use cross_entropy with 10 outputs"
+    assert _check(_fixed(g, issue.fix)) == []
+
+
+def test_cross_entropy_on_numbers_offers_mse():
+    from training.binding import binding_issues
+    from training.datasets.core import FieldInfo
+
+    g = graphs.mlp_digits(classes=2)
+    info = {"image": FieldInfo((1, 8, 8), "float32"), "label": FieldInfo((), "float32", kind="label")}
+    [issue] = binding_issues(analyse(g), info, "t", g)
+    assert issue.message.startswith("cross-entropy needs class labels") and issue.fix.label == "set head loss to mse"
+
+
+def test_a_missing_target_field_is_bound_to_the_label():
+    g = graphs.mlp_digits()
+    g.nodes["head"].params["target"] = "digit"
+    [issue] = _check(g)
+    assert str(issue) == "head: target field 'digit' is not in digits (it has: image, label)"
+    assert issue.fix.label == "compare head with field label"
+    assert _check(_fixed(g, issue.fix)) == []
+
+
+def test_int_ids_read_as_floats_and_a_small_vocabulary_are_fixable():
+    import templates
+
+    g = templates.build("embedding_classifier")
+    emb = next(n for n in g.nodes.values() if n.type == "Embedding")
+    emb.params["num_embeddings"] = 10
+    fixes = {i.fix.label for i in _check(g) if i.fix}
+    assert f"set {emb.id} num_embeddings to 50" in fixes
+    g = graphs.mlp_digits()
+    g.nodes["image"].params["dtype"] = "int64"
+    issues = _check(g)
+    assert any(i.fix and i.fix.label == "set image dtype to float32" for i in issues)
+
+
+def test_a_reconstruction_of_the_wrong_size_is_reported():
+    from graph_core import Edge
+
+    g = graphs.autoencoder_digits()
+    g.nodes["dec_out"].params["out_features"] = 32
+    del g.nodes["shape"]
+    g.edges = [e for e in g.edges if "shape" not in (e.src[0], e.dst[0])] + [Edge(("dec_out", "out"), ("recon", "in"))]
+    [issue] = _check(g)
+    assert str(issue) == "recon: reconstructs image (1, 8, 8) but receives (32,)"
+    assert issue.fix.label == "set dec_out out_features to 64"
+
+
+def test_a_partly_invalid_graph_is_checked_where_it_can_be():
+    g = _lenet_from_scratch()
+    g.data = {"dataset": "digits"}
+    g.edges = [e for e in g.edges if e.dst[0] != "output"]  # the head is not wired yet
+    issues = _check(g)
+    assert [i.node for i in issues] == ["input"]  # the Input is still checked; the head is skipped
+
+
+def test_an_unknown_dataset_and_a_bad_option_are_issues_too():
+    g = graphs.mlp_digits()
+    g.data = {"dataset": "digits", "image_size": -1}
+    [issue] = _check(g)
+    assert issue.node is None and "'image_size' must be a positive size" in issue.message
+    g.data = {"dataset": "nothing_like_this"}
+    [issue] = _check(g)
+    assert issue.message.startswith("unknown dataset 'nothing_like_this'") and issue.fix.label == "use digits"
+
+
+def test_bind_and_the_designer_check_give_the_same_lines():
+    from training.binding import binding_issues
+
+    g = graphs.mlp_digits(classes=3)
+    g.nodes["image"].params["field"] = "picture"
+    info = prepare(g.data).info
+    with pytest.raises(BindingError) as err:
+        bind(analyse(g), info, "digits")
+    assert err.value.issues == [str(i) for i in binding_issues(analyse(g), info, "digits", g)]
+    assert err.value.issues == [str(i) for i in _check(g)]

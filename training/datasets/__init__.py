@@ -28,6 +28,9 @@ Keys for all: val_fraction (0.2), limit (at most this many samples), normalize (
 standardize features and omics blocks with the training split's statistics), data_seed (0, for
 generated sets), format (csv/npz/images/fasta/ucr/idx, when the extension does not say).
 Every failure is a one-line `DataError` naming the file and the sample.
+
+`describe(section)` gives a `DataSchema` (fields, shapes, dtypes, classes, sample counts) without
+building the data: instantly for the built-ins (no scikit-learn import), by reading for files.
 """
 
 from __future__ import annotations
@@ -35,11 +38,12 @@ from __future__ import annotations
 from .builtin import builtin_names
 from .core import DataError, FieldDataset, FieldInfo, PreparedData, RawData
 from .pipeline import detect_format, load_raw, prepare
+from .schema import DataSchema, describe, describe_builtin, schema_from_raw
 from .series import gramian_angular_field, paa
 from .split import split_indices
 
 __all__ = [
-    "DataError", "FieldDataset", "FieldInfo", "PreparedData", "RawData",
-    "builtin_names", "detect_format", "gramian_angular_field", "load_raw", "paa", "prepare",
-    "split_indices",
+    "DataError", "DataSchema", "FieldDataset", "FieldInfo", "PreparedData", "RawData",
+    "builtin_names", "describe", "describe_builtin", "detect_format", "gramian_angular_field",
+    "load_raw", "paa", "prepare", "schema_from_raw", "split_indices",
 ]
