@@ -232,3 +232,10 @@ class SetSetting(Command):
 
     def revert(self, graph: Graph) -> None:
         graph.set_setting(self.section, self.key, self._old, index=self._index)
+
+    def merge(self, other: Command) -> bool:
+        """Typing or stepping through one setting's values is one undo step."""
+        if isinstance(other, SetSetting) and (other.section, other.key) == (self.section, self.key):
+            self.value = other.value
+            return True
+        return False
