@@ -18,7 +18,9 @@ from typing import Any
 
 from PySide6.QtCore import QEvent, QObject, Qt
 from PySide6.QtWidgets import (
+    QAbstractScrollArea,
     QAbstractSpinBox,
+    QApplication,
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
@@ -70,13 +72,20 @@ def guard_wheel(root: QWidget) -> None:
 
 
 class _WheelGuard(QObject):
-    """Wheel events on a guarded widget are ignored there, so Qt hands them to the parent."""
+    """A wheel event on a guarded widget goes to the scroll area around it (the form scrolls);
+    with none around it, it is dropped. Either way the widget never sees it."""
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if event.type() == QEvent.Type.Wheel:
-            event.ignore()
-            return True
-        return False
+        if event.type() != QEvent.Type.Wheel:
+            return False
+        area = obj.parentWidget() if isinstance(obj, QWidget) else None
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is not None:
+            # Sent on explicitly: Qt propagates only wheel events that come from the system.
+            QApplication.sendEvent(area.viewport(), event)
+        event.accept()
+        return True
 
 
 _WHEEL_GUARD = _WheelGuard()

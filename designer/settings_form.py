@@ -178,6 +178,7 @@ class SettingsForm(QWidget):
         row.reset.clicked.connect(lambda: self._execute(SetSetting(section, spec.name, UNSET)))
         guard_wheel(row.box)
         form.addRow(spec.name, row.box)
+        row.box.show()  # now, not at the layout's next pass: the marks inside are set at once
         self.rows[row.key] = row
         return row
 
