@@ -111,6 +111,7 @@ class SettingsForm(QWidget):
         self.document, self.message, self.graph_folder = document, message, graph_folder
         self.rows: dict[str, SettingRow] = {}
         self._option_names: tuple[str, ...] | None = None
+        self._options_key: tuple[Any, ...] | None = None
         outer = QVBoxLayout(self)
         outer.setContentsMargins(0, 0, 0, 0)
         self.title = QLabel()
@@ -127,6 +128,10 @@ class SettingsForm(QWidget):
             for spec in (s for s in SETTINGS if s.group == group):
                 self._add(form, "training", spec)
             outer.addWidget(box)
+        self.ignored = QLabel()
+        self.ignored.setWordWrap(True)
+        self.ignored.setStyleSheet(_HINT_STYLE)
+        outer.addWidget(self.ignored)
         outer.addStretch(1)
         self.refresh()
 
@@ -201,9 +206,13 @@ class SettingsForm(QWidget):
         self.title.setText(f"<b>Graph '{graph.name}'</b><br><span style='color:#475467'>Nothing "
                            "selected: its data and training settings. Select a node to edit it."
                            "</span>")
-        specs = dataset_options(graph.data, self.graph_folder())
-        if tuple(s.name for s in specs) != self._option_names:
-            self._rebuild_options(specs)
+        folder = self.graph_folder()
+        key = (graph.data.get("dataset"), graph.data.get("format"), folder)
+        if key != self._options_key:  # a file's format is read from disk: not on every edit
+            self._options_key = key
+            specs = dataset_options(graph.data, folder)
+            if tuple(s.name for s in specs) != self._option_names:
+                self._rebuild_options(specs)
         resolved = _resolved(graph.training)
         for row in self.rows.values():
             section = getattr(graph, row.section)
@@ -226,6 +235,10 @@ class SettingsForm(QWidget):
         others = [k for k in graph.data if k not in known]
         self.extra.setText(f"Also in the file: {', '.join(others)}" if others else "")
         self.extra.setVisible(bool(others))
+        unknown = [k for k in graph.training if f"training.{k}" not in self.rows]
+        self.ignored.setText(f"In the file but not used by this version: {', '.join(unknown)}"
+                             if unknown else "")
+        self.ignored.setVisible(bool(unknown))
 
     # ---- fields -> model ---------------------------------------------------------------------
 

@@ -237,3 +237,13 @@ def test_the_wheel_over_a_field_scrolls_the_form_instead(make_window):
     wheel(widget, down=False)
     assert bar.value() < start
     assert form.rows["training.epochs"].editor.value() == TrainConfig().epochs
+
+
+def test_keys_the_form_does_not_offer_are_named_not_hidden(make_window):
+    g = small_net()
+    g.training = {"warmup": 5}
+    g.data = {"dataset": "iris", "custom": 1}
+    w = make_window(g)
+    form = settings_of(w)
+    assert not form.ignored.isHidden() and "warmup" in form.ignored.text()
+    assert not form.extra.isHidden() and "custom" in form.extra.text()
