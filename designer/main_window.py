@@ -448,6 +448,10 @@ class MainWindow(QMainWindow):
                   if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and d.isVisible()]
         if bottom:
             self.resizeDocks(bottom[:1], [250], vertical)
+        if "issues" in self.docks and "summary" in self.docks:
+            # the left tabs (Issues, Training with its curves) get the larger share of the width
+            third = self.width() // 3
+            self.resizeDocks([self.docks["issues"], self.docks["summary"]], [2 * third, third], horizontal)
         self.docks["issues"].raise_()  # while designing, the issues are what a user needs to see
 
     # ---- layout persistence and closing ------------------------------------------------------
