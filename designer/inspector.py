@@ -120,6 +120,8 @@ class Inspector(QScrollArea):
         """Take the settings form out of the scroll area without deleting it."""
         if self.settings_form is not None and self.widget() is self.settings_form:
             self.takeWidget()
+            self.settings_form.setParent(self)  # still owned (and deleted) with the inspector
+            self.settings_form.hide()
 
     def _build_node(self, form: QFormLayout, node: Node) -> None:
         spec = get_spec(node.type) if has_spec(node.type) else None

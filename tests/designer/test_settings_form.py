@@ -221,7 +221,7 @@ def test_the_form_survives_selecting_a_node_and_coming_back(make_window):
     w._selection_changed()
     assert w.inspector.widget() is not form and "out_channels" in w.inspector.editors
     again = settings_of(w)
-    assert again is form and w.inspector.widget() is form
+    assert again is form and w.inspector.widget() is form and form.isVisible()
     assert "training.lr" in w.inspector.editors
 
 
