@@ -1,13 +1,16 @@
 """The inspector: a form for the selected node, generated from its spec's parameters, or —
-with nothing selected — the graph's training and data settings.
+with nothing selected — the graph's data and training settings (settings_form.py).
 
 Every field applies its edit at once through one command (SetParam, Rename, SetFrozen,
 SetLrFactor, SetSetting). A value the spec refuses is not applied: the field turns red and the
-reason is shown under it. When the model changes (undo, redo), the fields follow.
+reason is shown under it. When the model changes (undo, redo), the fields follow. The mouse
+wheel scrolls the form and never changes a value.
 """
 
 from __future__ import annotations
 
+from collections.abc import Callable
+from pathlib import Path
 from typing import Any
 
 from PySide6.QtCore import Qt
@@ -31,7 +34,6 @@ from graph_core import (
     SetFrozen,
     SetLrFactor,
     SetParam,
-    SetSetting,
     format_shape,
     get_spec,
     has_spec,
@@ -39,19 +41,9 @@ from graph_core import (
 
 from .document import Document
 from .editor import Editor
-from .param_widgets import ParamEditor, make_editor
+from .param_widgets import ParamEditor, guard_wheel, make_editor
+from .settings_form import SettingsForm
 
-# The graph-level settings the form offers; other keys in the file are shown as text.
-SETTINGS: tuple[tuple[str, ParamSpec], ...] = (
-    ("training", ParamSpec("optimizer", "choice", "adam", "how the weights are updated",
-                           choices=("adam", "adamw", "sgd"))),
-    ("training", ParamSpec("lr", "float", 0.001, "learning rate: the step size of each update",
-                           minimum=0.0)),
-    ("training", ParamSpec("epochs", "int", 10, "passes over the training data", minimum=1)),
-    ("training", ParamSpec("batch_size", "int", 64, "samples per step", minimum=1)),
-    ("data", ParamSpec("dataset", "text", "digits",
-                       "built-in set (digits, iris, breast_cancer, dna, cbf, shapes, omics) or a file")),
-)
 _ERROR_STYLE = "border: 2px solid #d92d20;"
 
 
@@ -63,6 +55,9 @@ class Inspector(QScrollArea):
         self.setObjectName("inspector")
         self.setWidgetResizable(True)
         self.document, self.editor = document, editor
+        # The open file's folder (relative data paths start there); the window sets it.
+        self.graph_folder: Callable[[], Path | None] = lambda: None
+        self.settings_form: SettingsForm | None = None
         self.node_id: str | None = None
         self.editors: dict[str, ParamEditor] = {}
         self.errors: dict[str, QLabel] = {}
@@ -85,6 +80,9 @@ class Inspector(QScrollArea):
         self.node_id = node.id if node else None
         self._node_type = node.type if node else ""
         self.editors, self.errors = {}, {}
+        if node is None:
+            self._show_settings()
+            return
         body = QWidget()
         outer = QVBoxLayout(body)
         self.title = QLabel()
@@ -98,13 +96,32 @@ class Inspector(QScrollArea):
         form.setFieldGrowthPolicy(QFormLayout.FieldGrowthPolicy.AllNonFixedFieldsGrow)
         outer.addLayout(form)
         outer.addStretch(1)
-        if node is None:
-            self._build_settings(form)
-        else:
-            self._build_node(form, node)
+        self._build_node(form, node)
+        guard_wheel(body)
+        self._take_settings()
         self.setWidget(body)
         self._form_widget = body
         self.refresh()
+
+    def _show_settings(self) -> None:
+        """The graph's settings form: built once, kept while a node's form is on show."""
+        if self.settings_form is None:
+            self.settings_form = SettingsForm(self.document, self.editor.message.emit,
+                                              lambda: self.graph_folder())
+        if self.widget() is not self.settings_form:
+            self._take_settings()
+            self.setWidget(self.settings_form)
+        self._form_widget = self.settings_form
+        self.editors, self.errors = self.settings_form.editors, self.settings_form.errors
+        self.title, self.info = self.settings_form.title, QLabel()
+        self.refresh()
+
+    def _take_settings(self) -> None:
+        """Take the settings form out of the scroll area without deleting it."""
+        if self.settings_form is not None and self.widget() is self.settings_form:
+            self.takeWidget()
+            self.settings_form.setParent(self)  # still owned (and deleted) with the inspector
+            self.settings_form.hide()
 
     def _build_node(self, form: QFormLayout, node: Node) -> None:
         spec = get_spec(node.type) if has_spec(node.type) else None
@@ -125,16 +142,6 @@ class Inspector(QScrollArea):
         lr.valueChanged.connect(lambda v: self._apply_attr("lr_factor", float(v)))
         self._add_row(form, "lr_factor", "lr factor", lr, "multiplies the learning rate for this layer", None)
         self._attr_widgets = {"name": name, "frozen": frozen, "lr_factor": lr}
-
-    def _build_settings(self, form: QFormLayout) -> None:
-        graph = self.document.graph
-        self.title.setText(f"<b>Graph '{graph.name}'</b><br><span style='color:#475467'>Nothing "
-                           "selected: training and data settings. Select a node to edit it.</span>")
-        self._attr_widgets = {}
-        for section, p in SETTINGS:
-            ed = make_editor(p)
-            ed.on_change(lambda s=section, p=p, ed=ed: self._apply_setting(s, p, ed))
-            self._add_row(form, f"{section}.{p.name}", f"{section}.{p.name}", ed.widget, p.help, ed)
 
     def _add_row(self, form: QFormLayout, key: str, label: str, widget: QWidget, help_text: str,
                  editor: ParamEditor | None) -> None:
@@ -170,11 +177,9 @@ class Inspector(QScrollArea):
                 self.show_node(None)
                 return
             self._refresh_node(node)
-        else:
-            for key, ed in self.editors.items():
-                section, name = key.split(".", 1)
-                if self.errors[key].isHidden() and not ed.widget.hasFocus():
-                    ed.set_value(getattr(self.document.graph, section).get(name, ed.spec.default))
+        elif self.settings_form is not None:
+            self.settings_form.refresh()
+            self.editors, self.errors = self.settings_form.editors, self.settings_form.errors
 
     def _refresh_node(self, node: Node) -> None:
         spec = get_spec(node.type) if has_spec(node.type) else None
@@ -236,24 +241,6 @@ class Inspector(QScrollArea):
         self._show_error(attr, "")
         command = {"name": Rename, "frozen": SetFrozen, "lr_factor": SetLrFactor}[attr](self.node_id, value)
         self.editor.run(command)
-
-    def _apply_setting(self, section: str, p: ParamSpec, ed: ParamEditor) -> None:
-        key = f"{section}.{p.name}"
-        try:
-            value = p.check(_plain(ed.value()))
-        except (ValueError, ParamError) as exc:
-            self._show_error(key, str(exc))
-            return
-        self._show_error(key, "")
-        if getattr(self.document.graph, section).get(p.name, UNSET) != value:
-            self.document_run(SetSetting(section, p.name, value))
-
-    def document_run(self, command: SetSetting) -> None:
-        """Settings always belong to the top-level document, even while a block is shown."""
-        try:
-            self.document.execute(command)
-        except RuntimeError as exc:
-            self.editor.message.emit(str(exc))
 
     def _show_error(self, key: str, message: str) -> None:
         label = self.errors.get(key)

@@ -44,6 +44,8 @@ from .summary_view import SummaryView
 from .template_dialog import TemplateDialog
 from .training import install as install_training
 
+SHORT_WINDOW = 820  # px: below this height the inspector and the code share their dock as tabs
+
 
 def make_settings() -> QSettings:
     """The app's QSettings; NETWRIGHT_SETTINGS_PATH points it at an ini file (tests use one)."""
@@ -70,6 +72,7 @@ class MainWindow(QMainWindow):
         self.editor = Editor(self.document, self.scene, self)
         self.palette = Palette()
         self.inspector = Inspector(self.document, self.editor)
+        self.inspector.graph_folder = lambda: self.files.path.parent if self.files.path else None
         self.issues = IssuesList(self.document)
         self.summary = SummaryView(self.document)
         self.code_view = CodeView(self.document)
@@ -409,8 +412,13 @@ class MainWindow(QMainWindow):
             self._shown_once = True
             if self.settings.value("windowState") is None:
                 # First start: give the canvas most of the room (docks sized once, after all
-                # panels — including ones added by add_dock — are in place).
-                self.resize(1600, 1000)
+                # panels — including ones added by add_dock — are in place), within the screen.
+                room = self.screen().availableGeometry() if self.screen() else None
+                offscreen = QGuiApplication.platformName() == "offscreen"
+                if room is None or offscreen:
+                    self.resize(1600, 1000)
+                else:
+                    self.resize(min(1600, room.width()), min(1000, room.height()))
                 self._size_docks()
             QTimer.singleShot(0, self._fit_on_screen)
 
@@ -429,6 +437,12 @@ class MainWindow(QMainWindow):
 
     def _size_docks(self) -> None:
         vertical, horizontal = Qt.Orientation.Vertical, Qt.Orientation.Horizontal
+        if self.height() < SHORT_WINDOW and self.dockWidgetArea(self.docks["code"]) == \
+                self.dockWidgetArea(self.docks["inspector"]):
+            # A short screen (1024x700): stacked, the inspector would get a hundred pixels;
+            # as tabs each gets the whole right column.
+            self.tabifyDockWidget(self.docks["inspector"], self.docks["code"])
+            self.docks["inspector"].raise_()
         self.resizeDocks([self.docks["palette"], self.docks["history"]], [600, 160], vertical)
         self.resizeDocks([self.docks["palette"], self.docks["inspector"]], [230, 390], horizontal)
         self.resizeDocks([self.docks["inspector"], self.docks["code"]], [420, 330], vertical)
@@ -436,6 +450,10 @@ class MainWindow(QMainWindow):
                   if self.dockWidgetArea(d) == Qt.DockWidgetArea.BottomDockWidgetArea and d.isVisible()]
         if bottom:
             self.resizeDocks(bottom[:1], [250], vertical)
+        if "issues" in self.docks and "summary" in self.docks:
+            # the left tabs (Issues, Training with its curves) get the larger share of the width
+            third = self.width() // 3
+            self.resizeDocks([self.docks["issues"], self.docks["summary"]], [2 * third, third], horizontal)
         self.docks["issues"].raise_()  # while designing, the issues are what a user needs to see
 
     # ---- layout persistence and closing ------------------------------------------------------

@@ -2,8 +2,13 @@
 
 int -> QSpinBox, float -> QDoubleSpinBox, bool -> QCheckBox, choice -> QComboBox,
 ints -> a line edit that takes "3", "3, 3" or one of the spec's words ("same"), shape -> a line
-edit "1, 28, 28", text -> a line edit. Each editor offers `value()` (raises ValueError with a
+edit "1, 28, 28", text -> a line edit; the training settings' own kinds: auto_bool -> a combo
+auto / true / false, floats -> a line edit "0.9, 0.999" (empty: unset), suggest -> an editable
+combo offering the spec's choices. Each editor offers `value()` (raises ValueError with a
 readable reason for text that does not parse), `set_value(v)` and a `changed` callback hook.
+
+`guard_wheel(widget)` keeps the mouse wheel from changing spin boxes and combos under a widget:
+the wheel scrolls the form they sit in instead (a value must never change on the way past).
 """
 
 from __future__ import annotations
@@ -11,7 +16,18 @@ from __future__ import annotations
 from collections.abc import Callable
 from typing import Any
 
-from PySide6.QtWidgets import QCheckBox, QComboBox, QDoubleSpinBox, QLineEdit, QSpinBox, QWidget
+from PySide6.QtCore import QEvent, QObject, Qt
+from PySide6.QtWidgets import (
+    QAbstractScrollArea,
+    QAbstractSpinBox,
+    QApplication,
+    QCheckBox,
+    QComboBox,
+    QDoubleSpinBox,
+    QLineEdit,
+    QSpinBox,
+    QWidget,
+)
 
 from graph_core import ParamSpec
 
@@ -43,6 +59,36 @@ class ParamEditor:
 def make_editor(spec: ParamSpec) -> ParamEditor:
     """The editor for `spec`'s kind."""
     return _FACTORIES[spec.kind](spec)
+
+
+def guard_wheel(root: QWidget) -> None:
+    """Make every spin box and combo in `root` (and `root` itself) pass the wheel to its parent."""
+    kinds = (QAbstractSpinBox, QComboBox)
+    widgets = [root] if isinstance(root, kinds) else []
+    widgets += [w for kind in kinds for w in root.findChildren(kind)]
+    for widget in widgets:
+        widget.setFocusPolicy(Qt.FocusPolicy.StrongFocus)  # the wheel does not focus it either
+        widget.installEventFilter(_WHEEL_GUARD)
+
+
+class _WheelGuard(QObject):
+    """A wheel event on a guarded widget goes to the scroll area around it (the form scrolls);
+    with none around it, it is dropped. Either way the widget never sees it."""
+
+    def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
+        if event.type() != QEvent.Type.Wheel:
+            return False
+        area = obj.parentWidget() if isinstance(obj, QWidget) else None
+        while area is not None and not isinstance(area, QAbstractScrollArea):
+            area = area.parentWidget()
+        if area is not None:
+            # Sent on explicitly: Qt propagates only wheel events that come from the system.
+            QApplication.sendEvent(area.viewport(), event)
+        event.accept()
+        return True
+
+
+_WHEEL_GUARD = _WheelGuard()
 
 
 def format_value(value: Any) -> str:
@@ -106,7 +152,8 @@ def _float_editor(spec: ParamSpec) -> ParamEditor:
     box.setDecimals(6)
     box.setRange(spec.minimum if spec.minimum is not None else -1e9,
                  spec.maximum if spec.maximum is not None else 1e9)
-    box.setSingleStep(0.1 if (spec.maximum or 10) > 1 else 0.05)
+    step = getattr(spec, "step", None)  # training settings name theirs (lr steps by 1e-4)
+    box.setSingleStep(step or (0.1 if (spec.maximum or 10) > 1 else 0.05))
     return ParamEditor(spec, box, box.value, lambda v: box.setValue(float(v)),
                        lambda cb: box.valueChanged.connect(lambda _v: cb()))
 
@@ -145,7 +192,52 @@ def _text_editor(spec: ParamSpec) -> ParamEditor:
     return _line_editor(spec, lambda t: t.strip(), "")
 
 
+def _auto_bool_editor(spec: ParamSpec) -> ParamEditor:
+    box = QComboBox()
+    values: list[Any] = ["auto", True, False]
+    for v in values:
+        box.addItem(str(v).lower(), v)
+
+    def write(v: Any) -> None:
+        box.setCurrentIndex(next((k for k, x in enumerate(values) if x is v or x == v and
+                                  type(x) is type(v)), 0))
+
+    return ParamEditor(spec, box, lambda: values[box.currentIndex()], write,
+                       lambda cb: box.activated.connect(lambda _i: cb()))
+
+
+def parse_floats(spec: ParamSpec, text: str) -> list[float] | None:
+    """"0.9, 0.999" -> [0.9, 0.999]; "" -> None (unset)."""
+    parts = [p for p in text.replace(" ", ",").split(",") if p]
+    if not parts:
+        return None
+    try:
+        return [float(p) for p in parts]
+    except ValueError:
+        raise ValueError(f"{spec.name}: type numbers separated by commas, like 0.9, 0.999; "
+                         f"got {text!r}") from None
+
+
+def _floats_editor(spec: ParamSpec) -> ParamEditor:
+    return _line_editor(spec, lambda t: parse_floats(spec, t), "e.g. 0.9, 0.999 (empty: default)")
+
+
+def _suggest_editor(spec: ParamSpec) -> ParamEditor:
+    box = QComboBox()
+    box.setEditable(True)
+    box.setInsertPolicy(QComboBox.InsertPolicy.NoInsert)
+    box.addItems([str(c) for c in spec.choices])
+
+    def connect(cb: Callable[[], None]) -> None:
+        box.activated.connect(lambda _i: cb())
+        box.lineEdit().editingFinished.connect(cb)
+
+    return ParamEditor(spec, box, lambda: box.currentText().strip(),
+                       lambda v: box.setEditText(format_value(v)), connect)
+
+
 _FACTORIES: dict[str, Callable[[ParamSpec], ParamEditor]] = {
     "int": _int_editor, "float": _float_editor, "bool": _bool_editor, "choice": _choice_editor,
     "ints": _ints_editor, "shape": _shape_editor, "text": _text_editor,
+    "auto_bool": _auto_bool_editor, "floats": _floats_editor, "suggest": _suggest_editor,
 }

@@ -10,10 +10,10 @@ from __future__ import annotations
 
 from PySide6.QtGui import QUndoCommand
 
-from graph_core import Command, Graph, MoveNodes, SetParam
+from graph_core import Command, Graph, MoveNodes, SetParam, SetSetting
 
 # QUndoCommand.id() must be the same for commands that may merge; -1 means "never merge".
-_MERGE_IDS = {MoveNodes: 1, SetParam: 2}
+_MERGE_IDS = {MoveNodes: 1, SetParam: 2, SetSetting: 3}
 
 
 class GraphUndoCommand(QUndoCommand):

@@ -232,3 +232,13 @@ class SetSetting(Command):
 
     def revert(self, graph: Graph) -> None:
         graph.set_setting(self.section, self.key, self._old, index=self._index)
+
+    def merge(self, other: Command) -> bool:
+        """Typing or stepping through one setting's values is one undo step (removing the key,
+        "back to the default", is a gesture of its own)."""
+        if self.value is UNSET or getattr(other, "value", UNSET) is UNSET:
+            return False
+        if isinstance(other, SetSetting) and (other.section, other.key) == (self.section, self.key):
+            self.value = other.value
+            return True
+        return False

@@ -4,6 +4,10 @@
 value, so a typo in a CLI flag fails before any work starts. The GPU switches (`amp`,
 `channels_last`, `cudnn_benchmark`, `compile`) default to "auto": on for CUDA where they help,
 off elsewhere; `RuntimePlan` turns them into concrete decisions for one device.
+
+`SETTINGS` is the declarative table of every graph-level setting (the `training` section's
+keys), as `SettingSpec`s: kind, TrainConfig's own default, choices, range and a line of help, in
+groups. The designer builds its forms from it; run-level keys (out, resume, dataset) are not in it.
 """
 
 from __future__ import annotations
@@ -11,6 +15,8 @@ from __future__ import annotations
 import dataclasses
 from dataclasses import dataclass, field
 from typing import Any
+
+from graph_core import ParamError, ParamSpec
 
 OPTIMIZERS = ("sgd", "adam", "adamw")
 SCHEDULES = ("none", "step", "cosine")
@@ -126,6 +132,98 @@ class TrainConfig:
 
 
 @dataclass(frozen=True)
+class SettingSpec(ParamSpec):
+    """A graph-level training setting: a ParamSpec with its group, checked as the engine checks it.
+
+    Besides graph_core's kinds it uses three of its own (the designer maps them to widgets):
+    "auto_bool" ("auto", true or false), "floats" (a list of numbers, or unset when nullable) and
+    "suggest" (free text with `choices` offered as suggestions: "auto" or a metric name).
+    `step` is the increment a spin box uses (None: the widget's own).
+    """
+
+    group: str = ""
+    step: float | None = None
+
+    def check(self, value: Any) -> Any:
+        """The value in the form TrainConfig keeps it; ParamError says what the engine refuses."""
+        if value is None and not self.nullable:
+            raise ParamError(self.name, "a value is required")
+        if self.kind in ("auto_bool", "floats", "suggest"):
+            value = _check_own_kind(self, value)
+        elif value is not None:
+            if self.kind == "choice" and isinstance(value, str):
+                value = value.lower()  # the engine takes "SGD" as "sgd"
+            value = super().check(value)
+        try:
+            config = TrainConfig.resolve({self.name: value})
+        except ConfigError as exc:
+            raise ParamError(self.name, str(exc).split(": ", 1)[-1]) from None
+        return getattr(config, self.name)
+
+
+def _s(name: str, kind: str, group: str, help_text: str, **extra: Any) -> SettingSpec:
+    default = TrainConfig.__dataclass_fields__[name].default
+    return SettingSpec(name, kind, default, help_text, group=group, **extra)
+
+
+SETTING_GROUPS = ("Optimiser", "Schedule", "Early stopping", "Reproducibility", "Runtime")
+METRICS = ("auto", "val_loss", "val_accuracy", "val_mae", "val_miou", "val_reconstruction",
+           "train_loss")
+SETTINGS: tuple[SettingSpec, ...] = (
+    _s("optimizer", "choice", "Optimiser", "how the weights are updated: plain SGD (with "
+       "momentum), Adam, or AdamW (Adam with decoupled weight decay)", choices=OPTIMIZERS),
+    _s("lr", "float", "Optimiser", "learning rate: the size of each update step", minimum=1e-8,
+       maximum=10.0, step=1e-4),
+    _s("momentum", "float", "Optimiser", "SGD only: how much of the previous step carries over",
+       minimum=0.0, maximum=1.0, step=0.05),
+    _s("betas", "floats", "Optimiser", "Adam/AdamW: decay rates of the running averages of the "
+       "gradient and its square, e.g. 0.9, 0.999 (empty: PyTorch's defaults)", nullable=True),
+    _s("weight_decay", "float", "Optimiser", "pulls every weight towards zero (L2 "
+       "regularisation); 0 = off", minimum=0.0, step=1e-4),
+    _s("grad_clip", "float", "Optimiser", "largest allowed gradient norm before a step; 0 = no "
+       "clipping", minimum=0.0, step=0.5),
+    _s("epochs", "int", "Schedule", "passes over the training data", minimum=1),
+    _s("batch_size", "int", "Schedule", "samples per step: larger is smoother and needs more "
+       "memory", minimum=1),
+    _s("schedule", "choice", "Schedule", "how the learning rate changes: constant, divided "
+       "every step_size epochs, or a cosine decay to zero", choices=SCHEDULES),
+    _s("step_size", "int", "Schedule", "step schedule: epochs between two learning-rate "
+       "reductions", minimum=1),
+    _s("gamma", "float", "Schedule", "step schedule: factor the learning rate is multiplied by",
+       minimum=0.0, step=0.05),
+    _s("max_steps", "int", "Schedule", "stop after this many steps in all; 0 = no limit",
+       minimum=0),
+    _s("early_stopping", "int", "Early stopping", "stop when the monitored figure has not "
+       "improved for this many epochs (patience); 0 = off", minimum=0),
+    _s("monitor", "suggest", "Early stopping", "the figure that picks the best checkpoint and "
+       "early stopping: auto (the task's main validation figure) or a name like val_loss",
+       choices=METRICS),
+    _s("seed", "int", "Reproducibility", "seeds the weights' initialisation, the split and the "
+       "shuffling: the same seed gives the same run", minimum=0),
+    _s("device", "suggest", "Runtime", "where to train: auto (a CUDA GPU when there is one), "
+       "cpu, cuda, cuda:1, mps", choices=DEVICES),
+    _s("amp", "choice", "Runtime", "mixed precision on a GPU: auto (bf16 where supported, else "
+       "fp16), or off for plain fp32", choices=AMP_MODES),
+    _s("channels_last", "auto_bool", "Runtime", "store images channels-last on a GPU (faster "
+       "convolutions); auto: on for CUDA with 2-d convolutions"),
+    _s("cudnn_benchmark", "auto_bool", "Runtime", "let cuDNN time its algorithms and keep the "
+       "fastest; auto: on for CUDA"),
+    _s("compile", "bool", "Runtime", "torch.compile the model first (slower start, faster "
+       "steps on a GPU)"),
+    _s("samples", "bool", "Runtime", "save a picture of samples after each epoch (when the task "
+       "has pictures to show)"),
+)
+
+
+def setting_spec(name: str) -> SettingSpec:
+    """The SettingSpec of a training key; KeyError names an unknown one."""
+    for spec in SETTINGS:
+        if spec.name == name:
+            return spec
+    raise KeyError(f"unknown training setting {name!r}")
+
+
+@dataclass(frozen=True)
 class RuntimePlan:
     """The concrete speed decisions for one device, derived from a config."""
 
@@ -180,3 +278,21 @@ def plan_runtime(config: TrainConfig, device: str, *, bf16_supported: bool, has_
 def _choice(name: str, value: str, choices: tuple[str, ...]) -> None:
     if value not in choices:
         raise ConfigError(f"{name}: {value!r} is not one of {', '.join(choices)}")
+
+
+def _check_own_kind(spec: SettingSpec, value: Any) -> Any:
+    if spec.kind == "auto_bool":
+        word = {"true": True, "false": False, "auto": "auto"}.get(str(value).lower(), value)
+        if word not in AUTO_BOOL or (not isinstance(word, bool) and word != "auto"):
+            raise ParamError(spec.name, f"use auto, true or false, not {value!r}")
+        return word
+    if spec.kind == "floats":
+        if value is None:
+            return None
+        if not isinstance(value, list | tuple) or not all(
+                isinstance(v, int | float) and not isinstance(v, bool) for v in value):
+            raise ParamError(spec.name, f"expected numbers like 0.9, 0.999; got {value!r}")
+        return [float(v) for v in value]
+    if not isinstance(value, str) or not value.strip():
+        raise ParamError(spec.name, f"expected a word such as {spec.choices[0]}; got {value!r}")
+    return value.strip()

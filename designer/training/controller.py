@@ -323,26 +323,44 @@ class TrainingController(QObject):
         return path
 
     def _remember_settings(self, settings: dict[str, Any]) -> None:
-        """Write changed panel settings into the graph's training section (one undo step), so
-        the file remembers them."""
-        from graph_core import Macro, SetSetting
+        """Write panel settings that differ from what the document runs into its training section.
 
-        section = self.window.graph.training
+        The panel edits the document as the user turns its fields, so this normally finds
+        nothing to write and Train adds no undo step; it stays as a guard for settings handed
+        in by a script.
+        """
+        from graph_core import Macro, SetSetting
+        from training import ConfigError, TrainConfig
+
+        try:
+            runs = TrainConfig.resolve(self.window.graph.training)
+        except ConfigError:
+            return  # the run itself reports the bad value
         changed = [SetSetting("training", k, v) for k, v in settings.items()
-                   if k != "device" and section.get(k) != v]
-        if settings.get("device") not in ("auto", section.get("device", "auto")):
-            changed.append(SetSetting("training", "device", settings["device"]))
+                   if hasattr(runs, k) and getattr(runs, k) != v]
         if changed:
             # a locked or odd document: the run still gets the settings as overrides
             with contextlib.suppress(RuntimeError, ValueError):
                 self.window.document.execute(Macro(changed, "training settings"))
 
     def _document_replaced(self) -> None:
+        """Another graph is open (New, Open, a template): its settings, and no results of the
+        previous one: plots, Results tabs, feature maps, progress and status line start over."""
         if self.running:
             return
-        self.panel.load_settings(self.window.graph.training)
+        self.panel.attach(self.window.document)
+        self.panel.clear()
         self.runs.set_root(self.runs_root())
-        self.results.feature_maps.set_nodes(_conv_nodes(self.window.graph))
+        self.last_result = None
+        self.run_dir = None
+        self._analysers.clear()
+        self.plots.reset()
+        self.results.clear()
+        maps = self.results.feature_maps
+        maps.show_maps(None, "")
+        for picture in (maps.activations, maps.kernels):
+            picture.set_picture(None)
+        maps.set_nodes(_conv_nodes(self.window.graph))
         try:
             from training import analyse
 

@@ -3,8 +3,9 @@ and a progress bar with ETA and throughput.
 
 The panel is a view: it emits what the user asked for (`train_requested`, `pause_toggled`,
 `stop_requested`) and shows what the controller tells it (`set_running`, `show_progress`,
-`show_status`). The rest of the settings live in the graph's training section; these four are
-the ones a user turns between runs, so they are at hand here.
+`show_status`). Device, epochs, batch size and learning rate are views of the document's
+training section, like the inspector's fields: these four are the ones a user turns between
+runs, so they are at hand here too. The mouse wheel never changes them.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
     QDoubleSpinBox,
+    QGridLayout,
     QHBoxLayout,
     QLabel,
     QProgressBar,
@@ -26,6 +28,8 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
     QWidget,
 )
+
+from ..param_widgets import guard_wheel
 
 
 class DeviceCombo(QComboBox):
@@ -70,15 +74,24 @@ class DeviceCombo(QComboBox):
 
 class TrainingPanel(QWidget):
     """Buttons, run settings and progress. Signals: train_requested, pause_toggled(bool),
-    stop_requested."""
+    stop_requested.
+
+    Device, Epochs, Batch and LR are views of the document's `training` section (`attach`): a
+    change is a SetSetting at once (one undo step, merged while typing or stepping; refused
+    while the document is locked), and they follow undo, redo and file open. The row wraps
+    into two when the dock is narrow.
+    """
 
     train_requested = Signal()
     pause_toggled = Signal(bool)
     stop_requested = Signal()
 
+    KEYS = ("device", "epochs", "batch_size", "lr")
+
     def __init__(self, parent: QWidget | None = None) -> None:
         super().__init__(parent)
         self.setObjectName("trainingPanel")
+        self.document: Any = None
         style = self.style()
         icon = QStyle.StandardPixmap
         # standard icons, not emoji: many desktop fonts have no glyph for ⏸ and show a box
@@ -103,7 +116,7 @@ class TrainingPanel(QWidget):
         self.progress = QProgressBar()
         self.progress.setObjectName("progressBar")
         self.progress.setTextVisible(True)
-        self.progress.setMinimumWidth(260)
+        self.progress.setMinimumWidth(160)
         self.progress.setSizePolicy(QSizePolicy.Policy.Expanding, QSizePolicy.Policy.Fixed)
         self.progress.setFormat("Ready — click Train")
         self.progress.setValue(0)
@@ -112,51 +125,125 @@ class TrainingPanel(QWidget):
         self.status.setWordWrap(True)
         self.status.setTextInteractionFlags(Qt.TextInteractionFlag.TextSelectableByMouse)
         self._build()
+        guard_wheel(self)
         self.train_button.clicked.connect(self.train_requested)
         self.stop_button.clicked.connect(self.stop_requested)
         self.pause_button.toggled.connect(self._pause_toggled)
+        self.epochs.valueChanged.connect(lambda v: self._edit("epochs", int(v)))
+        self.batch_size.valueChanged.connect(lambda v: self._edit("batch_size", int(v)))
+        self.lr.valueChanged.connect(lambda v: self._edit("lr", float(v)))
+        self.device.currentIndexChanged.connect(lambda _i: self._edit("device", self.device.device()))
         self.set_running(False)
 
     def _build(self) -> None:
-        row = QHBoxLayout()
-        row.setContentsMargins(0, 0, 0, 0)
+        self._buttons = QHBoxLayout()
         for w in (self.train_button, self.pause_button, self.stop_button):
-            row.addWidget(w)
-        row.addSpacing(12)
+            self._buttons.addWidget(w)
+        self._settings = QHBoxLayout()
         for label, w in (("Device", self.device), ("Epochs", self.epochs), ("Batch", self.batch_size),
                          ("LR", self.lr)):
             text = QLabel(label)
             text.setBuddy(w)
-            row.addWidget(text)
-            row.addWidget(w)
-        row.addSpacing(12)
-        row.addWidget(self.progress, 1)
+            self._settings.addWidget(text)
+            self._settings.addWidget(w)
+        self._settings_box = QWidget()
+        self._settings_box.setLayout(self._settings)
+        self._settings.setContentsMargins(0, 0, 0, 0)
+        self._rows = QGridLayout()
+        self._rows.setContentsMargins(0, 0, 0, 0)
+        self._rows.setHorizontalSpacing(12)
+        self._rows.addLayout(self._buttons, 0, 0)
+        self._wide: bool | None = None
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 2)
-        layout.addLayout(row)
+        layout.addLayout(self._rows)
         layout.addWidget(self.status)
+        self._arrange(wide=True)
+        # the narrow (two-row) arrangement sets the least room the panel needs
+        buttons = self._buttons.sizeHint().width()
+        settings = self._settings_box.sizeHint().width()
+        self._one_row = buttons + settings + self.progress.minimumWidth() + 40
+        self.setMinimumWidth(max(buttons + self.progress.minimumWidth(), settings) + 20)
 
-    # ---- what the controller shows -----------------------------------------------------------
+    def _arrange(self, wide: bool) -> None:
+        """One row (buttons, settings, progress) or two (buttons and progress; settings)."""
+        if wide == self._wide:
+            return
+        self._wide = wide
+        for w in (self._settings_box, self.progress):
+            self._rows.removeWidget(w)
+        if wide:
+            self._rows.addWidget(self._settings_box, 0, 1)
+            self._rows.addWidget(self.progress, 0, 2)
+            self._rows.setColumnStretch(1, 0)
+            self._rows.setColumnStretch(2, 1)
+        else:
+            self._rows.addWidget(self.progress, 0, 1)
+            self._rows.addWidget(self._settings_box, 1, 0, 1, 2, Qt.AlignmentFlag.AlignLeft)
+            self._rows.setColumnStretch(1, 1)
+            self._rows.setColumnStretch(2, 0)
+
+    def resizeEvent(self, event: Any) -> None:  # noqa: N802 (Qt override)
+        self._arrange(event.size().width() >= self._one_row)
+        super().resizeEvent(event)
+
+    # ---- the document's training section ------------------------------------------------------
+
+    def attach(self, document: Any) -> None:
+        """Show (and edit) `document`'s training section from now on; idempotent."""
+        if document is not self.document:
+            self.document = document
+            document.analysed.connect(self.refresh)
+        self.refresh()
+
+    def refresh(self) -> None:
+        """Show the document's values (after an edit, undo, redo or open)."""
+        if self.document is not None:
+            self.load_settings(self.document.graph.training)
 
     def load_settings(self, training: dict[str, Any]) -> None:
-        """Show a graph's training section (epochs, batch size, learning rate)."""
-        from training import ConfigError, TrainConfig
-
-        try:
-            config = TrainConfig.resolve(training)
-        except ConfigError:
-            config = TrainConfig()
-        self.epochs.setValue(config.epochs)
-        self.batch_size.setValue(config.batch_size)
-        self.lr.setValue(config.lr)
-        device = str(training.get("device", "auto"))
-        index = self.device.findData(device)
-        self.device.setCurrentIndex(max(index, 0))
+        """Show a graph's training section (device, epochs, batch size, learning rate)."""
+        values = _resolved(training)
+        for key, widget in self._widgets().items():
+            widget.blockSignals(True)
+            try:
+                if key == "device":
+                    index = self.device.findData(values["device"])
+                    if index < 0:  # e.g. cuda:1 before the list was probed: show what runs
+                        self.device.addItem(str(values["device"]), values["device"])
+                        index = self.device.count() - 1
+                    self.device.setCurrentIndex(index)
+                elif widget.value() != values[key]:
+                    widget.setValue(values[key])
+            finally:
+                widget.blockSignals(False)
 
     def overrides(self) -> dict[str, Any]:
-        """The settings on the panel, as TrainConfig overrides."""
+        """The four settings as TrainConfig overrides: what the document says (the panel shows it)."""
+        if self.document is not None:
+            values = _resolved(self.document.graph.training)
+            return {k: values[k] for k in ("epochs", "batch_size", "lr", "device")}
         return {"epochs": self.epochs.value(), "batch_size": self.batch_size.value(),
                 "lr": self.lr.value(), "device": self.device.device()}
+
+    def _edit(self, key: str, value: Any) -> None:
+        """A panel change -> one SetSetting (nothing when it already is what runs)."""
+        if self.document is None:
+            return
+        from graph_core import SetSetting
+
+        if value == _resolved(self.document.graph.training)[key]:
+            return
+        try:
+            self.document.execute(SetSetting("training", key, value))
+        except (RuntimeError, ValueError) as exc:  # locked: show why, and the value that stays
+            self.show_status(f"Not changed: {exc}", error=True)
+            self.refresh()
+
+    def _widgets(self) -> dict[str, Any]:
+        return {"device": self.device, "epochs": self.epochs, "batch_size": self.batch_size, "lr": self.lr}
+
+    # ---- what the controller shows -----------------------------------------------------------
 
     def set_running(self, running: bool) -> None:
         self.train_button.setEnabled(not running)
@@ -179,9 +266,38 @@ class TrainingPanel(QWidget):
         self.status.setText(text)
         self.status.setStyleSheet("color: #b42318;" if error else "color: #344054;")
 
+    def clear(self) -> None:
+        """Back to the state before any run: empty progress, no status line."""
+        self.progress.setRange(0, 1)
+        self.progress.setValue(0)
+        self.progress.setFormat("Ready — click Train")
+        self.show_status("")
+
     def _pause_toggled(self, paused: bool) -> None:
         self.pause_button.setText("Resume" if paused else "Pause")
         self.pause_toggled.emit(paused)
+
+
+def _resolved(training: dict[str, Any]) -> dict[str, Any]:
+    """The values that run for a training section (TrainConfig's defaults where keys are missing)."""
+    from training import ConfigError, TrainConfig
+
+    try:
+        config = TrainConfig.resolve(training)
+    except ConfigError:  # a bad value elsewhere in the section: these four still resolve alone
+        config = TrainConfig.resolve({k: v for k, v in training.items() if k in TrainingPanel.KEYS
+                                      and _valid(k, v)})
+    return {k: getattr(config, k) for k in TrainingPanel.KEYS}
+
+
+def _valid(key: str, value: Any) -> bool:
+    from training import ConfigError, TrainConfig
+
+    try:
+        TrainConfig.resolve({key: value})
+    except ConfigError:
+        return False
+    return True
 
 
 def _spin(box: QSpinBox, name: str, low: int, high: int, tip: str) -> QSpinBox:

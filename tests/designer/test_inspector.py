@@ -113,8 +113,9 @@ def test_with_nothing_selected_it_edits_training_and_data_settings(make_window):
     epochs = w.inspector.editors["training.epochs"].widget
     epochs.setValue(3)
     assert w.graph.training["epochs"] == 3
-    w.inspector.editors["data.dataset"].widget.setText("iris")
-    w.inspector.editors["data.dataset"].widget.editingFinished.emit()
+    dataset = w.inspector.editors["data.dataset"].widget.lineEdit()  # an editable combo
+    dataset.setText("iris")
+    dataset.editingFinished.emit()
     assert w.graph.data["dataset"] == "iris"
     w.document.undo_stack.undo()
     assert "dataset" not in w.graph.data

@@ -119,3 +119,40 @@ def test_escape_puts_cards_being_dragged_back_and_makes_no_undo_step(make_window
     _press_and_move(w, start, start + QPoint(60, 90))
     _send(w.view.viewport(), QMouseEvent.Type.MouseButtonRelease, start + QPoint(60, 90))
     assert w.document.undo_stack.count() == 1
+
+
+def test_at_1024x700_no_toolbar_overlaps_a_dock_and_every_control_is_in_view(make_window, qtbot):
+    from PySide6.QtCore import QRect
+    from PySide6.QtWidgets import QDockWidget, QToolBar
+
+    from .conftest import lenet
+
+    w = make_window(lenet())
+    w.resize(1024, 700)
+    qtbot.waitUntil(lambda: w.width() == 1024 and w.height() == 700)  # not forced wider
+    assert w.minimumSizeHint().width() <= 1024
+    tc = w.training
+    for raised in (w.docks["issues"], tc.training_dock):  # while designing, then training
+        raised.raise_()
+        QApplication.processEvents()
+        toolbars = [t for t in w.findChildren(QToolBar) if t.isVisible()]
+        docks = [d for d in w.findChildren(QDockWidget) if d.isVisible() and not d.visibleRegion().isEmpty()]
+        assert toolbars and len(docks) >= 5
+        for toolbar in toolbars:
+            for dock in docks:
+                assert not toolbar.geometry().intersects(dock.geometry()), (toolbar.objectName(), dock.objectName())
+        window_rect = QRect(0, 0, w.width(), w.height())
+        for dock in docks:
+            assert window_rect.contains(dock.geometry()), dock.objectName()
+    # the Training panel's controls all fit in its dock, none on top of another
+    panel = tc.panel
+    controls = [panel.train_button, panel.pause_button, panel.stop_button, panel.device, panel.epochs,
+                panel.batch_size, panel.lr, panel.progress]
+    rects = [QRect(c.mapTo(tc.training_dock, c.rect().topLeft()), c.size()) for c in controls]
+    dock_rect = QRect(0, 0, tc.training_dock.width(), tc.training_dock.height())
+    for control, rect in zip(controls, rects, strict=True):
+        assert control.isVisible() and dock_rect.contains(rect), control.objectName()
+        assert rect.width() >= control.minimumSizeHint().width(), control.objectName()
+    for k, a in enumerate(rects):
+        for b in rects[k + 1:]:
+            assert not a.intersects(b)

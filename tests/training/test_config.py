@@ -74,3 +74,60 @@ def test_each_speed_switch_can_be_turned_off_or_on():
     assert (plan.amp_dtype, plan.channels_last, plan.cudnn_benchmark, plan.compile) == (None, False, False, True)
     forced = plan_runtime(TrainConfig.resolve({"amp": "fp16"}), "cuda", bf16_supported=True, has_conv2d=True)
     assert forced.amp_dtype == "float16" and forced.grad_scaler
+
+
+# ---- the declarative table of settings the designer's forms are built from ---------------------
+
+RUN_LEVEL = {"out", "resume", "dataset", "ignored"}
+
+
+def test_the_settings_table_covers_every_graph_level_field_with_trainconfigs_default():
+    import dataclasses
+
+    from training.config import SETTING_GROUPS, SETTINGS
+
+    fields = {f.name: f for f in dataclasses.fields(TrainConfig)}
+    names = [s.name for s in SETTINGS]
+    assert len(names) == len(set(names))
+    assert set(names) == set(fields) - RUN_LEVEL
+    defaults = TrainConfig()
+    for spec in SETTINGS:
+        assert spec.default == getattr(defaults, spec.name), spec.name
+        assert spec.check(spec.default) == getattr(defaults, spec.name), spec.name
+        assert spec.group in SETTING_GROUPS and spec.help, spec.name
+    assert {s.group for s in SETTINGS} == set(SETTING_GROUPS)
+
+
+@pytest.mark.parametrize(("key", "value", "stored"), [
+    ("optimizer", "SGD", "sgd"),
+    ("betas", [0.8, 0.99], [0.8, 0.99]),
+    ("betas", None, None),
+    ("channels_last", "true", True),
+    ("cudnn_benchmark", False, False),
+    ("channels_last", "auto", "auto"),
+    ("monitor", "val_accuracy", "val_accuracy"),
+    ("device", "cuda:1", "cuda:1"),
+    ("amp", "bf16", "bf16"),
+])
+def test_a_setting_checks_and_normalises_as_the_engine_does(key, value, stored):
+    from training.config import setting_spec
+
+    assert setting_spec(key).check(value) == stored
+    assert getattr(TrainConfig.resolve({key: stored}), key) == stored
+
+
+@pytest.mark.parametrize(("key", "value", "words"), [
+    ("lr", 0.0, "lr: must be at least"),
+    ("betas", [0.9], "betas"),
+    ("betas", [0.9, 1.5], "betas"),
+    ("channels_last", "yes", "use auto, true or false"),
+    ("device", "tpu", "device"),
+    ("epochs", 0, "epochs: must be at least 1"),
+    ("monitor", "", "monitor"),
+])
+def test_a_setting_refuses_what_the_engine_refuses(key, value, words):
+    from graph_core import ParamError
+    from training.config import setting_spec
+
+    with pytest.raises(ParamError, match=words):
+        setting_spec(key).check(value)
