@@ -114,8 +114,10 @@ def _run_seed(case: Case, device: str, out: Path, seed: int) -> tuple[RunResult,
 
 
 def markdown(rows: list[dict[str, Any]], device: str) -> str:
+    import torch
+
     lines = [f"Device: {device} ({platform.processor() or platform.machine()}), "
-             f"torch threads default. Command: `.venv/bin/python benchmarks/acceptance.py`",
+             f"{torch.get_num_threads()} torch threads. Command: `.venv/bin/python benchmarks/acceptance.py`",
              "", "| template | data | bar | result | epochs | training s | pass |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
