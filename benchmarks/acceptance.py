@@ -42,7 +42,8 @@ class Case:
 
 
 def _lenet(r: RunResult, x: dict) -> bool:
-    return x["mean_val_accuracy"] >= 0.97 and x["max_train_seconds"] < 60
+    return (x["first_val_accuracy"] >= 0.97 and x["mean_val_accuracy"] >= 0.97
+            and x["max_train_seconds"] < 60)
 
 
 def _vae(r: RunResult, x: dict) -> bool:
@@ -56,12 +57,11 @@ def _dcgan(r: RunResult, x: dict) -> bool:
 
 
 CASES = [
-    # The seed also draws the validation split; seed 0's split holds a dozen digits that no
-    # setting we tried gets right (it tops out at 0.967-0.969), so the bar is judged on the
-    # mean of three seeds, each run reported, with the template's own defaults (Adam, lr 0.002,
-    # batch 32, cosine schedule).
-    Case("lenet", "mean val accuracy over seeds 0-2 >= 0.97, each < 60 s of training", _lenet,
-         {}, seeds=(0, 1, 2)),
+    # The seed also draws the validation split, so the default seed alone could pass on a
+    # lucky split: seed 0 must reach the bar and so must the mean of seeds 0-4 (each reported),
+    # with the template's own defaults (Adam, lr 0.002, batch 32, cosine, augment affine).
+    Case("lenet", "seed 0 and the mean of seeds 0-4: val accuracy >= 0.97, each < 60 s of training",
+         _lenet, {}, seeds=(0, 1, 2, 3, 4)),
     Case("vae", "reconstruction falls, KL > 0", _vae),
     Case("dcgan", "d_loss and g_loss finite over 5 epochs, 5 sample grids", _dcgan, {"epochs": 5}),
     Case("segnet", "val mean IoU >= 0.8", lambda r, x: r.final.get("val_miou", 0) >= 0.8),
@@ -74,7 +74,10 @@ def run_case(case: Case, device: str, out: Path) -> dict[str, Any]:
     """Train one case (once per seed) and return its row of figures."""
     runs = [_run_seed(case, device, out, seed) for seed in case.seeds]
     result, extra, graph, wall = runs[-1]
-    extra["mean_val_accuracy"] = sum(r.final.get("val_accuracy", 0) for r, *_ in runs) / len(runs)
+    accuracies = [r.final.get("val_accuracy", 0) for r, *_ in runs]
+    extra["first_val_accuracy"] = accuracies[0]
+    extra["mean_val_accuracy"] = sum(accuracies) / len(runs)
+    extra["min_val_accuracy"] = min(accuracies)
     extra["max_train_seconds"] = max(x["train_seconds"] for _, x, *_ in runs)
     passed = all(r.ok for r, *_ in runs) and case.check(result, extra)
     per_seed = [{"seed": seed, "val_accuracy": r.final.get("val_accuracy"),
@@ -85,7 +88,8 @@ def run_case(case: Case, device: str, out: Path) -> dict[str, Any]:
             "wall_seconds": round(sum(w for *_, w in runs), 1), "overrides": case.overrides,
             "sample_grids": extra["sample_grids"], "first_val": result.history[0] if result.history else {},
             "seeds": per_seed if len(runs) > 1 else None,
-            "mean_val_accuracy": extra["mean_val_accuracy"] if len(runs) > 1 else None}
+            "mean_val_accuracy": extra["mean_val_accuracy"] if len(runs) > 1 else None,
+            "min_val_accuracy": extra["min_val_accuracy"] if len(runs) > 1 else None}
 
 
 def _run_seed(case: Case, device: str, out: Path, seed: int) -> tuple[RunResult, dict, Any, float]:
@@ -110,8 +114,10 @@ def _run_seed(case: Case, device: str, out: Path, seed: int) -> tuple[RunResult,
 
 
 def markdown(rows: list[dict[str, Any]], device: str) -> str:
+    import torch
+
     lines = [f"Device: {device} ({platform.processor() or platform.machine()}), "
-             f"torch threads default. Command: `.venv/bin/python benchmarks/acceptance.py`",
+             f"{torch.get_num_threads()} torch threads. Command: `.venv/bin/python benchmarks/acceptance.py`",
              "", "| template | data | bar | result | epochs | training s | pass |",
              "|---|---|---|---|---|---|---|"]
     for r in rows:
@@ -123,8 +129,10 @@ def markdown(rows: list[dict[str, Any]], device: str) -> str:
         if r["sample_grids"]:
             figures += f", {r['sample_grids']} sample grids"
         if r.get("seeds"):
-            figures = (f"mean val_accuracy {r['mean_val_accuracy']:.4f} (" + ", ".join(
-                f"seed {s['seed']}: {s['val_accuracy']:.4f} in {s['train_seconds']} s" for s in r["seeds"]) + ")")
+            each = ", ".join(f"seed {s['seed']}: {s['val_accuracy']:.4f} in {s['train_seconds']} s"
+                             for s in r["seeds"])
+            figures = (f"mean val_accuracy {r['mean_val_accuracy']:.4f}, "
+                       f"min {r['min_val_accuracy']:.4f} ({each})")
         data = r["data"].get("dataset")
         over = f" (with {json.dumps(r['overrides'])})" if r["overrides"] else ""
         lines.append(f"| {r['template']}{over} | {data} | {r['bar']} | {figures or r['error']} | "

@@ -45,9 +45,12 @@ def lenet(input_size: int, in_channels: int, num_classes: int, activation: str, 
     x = s.then(x, "fc5", "Dense", out_features=num_classes)
     s.then(x, "prediction", "Output", loss="cross_entropy", target="label")
     data = {"dataset": "digits", "image_size": input_size}
-    # Measured on digits (benchmarks/acceptance.py): a cosine schedule from lr 0.002 with
-    # batch 32 reaches 97% validation accuracy where a flat lr 0.001 with batch 64 stops near 96.8%.
-    return s.settings(data, optimizer="adam", lr=0.002, epochs=15, batch_size=32, schedule="cosine")
+    # Measured on digits (benchmarks/acceptance.py, seeds 0-4): without augmentation the net
+    # learns the 1,438 training digits by heart (100 % train accuracy by epoch 11) and stops at
+    # 0.961-0.983 validation accuracy; small random shifts, rotations and scalings of each
+    # training batch ("affine") give 0.978-0.994 in the same 15 epochs.
+    return s.settings(data, optimizer="adam", lr=0.002, epochs=15, batch_size=32, schedule="cosine",
+                      augment="affine")
 
 
 @template(

@@ -23,6 +23,7 @@ SCHEDULES = ("none", "step", "cosine")
 DEVICES = ("auto", "cpu", "cuda", "mps")
 AMP_MODES = ("auto", "bf16", "fp16", "off")
 AUTO_BOOL = ("auto", True, False)
+AUGMENTS = ("none", "shift", "affine")
 
 
 class ConfigError(ValueError):
@@ -44,6 +45,7 @@ class TrainConfig:
     step_size: int = 10
     gamma: float = 0.1
     grad_clip: float = 0.0
+    augment: str = "none"
     early_stopping: int = 0
     monitor: str = "auto"
     seed: int = 0
@@ -106,6 +108,8 @@ class TrainConfig:
         _choice("optimizer", self.optimizer, OPTIMIZERS)
         _choice("schedule", self.schedule, SCHEDULES)
         _choice("amp", self.amp, AMP_MODES)
+        self.augment = str(self.augment or "none").lower()
+        _choice("augment", self.augment, AUGMENTS)
         if self.device not in DEVICES and not self.device.startswith("cuda:"):
             raise ConfigError(f"device: {self.device!r} is not one of {', '.join(DEVICES)}")
         for name in ("channels_last", "cudnn_benchmark"):

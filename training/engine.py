@@ -149,9 +149,25 @@ class TrainingRun:
         self.train_feed = Feeder(self.prepared.train, fields, self.device, self.plan.channels_last)
         val = self.prepared.val if len(self.prepared.val) else self.prepared.train
         self.val_feed = Feeder(val, fields, self.device, self.plan.channels_last)
+        self.augmenter = self._augmenter(fields)
         self.sampler = torch.utils.data.DistributedSampler(
             self.prepared.train, num_replicas=self.ctx.world, rank=self.ctx.rank, shuffle=True,
             seed=self.config.seed)
+
+    def _augmenter(self, fields: set[str]) -> Any:
+        """The training batches' warp for `augment`, or None; refuses data with no image field."""
+        mode = self.config.augment
+        if mode == "none":
+            return None
+        from .augment import ImageAugmenter, image_fields
+
+        images, masks = image_fields(self.prepared.info, fields)
+        if not images:
+            raise ConfigError(f"augment: {mode} warps image fields (channels, height, width), and the "
+                              "graph reads none; set augment to none for this data")
+        # each process of a torchrun job draws its own warps
+        return ImageAugmenter(mode, images, masks, seed=self.config.seed * 1000 + self.ctx.rank,
+                              channels_last=self.plan.channels_last)
 
     def _wrap(self, module: Any) -> Any:
         """DDP under torchrun, then torch.compile when asked; parameters stay the module's."""
@@ -279,6 +295,8 @@ class TrainingRun:
 
     def _one_step(self, index: Any) -> dict[str, float]:
         batch = self.train_feed.batch(index)
+        if self.augmenter is not None:
+            batch = self.augmenter(batch)
         losses = self.regime.train_step(batch, len(index))
         if self.ctx.active:
             names = list(losses)

@@ -273,3 +273,39 @@ def test_gradient_clipping_bounds_each_update(tmp_path):
     # plain SGD moves by lr * gradient: the clipped norm caps the whole step at 1e-3
     assert moved("clipped") == pytest.approx(1e-3, rel=1e-3)
     assert moved("free") > 0.01
+
+
+def test_augment_warps_training_batches_reproducibly_and_still_learns(tmp_path):
+    runs = [train(small_mlp(epochs=3), {"out": str(tmp_path / str(i)), "seed": 3, "augment": mode})
+            for i, mode in enumerate(("affine", "affine", "none"))]
+    curves = [[row["train_loss"] for row in r.history] for r in runs]
+    assert curves[0] == curves[1], "the same seed warps the same way"
+    assert curves[0] != curves[2], "augment changes what the network sees"
+    assert runs[0].final["val_accuracy"] > 0.7
+    assert json.loads((tmp_path / "0" / "config.json").read_text())["augment"] == "affine"
+
+
+def test_augment_only_touches_training_batches(tmp_path, monkeypatch):
+    from training import regimes
+
+    seen = {}
+    evaluate = regimes.HeadRegime.evaluate
+
+    def spy(self, feed, batch_size):
+        seen["val"] = feed.batch(torch.arange(len(feed)))["image"]
+        return evaluate(self, feed, batch_size)
+
+    monkeypatch.setattr(regimes.HeadRegime, "evaluate", spy)
+    train(small_mlp(epochs=1), {"out": str(tmp_path / "a"), "augment": "affine", "max_steps": 1})
+    warped_val = seen["val"]
+    train(small_mlp(epochs=1), {"out": str(tmp_path / "b"), "augment": "none", "max_steps": 1})
+    assert torch.equal(warped_val, seen["val"]), "validation samples are seen as they are"
+
+
+def test_augment_without_an_image_field_says_so(tmp_path):
+    g = graphs.mlp_digits(classes=3)
+    g.nodes["image"].params = {"shape": [4], "field": "features"}
+    g.data = {"dataset": "iris"}
+    result = train(g, {"out": str(tmp_path), "augment": "shift"})
+    assert result.status == "failed"
+    assert result.error.startswith("augment: shift warps image fields") and "set augment to none" in result.error
