@@ -170,7 +170,8 @@ def _s(name: str, kind: str, group: str, help_text: str, **extra: Any) -> Settin
     return SettingSpec(name, kind, default, help_text, group=group, **extra)
 
 
-SETTING_GROUPS = ("Optimiser", "Schedule", "Early stopping", "Reproducibility", "Runtime")
+SETTING_GROUPS = ("Optimiser", "Schedule", "Augmentation", "Early stopping", "Reproducibility",
+                  "Runtime")
 METRICS = ("auto", "val_loss", "val_accuracy", "val_mae", "val_miou", "val_reconstruction",
            "train_loss")
 SETTINGS: tuple[SettingSpec, ...] = (
@@ -197,6 +198,10 @@ SETTINGS: tuple[SettingSpec, ...] = (
        minimum=0.0, step=0.05),
     _s("max_steps", "int", "Schedule", "stop after this many steps in all; 0 = no limit",
        minimum=0),
+    _s("augment", "choice", "Augmentation", "random small warps of the training images at each "
+       "step: shift (up to 1/14 of the side), or affine (shifts, rotations up to 10 degrees and "
+       "scalings up to 10%); masks move with their image, validation images are left as they are",
+       choices=AUGMENTS),
     _s("early_stopping", "int", "Early stopping", "stop when the monitored figure has not "
        "improved for this many epochs (patience); 0 = off", minimum=0),
     _s("monitor", "suggest", "Early stopping", "the figure that picks the best checkpoint and "
