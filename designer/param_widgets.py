@@ -147,8 +147,19 @@ def _int_editor(spec: ParamSpec) -> ParamEditor:
     return ParamEditor(spec, box, read, write, lambda cb: box.valueChanged.connect(lambda _v: cb()))
 
 
+class DecimalSpinBox(QDoubleSpinBox):
+    """A QDoubleSpinBox that shows 0.2 as "0.2", not "0.200000" (it still takes six decimals)."""
+
+    def textFromValue(self, value: float) -> str:  # noqa: N802 (Qt override)
+        text = super().textFromValue(value)
+        point = self.locale().decimalPoint()
+        if point in text:
+            text = text.rstrip("0").rstrip(point)
+        return text
+
+
 def _float_editor(spec: ParamSpec) -> ParamEditor:
-    box = QDoubleSpinBox()
+    box = DecimalSpinBox()
     box.setDecimals(6)
     box.setRange(spec.minimum if spec.minimum is not None else -1e9,
                  spec.maximum if spec.maximum is not None else 1e9)

@@ -16,7 +16,6 @@ from typing import Any
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QComboBox,
-    QDoubleSpinBox,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -29,7 +28,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
-from ..param_widgets import guard_wheel
+from ..param_widgets import DecimalSpinBox, guard_wheel
 
 
 class DeviceCombo(QComboBox):
@@ -107,7 +106,7 @@ class TrainingPanel(QWidget):
         self.device = DeviceCombo()
         self.epochs = _spin(QSpinBox(), "epochsSpin", 1, 100000, "Passes over the training data")
         self.batch_size = _spin(QSpinBox(), "batchSizeSpin", 1, 65536, "Samples per step")
-        self.lr = QDoubleSpinBox()
+        self.lr = DecimalSpinBox()
         self.lr.setObjectName("lrSpin")
         self.lr.setDecimals(6)
         self.lr.setRange(1e-6, 10.0)
