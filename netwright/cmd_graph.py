@@ -1,10 +1,16 @@
-"""`netwright validate` and `netwright summary`: read a graph file and report on it."""
+"""`netwright validate` and `netwright summary`: read a graph file and report on it.
+
+`validate` checks the graph and, when the file names a dataset, whether the graph fits that data
+(the same checks as the designer's Issues list and `netwright train`, each with its fixes), so a
+file that validates is one that trains.
+"""
 
 from __future__ import annotations
 
 import argparse
 import json
 import sys
+from pathlib import Path
 
 import graph_core as gc
 
@@ -15,6 +21,8 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                                    "line each. Exit 0 when valid, 1 when invalid, 2 when unreadable.")
     p.add_argument("file", help="a .json graph file")
     p.add_argument("--strict", action="store_true", help="treat warnings as errors")
+    p.add_argument("--no-data", action="store_true",
+                   help="check the graph only, not whether it fits the dataset its file names")
     p.set_defaults(handler=run_validate)
 
     p = sub.add_parser("summary", help="per node: type, output shape, parameters; totals",
@@ -38,15 +46,33 @@ def run_validate(args: argparse.Namespace) -> int:
     graph = load_or_exit(args.file)
     if graph is None:
         return 2
-    issues = gc.validate(graph)
+    shapes = gc.infer_shapes(graph)
+    issues: list = gc.validate(graph, shapes)
+    if not args.no_data:
+        issues += data_issues(graph, shapes, Path(args.file).resolve().parent)
     for issue in issues:
         print(f"{issue}" if issue.severity == gc.ERROR else f"{issue} (warning)", file=sys.stderr)
+        for fix in getattr(issue, "fixes", ()):
+            print(f"    fix: {fix.label}", file=sys.stderr)
     failing = [i for i in issues if i.severity == gc.ERROR or args.strict]
     if not failing:
         warn = sum(1 for i in issues if i.severity == gc.WARNING)
         warnings = f", {warn} warning{'s' if warn != 1 else ''}" if warn else ""
         print(f"{args.file}: valid ({len(graph.nodes)} nodes{warnings})")
     return 1 if failing else 0
+
+
+def data_issues(graph: gc.Graph, shapes: dict, root: Path) -> list:
+    """Whether the graph fits the dataset its file names (nothing when it names none)."""
+    from training import DataError, check_data, describe
+
+    if not str(graph.data.get("dataset") or "").strip():
+        return []  # a graph without data is checked as a graph; `train` asks for a dataset
+    try:
+        schema, problem = describe(graph.data, root), None
+    except DataError as exc:
+        schema, problem = None, str(exc)
+    return check_data(graph, schema, shapes, problem)
 
 
 def run_summary(args: argparse.Namespace) -> int:

@@ -122,8 +122,9 @@ def binding_issues(task: Task, info: Mapping[str, Any], dataset: str = "the data
     return issues
 
 
-def suggest_dataset(graph: gc.Graph) -> Fix:
-    """A built-in that fits the graph's first data Input (digits at its size for images)."""
+def suggest_dataset(graph: gc.Graph) -> Fix | None:
+    """A built-in that fits the graph's first data Input (digits at its size for grey images);
+    None when none does (an RGB network needs the user's own images)."""
     shape, dtype = (1, 28, 28), "float32"
     for node in graph.nodes_of_type("Input"):
         p = gc.resolved_params(node)
@@ -143,8 +144,10 @@ def suggest_dataset(graph: gc.Graph) -> Fix:
     if len(shape) == 1 and dtype == "int64":
         return Fix("use dna_motif", (Change("setting", "data", "dataset", "dna_motif"),
                                      Change("setting", "data", "length", shape[0])))
-    return Fix("use digits at 28", (Change("setting", "data", "dataset", "digits"),
-                                    Change("setting", "data", "image_size", 28)))
+    if not any(gc.resolved_params(n)["source"] == "data" for n in graph.nodes_of_type("Input")):
+        return Fix("use digits at 28", (Change("setting", "data", "dataset", "digits"),
+                                        Change("setting", "data", "image_size", 28)))
+    return None
 
 
 # ---- the checks ----------------------------------------------------------------------------------
@@ -155,7 +158,8 @@ def _data_problem(graph: gc.Graph, problem: str) -> DataIssue:
     message = problem[len("data: "):] if problem.startswith("data: ") else problem
     name = graph.data.get("dataset")
     unnamed = not isinstance(name, str) or not name.strip()
-    fixes = (suggest_dataset(graph),) if unnamed or message.startswith("unknown dataset") else ()
+    fix = suggest_dataset(graph) if unnamed or message.startswith("unknown dataset") else None
+    fixes = (fix,) if fix is not None else ()
     return DataIssue(None, message, fixes)
 
 

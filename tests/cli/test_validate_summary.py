@@ -193,3 +193,27 @@ def test_the_real_command(tmp_path: Path, invalid_file: Path) -> None:
                           capture_output=True, text=True, timeout=120)
     assert done.returncode == 1
     assert done.stderr.splitlines()[0].startswith("node: Conv2d needs a (C, H, W) input")
+
+
+def test_validate_checks_the_graph_against_the_dataset_its_file_names(tmp_path, capsys):
+    import templates
+
+    g = templates.build("lenet")
+    g.data["image_size"] = 8  # the Input expects 28x28 digits
+    g.nodes["fc5"].params["out_features"] = 7  # digits has 10 classes
+    path = tmp_path / "lenet.json"
+    gc.save_graph(g, path)
+    code, out, err = _run(["validate", str(path)], capsys)
+    assert code == 1 and "valid" not in out
+    lines = err.splitlines()
+    assert any(line.startswith("image: field 'image' has samples of shape (1, 8, 8)") for line in lines)
+    assert "    fix: resize digits to 28" in lines
+    assert any(line.startswith("prediction: ") and "10 classes" in line for line in lines)
+    assert "    fix: set fc5 out_features to 10" in lines
+    # --no-data checks the graph alone, which is valid
+    code, out, _ = _run(["validate", "--no-data", str(path)], capsys)
+    assert code == 0 and "valid" in out
+    # the fixes are what they say: applied, the file validates
+    g.data["image_size"], g.nodes["fc5"].params["out_features"] = 28, 10
+    gc.save_graph(g, path)
+    assert _run(["validate", str(path)], capsys)[0] == 0
