@@ -173,7 +173,9 @@ class GraphView(QGraphicsView):
         font = painter.font()
         font.setPointSizeF(12)
         painter.setFont(font)
-        painter.drawText(self.viewport().rect(), Qt.AlignmentFlag.AlignCenter, EMPTY_HINT)
+        # Wrapped to the viewport, so a small window shows the whole hint rather than its middle.
+        area = self.viewport().rect().adjusted(16, 16, -16, -16)
+        painter.drawText(area, Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, EMPTY_HINT)
         painter.restore()
 
     # ---- drops from the palette --------------------------------------------------------------
