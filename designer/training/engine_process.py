@@ -21,8 +21,11 @@ from __future__ import annotations
 import contextlib
 import itertools
 import multiprocessing
+import sys
 import threading
 import time
+import types
+from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
 
@@ -61,17 +64,18 @@ class EngineProcess:
         if self.alive:
             return
         self._drop()
-        from .engine_child import main
+        from .engine_child import main, serve_in_thread
 
         if self.in_thread:
             ours, theirs = multiprocessing.Pipe(duplex=True)
-            self.process = threading.Thread(target=main, args=(theirs,), name="engine", daemon=True)
+            self.process = threading.Thread(target=serve_in_thread, args=(theirs,), name="engine", daemon=True)
             self.process.start()
         else:
             ctx = multiprocessing.get_context("spawn")
             ours, theirs = ctx.Pipe(duplex=True)
             self.process = ctx.Process(target=main, args=(theirs,), name="netwright-engine", daemon=True)
-            self.process.start()
+            with _main_module_hidden():
+                self.process.start()
             theirs.close()  # ours alone stays open here, so the child sees EOF when we go
         self._conn = ours
         self.starts += 1
@@ -172,6 +176,26 @@ class EngineProcess:
             self._conn.close()
         self._conn = None
         self.process = None
+
+
+@contextlib.contextmanager
+def _main_module_hidden() -> Iterator[None]:
+    """Keep "spawn" from re-running the parent's `__main__` in the engine process.
+
+    multiprocessing's spawn imports the parent's main script in the child (as `__mp_main__`) so
+    that pickled functions defined there resolve. The engine's target lives in a package, so
+    that import is never needed, and it is harmful: a user's script that builds a MainWindow
+    without an `if __name__ == "__main__":` guard would open a second window in the child (or
+    fail there). For the moment `start()` records what to prepare, `__main__` is a bare module,
+    as in an interactive session, which spawn leaves alone.
+    """
+    main = sys.modules.get("__main__")
+    sys.modules["__main__"] = types.ModuleType("__main__")
+    try:
+        yield
+    finally:
+        if main is not None:
+            sys.modules["__main__"] = main
 
 
 class EngineRun:

@@ -84,8 +84,10 @@ class TrainingJob:
     # ---- training thread -------------------------------------------------------------------
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        self.send(event)
         kind = event.get("type")
+        if kind == "step":  # when the engine made it, on the clock every process shares (latency)
+            event["emitted"] = time.monotonic()
+        self.send(event)
         if kind == "epoch":
             self._last_epoch = int(event.get("epoch") or 0)
         elif kind == "checkpoint" and not event.get("best") and not self.control.stopped:
