@@ -33,15 +33,20 @@ def lenet(limit: int = 64, epochs: int = 1):
 
 
 def fresh_python(code: str, tmp_path: Path, timeout: float = 300) -> subprocess.CompletedProcess:
+    """Run `code` as a script file (no `__main__` guard, as a user's script may be) in a fresh
+    interpreter."""
+    script = tmp_path / "script.py"
+    script.write_text(textwrap.dedent(code), encoding="utf-8")
     env = {**os.environ, "QT_QPA_PLATFORM": "offscreen", "NETWRIGHT_NO_DIALOGS": "1",
            "NETWRIGHT_NO_AUTOSAVE_RESTORE": "1", "NETWRIGHT_RUNS_DIR": str(tmp_path / "runs"),
            "NETWRIGHT_SETTINGS_PATH": str(tmp_path / "settings.ini"),
            "NETWRIGHT_RECOVERY_DIR": str(tmp_path / "recovery"), "PYTHONPATH": str(ROOT)}
-    return subprocess.run([sys.executable, "-c", textwrap.dedent(code)], cwd=ROOT, env=env,
+    return subprocess.run([sys.executable, str(script)], cwd=ROOT, env=env,
                           capture_output=True, text=True, timeout=timeout)
 
 
 def test_the_window_trains_and_shows_feature_maps_without_importing_torch(tmp_path):
+    # a script without a __main__ guard: the engine process must not run it again
     done = fresh_python("""
         import sys
         from PySide6.QtCore import Qt, QTimer, QEventLoop
@@ -89,6 +94,7 @@ def test_the_window_trains_and_shows_feature_maps_without_importing_torch(tmp_pa
     assert done.returncode == 0, done.stderr[-3000:]
     assert "16×10×10 activations" in done.stdout
     assert "torch imported: False" in done.stdout
+    assert done.stdout.count("conv2 maps:") == 1  # the script ran once, not again in the engine
 
 
 def test_the_engine_process_imports_no_qt(tmp_path):
