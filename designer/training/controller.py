@@ -58,6 +58,7 @@ class TrainingController(QObject):
         self._epochs = 1
         self._maps_request = 0  # the feature-map request whose answer the tab waits for
         self._devices_pending = False  # asked the engine for the CUDA devices; no answer yet
+        self._exports_pending = 0  # ONNX exports of recorded runs the engine is working on
         self.drain_timer = QTimer(self)
         self.drain_timer.setInterval(int(1000 / DRAIN_HZ))
         self.drain_timer.timeout.connect(self.drain)
@@ -126,6 +127,7 @@ class TrainingController(QObject):
         self.runs.tree.itemSelectionChanged.connect(self._feature_nodes)
         self.results.feature_maps.requested.connect(self.request_feature_maps)
         self.panel.device.devices_wanted.connect(self.request_devices)
+        self.runs.export_in_engine = self.export_run_onnx
         self.window.document.replaced.connect(self._document_replaced)
         self.window.files.path_changed.connect(lambda: self.runs.set_root(self.runs_root()))
         self.window.installEventFilter(self)
@@ -230,12 +232,16 @@ class TrainingController(QObject):
             elif kind == "devices":
                 self._devices_pending = False
                 self.panel.device.add_devices(event.get("names") or [])
+            elif kind == "onnx_exported":
+                self._exports_pending = max(0, self._exports_pending - 1)
+                self.runs.export_done(bool(event.get("ok")), str(event.get("message")))
             elif kind == "engine_died":
                 self._engine_died(event.get("exitcode"))
         if last_step is not None and self.job is not None and not (
                 self.job.control.paused or self.job.control.stopped):
             self.panel.show_progress(*progress_text(last_step, self._epochs))
-        if self.job is None and not self._maps_request and not self._devices_pending:
+        if self.job is None and not (self._maps_request or self._devices_pending
+                                     or self._exports_pending):
             self.drain_timer.stop()  # nothing is out: no need to look at the pipe
 
     def request_feature_maps(self, node: str, sample: int) -> None:
@@ -253,6 +259,12 @@ class TrainingController(QObject):
         """Ask the engine for the CUDA devices (the list shows Auto and CPU until it answers)."""
         self._devices_pending = True
         self.engine.devices()
+        self.drain_timer.start()
+
+    def export_run_onnx(self, record: Any, path: str) -> None:
+        """Export a recorded run's model to ONNX in the engine (the runs panel's Export ONNX…)."""
+        self._exports_pending += 1
+        self.engine.export_onnx(record.graph(), path, record.checkpoint, record.name)
         self.drain_timer.start()
 
     # ---- internals ---------------------------------------------------------------------------
@@ -335,6 +347,9 @@ class TrainingController(QObject):
         if self._devices_pending:
             self._devices_pending = False
             self.panel.device.reset_probe()  # the next process is asked when the list opens again
+        for _ in range(self._exports_pending):
+            self.runs.export_done(False, f"ONNX export failed: {why}")
+        self._exports_pending = 0
         if self.job is not None:
             from training import RunResult
 

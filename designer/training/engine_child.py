@@ -1,14 +1,16 @@
-"""The engine process's side: serves train, stop, pause, resume, feature_maps, devices and exit.
+"""The engine process's side: serves train, stop, pause, resume, feature_maps, devices,
+export_onnx and exit.
 
 The designer's GUI process never imports torch. Everything that does (training, the results
-panel's figures, feature maps, the CUDA device list) runs here, in a child process started by
+panel's figures, feature maps, the CUDA device list, a recorded run's ONNX export) runs here, in a child process started by
 engine_process.py with the "spawn" method and a duplex pipe. Three threads share the work:
 
 - the reader (a daemon thread) receives commands; stop, pause and resume act at once on the
   live run's `RunControl`, so a busy training step never delays them;
 - the main thread trains, one run after another (`TrainingJob`, worker.py), so torch sees the
   same main-thread set-up as `netwright train`;
-- a helper thread answers feature-map and device requests, so they need not wait for a run;
+- a helper thread answers feature-map, device and ONNX-export requests, so they need not wait
+  for a run;
 - the sender (a daemon thread) empties the outbox into the pipe in batches, so neither the
   training nor the helper ever blocks on the GUI reading its end.
 
@@ -62,6 +64,19 @@ def cuda_devices() -> list[str]:
         return [torch.cuda.get_device_name(i) for i in range(count)]
     except Exception:  # no usable torch or driver: CPU only
         return []
+
+
+def _export_onnx(message: dict[str, Any]) -> tuple[bool, str]:
+    """Export a recorded run's model with its weights to ONNX, verified in onnxruntime."""
+    name, path = message["name"], message["path"]
+    try:
+        from codegen import export_onnx
+
+        report = export_onnx(gc.graph_from_dict(message["graph"]), path, weights=message["weights"])
+        return True, (f"Exported {path} from run {name} "
+                      f"(onnxruntime matches PyTorch to {report.max_abs_diff:.1e})")
+    except Exception as exc:  # shown to the user; the engine must not die of a failed export
+        return False, f"ONNX export of run {name} failed: {exc}"
 
 
 class Engine:
@@ -120,7 +135,7 @@ class Engine:
             job.control.pause()
         elif cmd == "resume" and job is not None:
             job.control.resume()
-        elif cmd in ("feature_maps", "devices"):
+        elif cmd in ("feature_maps", "devices", "export_onnx"):
             self.requests.put(message)
         elif cmd == "exit":
             if job is not None:
@@ -173,6 +188,9 @@ class Engine:
         while (message := self.requests.get()) is not None:
             if message["cmd"] == "devices":
                 self.outbox.put({"type": "devices", "names": cuda_devices()})
+            elif message["cmd"] == "export_onnx":
+                ok, text = _export_onnx(message)
+                self.outbox.put({"type": "onnx_exported", "ok": ok, "message": text})
             else:
                 maps, text = self._feature_maps(Path(message["run_dir"]), message["node"],
                                                 int(message["sample"]), message.get("root"))

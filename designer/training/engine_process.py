@@ -113,6 +113,12 @@ class EngineProcess:
                     "sample": sample, "root": str(root) if root else None})
         return request
 
+    def export_onnx(self, graph: gc.Graph, path: str, weights: str | Path, name: str) -> None:
+        """Export a run's model with its weights; the answer is an `onnx_exported` event."""
+        self.ensure_started()
+        self._send({"cmd": "export_onnx", "graph": gc.graph_to_dict(graph), "path": str(path),
+                    "weights": str(weights), "name": name})
+
     def devices(self) -> None:
         """Ask for the CUDA devices; the answer is a `devices` event with their names."""
         self.ensure_started()

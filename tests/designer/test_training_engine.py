@@ -45,7 +45,7 @@ def fresh_python(code: str, tmp_path: Path, timeout: float = 300) -> subprocess.
                           capture_output=True, text=True, timeout=timeout)
 
 
-def test_the_window_trains_and_shows_feature_maps_without_importing_torch(tmp_path):
+def test_the_window_trains_shows_feature_maps_and_exports_without_importing_torch(tmp_path):
     # a script without a __main__ guard: the engine process must not run it again
     done = fresh_python("""
         import sys
@@ -87,12 +87,19 @@ def test_the_window_trains_and_shows_feature_maps_without_importing_torch(tmp_pa
         loop.exec()
         assert tab.activations.has_image, tab.info.text()
         print("conv2 maps:", tab.info.text())
+        tc.runs.refresh()
+        tc.runs.select([result.run_dir])
+        assert tc.runs.export_onnx(str(result.run_dir) + "/model.onnx")  # Runs > Export ONNX…
+        ok, text = wait(tc.runs.export_finished)
+        assert ok, text
+        print("export:", text)
         print("torch imported:", "torch" in sys.modules)
         window.document.undo_stack.setClean()
         window.close()
     """, tmp_path)
     assert done.returncode == 0, done.stderr[-3000:]
     assert "16×10×10 activations" in done.stdout
+    assert "matches PyTorch" in done.stdout
     assert "torch imported: False" in done.stdout
     assert done.stdout.count("conv2 maps:") == 1  # the script ran once, not again in the engine
 
