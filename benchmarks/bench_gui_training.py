@@ -2,24 +2,27 @@
 
     .venv/bin/python benchmarks/bench_gui_training.py [--rounds 3] [--scale 1.0] [--no-thread]
 
-For each model, the same graph, data and settings are trained in one process, side by side,
-round after round:
+For each model, the same graph, data and settings are trained side by side, round after round:
 
 - `engine cold` / `engine warm`: from a shown `MainWindow` by the Train button's code path
   (`window.training.start()`), training in the engine child process as the designer does:
-  the first Train of a window starts the process (which imports torch), the second reuses it;
+  the first Train of a window starts the process (which imports torch), the second reuses it.
+  These run in this process, which never imports torch (checked at the end), as a user's
+  designer session;
 - `thread`: the same window with the engine served from a thread of the GUI's own process (the
-  design before the engine process: torch imported and trained under the GUI process's GIL);
-- `cli`: `training.train` on the main thread with an event sink, as `netwright train` runs it.
+  design before the engine process: torch imported and trained under the GUI process's GIL),
+  in a fresh subprocess each round, so its first Train includes the torch import as a user's
+  would;
+- `cli`: `training.train` on the main thread with an event sink, as `netwright train` runs it,
+  in a subprocess.
 
 Step time is the median interval between consecutive step events, stamped where the engine
 emits them (`emitted`, CLOCK_MONOTONIC, which every process shares), epoch boundaries excluded.
 A QTimer ticking every 5 ms on the GUI thread records the gaps between its ticks; a stall is a
 gap minus 5 ms. Reported: the longest stall from the Train click to the first point on the loss
 plot, the longest after it until the run finished, and the most CPU time the GUI thread itself
-spent inside one gap ("busy": our handlers and painting; the rest of a stall is waiting for the
-GIL or for a CPU). The `thread` design runs first, so that its first run shows the torch import
-inside the GUI process as a user's first Train would.
+spent inside one gap ("busy": our handlers, painting and garbage collection; the rest of a
+stall is waiting for the GIL or for a CPU).
 
 Timing on a shared VM varies by 2x from minute to minute: only ratios measured side by side mean
 anything, and the medians over rounds are what docs/benchmarks.md reports.
@@ -28,12 +31,14 @@ anything, and the medians over rounds are what docs/benchmarks.md reports.
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -178,12 +183,41 @@ def report(label: str, rows: dict[str, list], cli: list[float]) -> None:
               f"{max(r.busy for r in runs):.0f} ms, CPU {med(r.gui_share for r in runs):.1%}", flush=True)
 
 
+def in_subprocess(mode: str, name: str, steps: int, out: Path) -> object:
+    """Run one `cli` or `thread` measurement in a fresh interpreter; its JSON answer."""
+    done = subprocess.run([sys.executable, __file__, "--mode", mode, "--model", name,
+                           "--steps", str(steps), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(mode: str, name: str, steps: int, out: Path) -> None:
+    """The subprocess side of `in_subprocess`: print one JSON line."""
+    batch = next(b for n, b, _ in MODELS.values() if n == name)
+    if mode == "cli":
+        print(json.dumps(headless(name, batch, steps, out)))
+        return
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    (run,) = window_runs(app, name, batch, steps, out, True, 1)
+    print(json.dumps(asdict(run)))
+
+
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every model's step count")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-thread", action="store_true", help="skip the old in-process design")
+    parser.add_argument("--mode", choices=("cli", "thread"), help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.mode:
+        measure(args.mode, args.model, args.steps, Path(args.out))
+        return
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
@@ -196,23 +230,21 @@ def main() -> None:
             cli: list[float] = []
             for r in range(args.rounds):
                 out = Path(tmp) / f"{name}-{r}"
-                if not args.no_thread:  # first, while torch is not yet imported in this process
-                    rows["thread"] += window_runs(app, name, batch, steps, out.with_suffix(".t"), True, 1)
+                if not args.no_thread:
+                    rows["thread"].append(WindowRun(**in_subprocess("thread", name, steps, out.with_suffix(".t"))))
                 cold, warm = window_runs(app, name, batch, steps, out.with_suffix(".e"), False, 2)
                 rows["engine cold"].append(cold)
                 rows["engine warm"].append(warm)
-                cli.append(statistics.median(headless(name, batch, steps, out.with_suffix(".cli"))))
+                cli.append(statistics.median(in_subprocess("cli", name, steps, out.with_suffix(".cli"))))
                 print(f"  round {r + 1}: cli {cli[-1] * 1000:.1f} ms/step, engine warm "
                       f"{statistics.median(warm.steps) * 1000:.1f} ms/step, stalls cold "
                       f"{cold.stall_start:.0f}/{cold.stall_training:.0f} ms, warm "
                       f"{warm.stall_start:.0f}/{warm.stall_training:.0f} ms"
                       + (f", thread {rows['thread'][-1].stall_start:.0f}/"
-                         f"{rows['thread'][-1].stall_training:.0f} ms" if rows["thread"] else ""),
-                      flush=True)
+                         f"{rows['thread'][-1].stall_training:.0f} ms" if rows["thread"] else "")
+                      + f"; load average {os.getloadavg()[0]:.1f}", flush=True)
             report(label, {k: v for k, v in rows.items() if v}, cli)
-    import torch
-
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads")
+    print(f"torch imported in this (the GUI's) process: {'torch' in sys.modules}")
 
 
 if __name__ == "__main__":
