@@ -32,6 +32,7 @@ from typing import Any
 import graph_core as gc
 
 CLOSE_TIMEOUT_S = 10.0  # how long `close` waits for the process to exit before terminating it
+MAX_BATCHES_PER_POLL = 500  # the engine sends a batch per ~10 ms: a tick reads ~10 of them
 
 
 class EngineProcess:
@@ -137,7 +138,9 @@ class EngineProcess:
         if self._conn is None:
             return events
         try:
-            while self._conn.poll():
+            for _ in range(MAX_BATCHES_PER_POLL):  # the rest waits for the next tick
+                if not self._conn.poll():
+                    break
                 events.extend(self._conn.recv())
         except (EOFError, OSError):
             events.append(self._died())
