@@ -139,6 +139,9 @@ def train_in_window(app, window, batch: int, steps: int, out: Path) -> WindowRun
     loop.exec()
     share = (time.thread_time() - cpu0) / (time.monotonic() - clicked)
     timer.stop()
+    if not first:  # a short run can end before the plots' first redraw: its points come with the last
+        app.processEvents()
+        first.append(time.monotonic())
     tc.finished.disconnect(loop.quit)
     tc.engine.poll = poll
     assert tc.last_result is not None and tc.last_result.ok, tc.panel.status.text()

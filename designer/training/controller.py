@@ -176,10 +176,9 @@ class TrainingController(QObject):
         self.panel.show_status(f"Training {graph.name} ({regime}); the graph is locked until it stops. "
                                f"Run folder: {self.run_dir}")
         self._sync_actions()
-        self.training_dock.raise_()
-        self.results_dock.raise_()  # the results are what a run is for; show them over Runs
-        if self.training_dock.height() < MIN_PLOT_HEIGHT:  # make room for the curves
-            self.window.resizeDocks([self.training_dock], [MIN_PLOT_HEIGHT], Qt.Orientation.Vertical)
+        # Raising and resizing the docks repaints most of the window: in the next event-loop
+        # turn, so the click's own repaint and this one are two short stalls, not one long one.
+        QTimer.singleShot(0, self._show_run_docks)
         self.drain_timer.start()
         self.plots.start()
         self.started.emit()
@@ -297,6 +296,14 @@ class TrainingController(QObject):
         self.runs.set_root(self.runs_root())
         self.runs.refresh(select=self.run_dir)
         self.finished.emit(result)
+
+    def _show_run_docks(self) -> None:
+        if not self.running:
+            return
+        self.training_dock.raise_()
+        self.results_dock.raise_()  # the results are what a run is for; show them over Runs
+        if self.training_dock.height() < MIN_PLOT_HEIGHT:  # make room for the curves
+            self.window.resizeDocks([self.training_dock], [MIN_PLOT_HEIGHT], Qt.Orientation.Vertical)
 
     def _new_run_dir(self, graph: gc.Graph) -> Path:
         root = self.runs_root()
