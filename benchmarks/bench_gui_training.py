@@ -234,7 +234,8 @@ def main() -> None:
             for r in range(args.rounds):
                 out = Path(tmp) / f"{name}-{r}"
                 if not args.no_thread:
-                    rows["thread"].append(WindowRun(**in_subprocess("thread", name, steps, out.with_suffix(".t"))))
+                    answer = in_subprocess("thread", name, steps, out.with_suffix(".t"))
+                    rows["thread"].append(WindowRun(**answer))
                 cold, warm = window_runs(app, name, batch, steps, out.with_suffix(".e"), False, 2)
                 rows["engine cold"].append(cold)
                 rows["engine warm"].append(warm)

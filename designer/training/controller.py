@@ -164,7 +164,7 @@ class TrainingController(QObject):
         root = self.window.files.path.parent if self.window.files.path else None
         self.job = self.engine.train(snapshot, config, root)
         self._epochs = int(config.get("epochs") or 1)
-        if regime != getattr(self.plots, "regime", None):  # re-laying out the plots repaints them all: only on change
+        if regime != getattr(self.plots, "regime", None):  # a re-layout repaints every plot
             self.plots.set_regime(regime)
         self.plots.reset()
         self.results.set_regime(regime)

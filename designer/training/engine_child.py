@@ -2,8 +2,9 @@
 export_onnx and exit.
 
 The designer's GUI process never imports torch. Everything that does (training, the results
-panel's figures, feature maps, the CUDA device list, a recorded run's ONNX export) runs here, in a child process started by
-engine_process.py with the "spawn" method and a duplex pipe. Three threads share the work:
+panel's figures, feature maps, the CUDA device list, a recorded run's ONNX export) runs here,
+in a child process started by engine_process.py with the "spawn" method and a duplex pipe.
+Four threads share the work:
 
 - the reader (a daemon thread) receives commands; stop, pause and resume act at once on the
   live run's `RunControl`, so a busy training step never delays them;
@@ -226,5 +227,6 @@ class Engine:
 
             graph = gc.load_graph(run_dir / "graph.json")
             config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-            self._analysers = {run_dir: RunAnalyser(graph, graph.data, int(config.get("seed") or 0), root)}
+            seed = int(config.get("seed") or 0)
+            self._analysers = {run_dir: RunAnalyser(graph, graph.data, seed, root)}
         return self._analysers[run_dir]

@@ -69,7 +69,8 @@ class EngineProcess:
 
         if self.in_thread:
             ours, theirs = multiprocessing.Pipe(duplex=True)
-            self.process = threading.Thread(target=serve_in_thread, args=(theirs,), name="engine", daemon=True)
+            self.process = threading.Thread(target=serve_in_thread, args=(theirs,), name="engine",
+                                            daemon=True)
             self.process.start()
         else:
             ctx = multiprocessing.get_context("spawn")
