@@ -1,38 +1,44 @@
-"""Training with the designer open against headless training, and the GUI thread's longest stall.
+"""Training from the designer against headless training, and the GUI thread's longest stalls.
 
-    .venv/bin/python benchmarks/bench_gui_training.py [--rounds 3] [--scale 1.0]
+    .venv/bin/python benchmarks/bench_gui_training.py [--rounds 3] [--scale 1.0] [--no-thread]
 
-For each model, the same graph, data and settings are trained three ways, side by side in one
-process, round after round: (a) `cli`: `training.train` on the main thread with an event sink,
-as `netwright train` runs it; (b) `worker thread`: the same call on a plain Python thread, no
-Qt (the designer's threading without the window); (c) `window`: from a shown `MainWindow` by
-the Train button's code path (`window.training.start()`): the engine on the worker thread,
-plots, progress and per-epoch results live. Step time is the median interval between
-consecutive step events (epoch boundaries excluded, so validation, checkpoints and per-epoch
-results are not counted). "window vs worker thread" is what the window itself costs; "window
-vs cli" is what a user sees against the command line (it also contains how torch's CPU
-threads behave on a non-main thread, which on a loaded VM is a large effect of its own).
+For each model, the same graph, data and settings are trained side by side, round after round:
 
-While (c) runs, a QTimer ticking every 5 ms on the GUI thread records the gaps between its
-ticks; the longest gap minus 5 ms is the longest stall, reported for the whole run and for its
-part after the first step (before it the worker builds the model and loads the data). For each
-gap the GUI thread's own CPU time is recorded too: the longest "busy" stretch is time spent in
-our handlers and painting; the rest of a stall is waiting for the GIL or for a CPU.
+- `engine cold` / `engine warm`: from a shown `MainWindow` by the Train button's code path
+  (`window.training.start()`), training in the engine child process as the designer does:
+  the first Train of a window starts the process (which imports torch), the second reuses it.
+  These run in this process, which never imports torch (checked at the end), as a user's
+  designer session;
+- `thread`: the same window with the engine served from a thread of the GUI's own process (the
+  design before the engine process: torch imported and trained under the GUI process's GIL),
+  in a fresh subprocess each round, so its first Train includes the torch import as a user's
+  would;
+- `cli`: `training.train` on the main thread with an event sink, as `netwright train` runs it,
+  in a subprocess.
 
-Timing on this VM varies by 2x from minute to minute: only ratios measured side by side mean
+Step time is the median interval between consecutive step events, stamped where the engine
+emits them (`emitted`, CLOCK_MONOTONIC, which every process shares), epoch boundaries excluded.
+A QTimer ticking every 5 ms on the GUI thread records the gaps between its ticks; a stall is a
+gap minus 5 ms. Reported: the longest stall from the Train click to the first point on the loss
+plot, the longest after it until the run finished, and the most CPU time the GUI thread itself
+spent inside one gap ("busy": our handlers, painting and garbage collection; the rest of a
+stall is waiting for the GIL or for a CPU).
+
+Timing on a shared VM varies by 2x from minute to minute: only ratios measured side by side mean
 anything, and the medians over rounds are what docs/benchmarks.md reports.
 """
 
 from __future__ import annotations
 
 import argparse
+import json
 import os
 import statistics
+import subprocess
 import sys
 import tempfile
-import threading
 import time
-from dataclasses import dataclass
+from dataclasses import asdict, dataclass
 from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -41,10 +47,9 @@ os.environ.setdefault("NETWRIGHT_NO_DIALOGS", "1")
 os.environ.setdefault("NETWRIGHT_NO_AUTOSAVE_RESTORE", "1")
 
 import templates  # noqa: E402
-from training import train  # noqa: E402
 
 # (template, batch size, steps per run): the vae's steps take a millisecond or two, so it runs
-# more of them; it is the case where the GUI thread's share of the GIL matters most.
+# more of them; it is the case where event traffic matters most.
 MODELS = {"lenet (digits 28x28, batch 64)": ("lenet", 64, 120),
           "vae (digits 8x8, batch 64)": ("vae", 64, 400)}
 TICK_MS = 5
@@ -62,11 +67,13 @@ def step_intervals(stamps: list[tuple[float, int]]) -> list[float]:
 
 
 def headless(name: str, batch: int, steps: int, out: Path) -> list[float]:
+    from training import train
+
     stamps: list[tuple[float, int]] = []
 
     def on_event(e):
         if e["type"] == "step":
-            stamps.append((time.perf_counter(), e["epoch_step"]))
+            stamps.append((time.monotonic(), e["epoch_step"]))
 
     result = train(graph_for(name), {"out": str(out), "max_steps": steps, "epochs": 1000,
                                      "batch_size": batch, "seed": 0}, on_event=on_event)
@@ -74,123 +81,175 @@ def headless(name: str, batch: int, steps: int, out: Path) -> list[float]:
     return step_intervals(stamps)
 
 
-def in_thread(name: str, batch: int, steps: int, out: Path) -> list[float]:
-    """The engine on a plain worker thread, no window: the designer's threading without Qt."""
-    box: list[list[float]] = []
-    thread = threading.Thread(target=lambda: box.append(headless(name, batch, steps, out)))
-    thread.start()
-    thread.join()
-    return box[0]
-
-
 @dataclass
-class Window:
-    """One run from the window: step intervals and the GUI thread's stalls (ms).
+class WindowRun:
+    """One run from the window (times in ms unless named otherwise)."""
 
-    A stall is the longest gap between 5 ms ticks minus 5 ms; `busy` is the most CPU time the
-    GUI thread itself spent inside one gap (our handlers and painting), as opposed to waiting
-    for the GIL or for a CPU.
-    """
-
-    steps: list[float]
-    stall: float
-    stall_stepping: float
-    busy_stepping: float
-    busy: float
+    steps: list[float]  # step intervals (s)
+    first_point: float  # s from the click to the first point on the loss plot
+    stall_start: float  # longest stall from the click to the first point
+    stall_training: float  # longest stall after it, until the run finished
+    busy: float  # longest busy stretch of the GUI thread itself, whole run
     gui_share: float  # the GUI thread's CPU time / wall time while the run lasted
 
 
-def with_window(app, name: str, batch: int, steps: int, out: Path) -> Window:
-    """Train from a shown MainWindow, timing steps and the GUI thread's ticks."""
+def loss_points(window) -> int:
+    plot = window.training.plots.plots["lossPlot"]
+    return sum(len(item.getData()[0] if item.getData()[0] is not None else [])
+               for item in plot.getPlotItem().listDataItems())
+
+
+def train_in_window(app, window, batch: int, steps: int, out: Path) -> WindowRun:
+    """Press Train (its code path) in a shown window and watch the GUI thread until finished."""
     from PySide6.QtCore import QEventLoop, QTimer
 
-    from designer import MainWindow
-    from designer.training import worker
-
+    tc = window.training
     stamps: list[tuple[float, int]] = []
-    original_put = worker.EventBuffer.put
+    poll = tc.engine.poll
 
-    def put(self, event):  # time steps where the engine emits them, on the worker thread
-        if event.get("type") == "step":
-            stamps.append((time.perf_counter(), event["epoch_step"]))
-        original_put(self, event)
+    def stamped_poll():  # the engine's own emit times, as the events arrive
+        events = poll()
+        stamps.extend((e["emitted"], e["epoch_step"]) for e in events if e.get("type") == "step")
+        return events
 
-    worker.EventBuffer.put = put
-    window = MainWindow(graph_for(name))
-    window.resize(1600, 1000)
-    window.show()
-    for _ in range(20):
-        app.processEvents()
+    tc.engine.poll = stamped_poll
     gaps: list[tuple[float, float, float]] = []  # (time, gap, GUI-thread CPU spent in the gap)
-    last = [time.perf_counter(), time.thread_time()]
+    last = [0.0, 0.0]
+    first: list[float] = []
 
     def tick():
-        now, cpu = time.perf_counter(), time.thread_time()
+        now, cpu = time.monotonic(), time.thread_time()
         gaps.append((now, now - last[0], cpu - last[1]))
         last[0], last[1] = now, cpu
+        if not first and loss_points(window) > 0:
+            first.append(now)
 
     timer = QTimer()
     timer.setInterval(TICK_MS)
     timer.timeout.connect(tick)
     loop = QEventLoop()
-    window.training.finished.connect(lambda _r: loop.quit())
-    window.training.panel.batch_size.setValue(batch)
-    window.training.panel.epochs.setValue(1000)
-    last[0], last[1] = time.perf_counter(), time.thread_time()
+    tc.finished.connect(loop.quit)
+    tc.panel.batch_size.setValue(batch)
+    tc.panel.epochs.setValue(1000)
+    app.processEvents()
+    last[0], last[1] = time.monotonic(), time.thread_time()
     timer.start()
-    wall0, cpu0 = time.perf_counter(), time.thread_time()
-    started = window.training.start({"max_steps": steps, "seed": 0, "out": str(out)})
-    assert started, window.training.panel.status.text()
+    clicked, cpu0 = last[0], last[1]
+    assert tc.start({"max_steps": steps, "seed": 0, "out": str(out)}), tc.panel.status.text()
     loop.exec()
-    share = (time.thread_time() - cpu0) / (time.perf_counter() - wall0)
+    share = (time.thread_time() - cpu0) / (time.monotonic() - clicked)
     timer.stop()
-    worker.EventBuffer.put = original_put
+    if not first:  # a short run can end before the plots' first redraw: its points come with the last
+        app.processEvents()
+        first.append(time.monotonic())
+    tc.finished.disconnect(loop.quit)
+    tc.engine.poll = poll
+    assert tc.last_result is not None and tc.last_result.ok, tc.panel.status.text()
+    at = first[0] if first else float("inf")
+    start = [g for t, g, _ in gaps if t <= at] or [0.0]
+    after = [g for t, g, _ in gaps if t > at] or [0.0]
+    return WindowRun(step_intervals(stamps), at - clicked, max(start) * 1000 - TICK_MS,
+                     max(after) * 1000 - TICK_MS, max(c for _, _, c in gaps) * 1000, share)
+
+
+def window_runs(app, name: str, batch: int, steps: int, out: Path, in_thread: bool,
+                runs: int) -> list[WindowRun]:
+    """`runs` Trains, one after another, in one fresh window (its first starts the engine)."""
+    from designer import MainWindow
+    from designer.training.engine_process import EngineProcess
+
+    window = MainWindow(graph_for(name))
+    if in_thread:
+        window.training.engine = EngineProcess(in_thread=True)
+    window.resize(1600, 1000)
+    window.show()
+    for _ in range(20):
+        app.processEvents()
+    done = [train_in_window(app, window, batch, steps, out.with_suffix(f".{k}")) for k in range(runs)]
+    window.document.undo_stack.setClean()
     window.close()
     window.deleteLater()
     app.processEvents()
-    first_step = stamps[0][0] if stamps else float("inf")
-    steady = [(g, c) for t, g, c in gaps if t > first_step + 0.2]
-    return Window(step_intervals(stamps), max(g for _, g, _ in gaps) * 1000 - TICK_MS,
-                  max(g for g, _ in steady) * 1000 - TICK_MS, max(c for _, c in steady) * 1000,
-                  max(c for _, _, c in gaps) * 1000, share)
+    return done
+
+
+def report(label: str, rows: dict[str, list], cli: list[float]) -> None:
+    med = statistics.median
+    print(f"{label}: cli {med(cli) * 1000:.1f} ms/step")
+    for design, runs in rows.items():
+        step = med(med(r.steps) for r in runs)
+        print(f"  {design:12s} {step * 1000:6.1f} ms/step ({step / med(cli) - 1:+.1%} vs cli); "
+              f"click to first point {med(r.first_point for r in runs):.2f} s, longest stall in it "
+              f"{med(r.stall_start for r in runs):.0f} ms (worst {max(r.stall_start for r in runs):.0f}); "
+              f"while training {med(r.stall_training for r in runs):.0f} ms "
+              f"(worst {max(r.stall_training for r in runs):.0f}); GUI thread busy at most "
+              f"{max(r.busy for r in runs):.0f} ms, CPU {med(r.gui_share for r in runs):.1%}", flush=True)
+
+
+def in_subprocess(mode: str, name: str, steps: int, out: Path) -> object:
+    """Run one `cli` or `thread` measurement in a fresh interpreter; its JSON answer."""
+    done = subprocess.run([sys.executable, __file__, "--mode", mode, "--model", name,
+                           "--steps", str(steps), "--out", str(out)],
+                          capture_output=True, text=True, check=False)
+    assert done.returncode == 0, done.stderr[-3000:]
+    return json.loads(done.stdout.strip().splitlines()[-1])
+
+
+def measure(mode: str, name: str, steps: int, out: Path) -> None:
+    """The subprocess side of `in_subprocess`: print one JSON line."""
+    batch = next(b for n, b, _ in MODELS.values() if n == name)
+    if mode == "cli":
+        print(json.dumps(headless(name, batch, steps, out)))
+        return
+    from PySide6.QtWidgets import QApplication
+
+    app = QApplication.instance() or QApplication([])
+    (run,) = window_runs(app, name, batch, steps, out, True, 1)
+    print(json.dumps(asdict(run)))
 
 
 def main() -> None:
     parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every model's step count")
     parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--no-thread", action="store_true", help="skip the old in-process design")
+    parser.add_argument("--mode", choices=("cli", "thread"), help=argparse.SUPPRESS)
+    parser.add_argument("--model", help=argparse.SUPPRESS)
+    parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
+    parser.add_argument("--out", help=argparse.SUPPRESS)
     args = parser.parse_args()
+    if args.mode:
+        measure(args.mode, args.model, args.steps, Path(args.out))
+        return
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    import torch
-
-    print(f"torch {torch.__version__}, {torch.get_num_threads()} threads, {os.cpu_count()} CPUs; "
-          f"{args.rounds} rounds")
+    print(f"{os.cpu_count()} CPUs; {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["NETWRIGHT_RUNS_DIR"] = tmp
         for label, (name, batch, steps) in MODELS.items():
             steps = max(20, int(steps * args.scale))
-            rows = []
+            rows: dict[str, list] = {"thread": [], "engine cold": [], "engine warm": []}
+            cli: list[float] = []
             for r in range(args.rounds):
                 out = Path(tmp) / f"{name}-{r}"
-                cli = statistics.median(headless(name, batch, steps, out.with_suffix(".cli")))
-                thread = statistics.median(in_thread(name, batch, steps, out.with_suffix(".thread")))
-                w = with_window(app, name, batch, steps, out.with_suffix(".window"))
-                gui = statistics.median(w.steps)
-                rows.append((gui / cli, gui / thread, w))
-                print(f"  {label} round {r + 1}: step time cli {cli * 1000:.1f} ms, worker thread "
-                      f"{thread * 1000:.1f} ms, window {gui * 1000:.1f} ms; GUI stall {w.stall:.0f} ms "
-                      f"(while stepping {w.stall_stepping:.0f} ms, GUI thread busy at most "
-                      f"{w.busy_stepping:.0f} ms of it; busy at most {w.busy:.0f} ms overall; GUI thread CPU "
-                      f"{w.gui_share:.1%} of the run)")
-            med = statistics.median
-            print(f"{label}: window vs cli {med(r[0] for r in rows) - 1:+.1%}, window vs worker thread "
-                  f"{med(r[1] for r in rows) - 1:+.1%} (medians of {args.rounds}); longest GUI stall "
-                  f"{med(r[2].stall for r in rows):.0f} ms (worst {max(r[2].stall for r in rows):.0f}), "
-                  f"while stepping {med(r[2].stall_stepping for r in rows):.0f} ms; longest busy stretch "
-                  f"of the GUI thread {med(r[2].busy for r in rows):.0f} ms "
-                  f"(worst {max(r[2].busy for r in rows):.0f})", flush=True)
+                if not args.no_thread:
+                    answer = in_subprocess("thread", name, steps, out.with_suffix(".t"))
+                    rows["thread"].append(WindowRun(**answer))
+                cold, warm = window_runs(app, name, batch, steps, out.with_suffix(".e"), False, 2)
+                rows["engine cold"].append(cold)
+                rows["engine warm"].append(warm)
+                cli.append(statistics.median(in_subprocess("cli", name, steps, out.with_suffix(".cli"))))
+                print(f"  round {r + 1}: cli {cli[-1] * 1000:.1f} ms/step, engine warm "
+                      f"{statistics.median(warm.steps) * 1000:.1f} ms/step, stalls cold "
+                      f"{cold.stall_start:.0f}/{cold.stall_training:.0f} ms, warm "
+                      f"{warm.stall_start:.0f}/{warm.stall_training:.0f} ms"
+                      + (f", thread {rows['thread'][-1].stall_start:.0f}/"
+                         f"{rows['thread'][-1].stall_training:.0f} ms" if rows["thread"] else "")
+                      + f"; load average {os.getloadavg()[0]:.1f}", flush=True)
+            report(label, {k: v for k, v in rows.items() if v}, cli)
+    print(f"torch imported in this (the GUI's) process: {'torch' in sys.modules}")
+
 
 if __name__ == "__main__":
     main()

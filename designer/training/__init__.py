@@ -2,8 +2,8 @@
 
 `install(window)` adds the Training, Results and Runs docks and a Training menu to a
 `MainWindow` and returns the `TrainingController` (also kept as `window.training`). The
-training itself is `training.train`, run on a worker thread (worker.py); nothing here trains.
-torch is imported when a run starts, not when the window opens.
+training itself is `training.train`, run in the engine child process (engine_process.py,
+engine_child.py, worker.py); the window's process never imports torch.
 """
 
 from __future__ import annotations

@@ -1,8 +1,9 @@
 """What a trained model shows about itself: confusion matrix, labelled predictions, latent space,
 decoded latent grid, feature maps and kernels.
 
-Everything here runs a model forward, so it runs off the GUI thread: in the training worker
-after an epoch's checkpoint and at the end of a run, or in a thread-pool task for feature maps.
+Everything here runs a model forward, so it runs in the engine process (engine_child.py), never
+in the GUI's: in the training job after an epoch's checkpoint and at the end of a run, or on
+the engine's helper thread for feature maps.
 It reads only what a run leaves behind (the graph, the weights file, the data section), so the
 same code serves a live run and a recorded one. No Qt: results are numpy arrays and plain data.
 """

@@ -1,10 +1,12 @@
 """Wires training into the main window: docks, menu, the run's life cycle, locking and closing.
 
-`TrainingController` owns the panel, plots, results and runs widgets and at most one
-`TrainingJob`. A QTimer drains the job's event buffer `DRAIN_HZ` times a second: step events
-go into the plots' store and the progress bar (once per drain, whatever the step rate), epoch
-events into the store, sample pictures and results into the results panel. While a run is
-live the document is locked; closing the window asks, then stops the run cleanly.
+`TrainingController` owns the panel, plots, results and runs widgets and the window's
+`EngineProcess`: the child process that trains, computes results and feature maps and lists
+the CUDA devices, so the GUI process never imports torch. A QTimer polls the engine's pipe
+`DRAIN_HZ` times a second while a run or a request is out: step events go into the plots'
+store and the progress bar (once per drain, whatever the step rate), epoch events into the
+store, sample pictures and results into the results panel. While a run is live the document
+is locked; closing the window asks, then stops the run cleanly and ends the engine process.
 """
 
 from __future__ import annotations
@@ -15,50 +17,24 @@ import time
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QEvent, QObject, QRunnable, Qt, QTimer, Signal
+from PySide6.QtCore import QEvent, QObject, Qt, QTimer, Signal
 from PySide6.QtGui import QAction, QKeySequence
 from PySide6.QtWidgets import QMessageBox, QStyle, QToolBar, QVBoxLayout, QWidget
 
 import graph_core as gc
 
-from ..code_view import worker_pool
 from .analysis import CONV_TYPES
+from .engine_process import EngineProcess, EngineRun
 from .panel import TrainingPanel, progress_text
 from .plots import LivePlots
 from .records import runs_root
 from .results import ResultsPanel
 from .runs import RunsPanel
-from .worker import TrainingJob
 
 DRAIN_HZ = 10  # events reach the GUI in batches; progress text updates this often
 LOCK_REASON = "Training in progress — stop to edit"
 MIN_PLOT_HEIGHT = 400  # px of the Training dock while a run shows its curves
-
-
-class _MapSignals(QObject):
-    done = Signal(object, str)
-
-
-class _FeatureMapJob(QRunnable):
-    """Feature maps of one node on one sample, computed from a run's checkpoint."""
-
-    def __init__(self, controller: TrainingController, run_dir: Path, node: str, sample: int) -> None:
-        super().__init__()
-        self.controller, self.run_dir, self.node, self.sample = controller, run_dir, node, sample
-
-    def run(self) -> None:
-        try:
-            analyser = self.controller.analyser_for(self.run_dir)
-            weights = next((self.run_dir / n for n in ("last.safetensors", "best.safetensors")
-                            if (self.run_dir / n).exists()), None)
-            if weights is None:
-                self.controller.map_signals.done.emit(None, "No checkpoint yet: the first one is "
-                                                            "written at the end of the first epoch.")
-                return
-            analyser.load(weights)
-            self.controller.map_signals.done.emit(analyser.feature_maps(self.node, self.sample), "")
-        except Exception as exc:  # shown in the tab, never a crash
-            self.controller.map_signals.done.emit(None, f"Could not compute feature maps: {exc}")
+STOP_TIMEOUT_S = 60.0  # closing the window waits this long for the run to stop and checkpoint
 
 
 class TrainingController(QObject):
@@ -74,17 +50,15 @@ class TrainingController(QObject):
         self.plots = LivePlots()
         self.results = ResultsPanel()
         self.runs = RunsPanel()
-        self.job: TrainingJob | None = None
+        self.engine = EngineProcess()  # started by the first command that needs it
+        self.job: EngineRun | None = None
         self.run_dir: Path | None = None
         self.last_result: Any = None
         self.data_overrides: dict[str, Any] = {}
         self._epochs = 1
-        self._analysers: dict[Path, Any] = {}
-        self.map_signals = _MapSignals()
-        self.map_signals.done.connect(self._maps_done)
-        # The process-wide pool: a pool owned by this widget would wait for its job while being
-        # deleted with the GIL held, and the job needs the GIL to report (a deadlock).
-        self.map_pool = worker_pool()
+        self._maps_request = 0  # the feature-map request whose answer the tab waits for
+        self._devices_pending = False  # asked the engine for the CUDA devices; no answer yet
+        self._exports_pending = 0  # ONNX exports of recorded runs the engine is working on
         self.drain_timer = QTimer(self)
         self.drain_timer.setInterval(int(1000 / DRAIN_HZ))
         self.drain_timer.timeout.connect(self.drain)
@@ -152,6 +126,8 @@ class TrainingController(QObject):
         self.runs.message.connect(self._status_message)
         self.runs.tree.itemSelectionChanged.connect(self._feature_nodes)
         self.results.feature_maps.requested.connect(self.request_feature_maps)
+        self.panel.device.devices_wanted.connect(self.request_devices)
+        self.runs.export_in_engine = self.export_run_onnx
         self.window.document.replaced.connect(self._document_replaced)
         self.window.files.path_changed.connect(lambda: self.runs.set_root(self.runs_root()))
         self.window.installEventFilter(self)
@@ -186,9 +162,10 @@ class TrainingController(QObject):
         snapshot = gc.graph_from_dict(gc.graph_to_dict(graph))
         snapshot.data.update(self.data_overrides)
         root = self.window.files.path.parent if self.window.files.path else None
-        self.job = TrainingJob(snapshot, config, root, parent=self)
+        self.job = self.engine.train(snapshot, config, root)
         self._epochs = int(config.get("epochs") or 1)
-        self.plots.set_regime(regime)
+        if regime != getattr(self.plots, "regime", None):  # a re-layout repaints every plot
+            self.plots.set_regime(regime)
         self.plots.reset()
         self.results.set_regime(regime)
         self.results.clear()
@@ -199,25 +176,23 @@ class TrainingController(QObject):
         self.panel.show_status(f"Training {graph.name} ({regime}); the graph is locked until it stops. "
                                f"Run folder: {self.run_dir}")
         self._sync_actions()
-        self.training_dock.raise_()
-        self.results_dock.raise_()  # the results are what a run is for; show them over Runs
-        if self.training_dock.height() < MIN_PLOT_HEIGHT:  # make room for the curves
-            self.window.resizeDocks([self.training_dock], [MIN_PLOT_HEIGHT], Qt.Orientation.Vertical)
-        self.job.start()
+        # Raising and resizing the docks repaints most of the window: in the next event-loop
+        # turn, so the click's own repaint and this one are two short stalls, not one long one.
+        QTimer.singleShot(0, self._show_run_docks)
         self.drain_timer.start()
         self.plots.start()
         self.started.emit()
         return True
 
     def stop(self, wait: bool = False, skip_results: bool = False) -> None:
-        """Stop the run after the current step; with `wait`, block until its thread ended."""
+        """Stop the run after the current step; with `wait`, block until it has ended."""
         if self.job is None:
             return
         self.job.stop(skip_results)
         self.panel.show_progress(self.panel.progress.value(), self.panel.progress.maximum(),
                                  "Stopping after this step…")
         if wait:
-            self.job.wait()
+            self.engine.wait_for("finished", STOP_TIMEOUT_S)
             self.drain()
 
     def pause(self, paused: bool) -> None:
@@ -230,12 +205,9 @@ class TrainingController(QObject):
             self.job.control.resume()
 
     def drain(self) -> None:
-        """Take every event the worker queued since the last tick (GUI thread)."""
-        if self.job is None:
-            return
-        events = self.job.buffer.drain()
+        """Take every event the engine sent since the last tick (GUI thread; never waits)."""
         last_step = None
-        for event in events:
+        for event in self.engine.poll():
             kind = event.get("type")
             if kind == "step":
                 self.plots.store.add_event(event)
@@ -252,47 +224,59 @@ class TrainingController(QObject):
                 self.panel.show_status(_error_text(event), error=True)
             elif kind == "finished":
                 self._finish(event.get("result"))
-                return
-        if last_step is not None and not (self.job.control.paused or self.job.control.stopped):
+                last_step = None
+            elif kind == "feature_maps" and event.get("request") == self._maps_request:
+                self._maps_request = 0
+                self.results.feature_maps.show_maps(event.get("maps"), event.get("message") or "")
+            elif kind == "devices":
+                self._devices_pending = False
+                self.panel.device.add_devices(event.get("names") or [])
+            elif kind == "onnx_exported":
+                self._exports_pending = max(0, self._exports_pending - 1)
+                self.runs.export_done(bool(event.get("ok")), str(event.get("message")))
+            elif kind == "engine_died":
+                self._engine_died(event.get("exitcode"))
+        if last_step is not None and self.job is not None and not (
+                self.job.control.paused or self.job.control.stopped):
             self.panel.show_progress(*progress_text(last_step, self._epochs))
-
-    def analyser_for(self, run_dir: Path) -> Any:
-        """A RunAnalyser for a run folder (cached; built on the calling worker thread)."""
-        if run_dir not in self._analysers:
-            import json
-
-            from .analysis import RunAnalyser
-
-            graph = gc.load_graph(run_dir / "graph.json")
-            config = json.loads((run_dir / "config.json").read_text(encoding="utf-8"))
-            root = self.window.files.path.parent if self.window.files.path else None
-            self._analysers = {run_dir: RunAnalyser(graph, graph.data, int(config.get("seed") or 0), root)}
-        return self._analysers[run_dir]
+        if self.job is None and not (self._maps_request or self._devices_pending
+                                     or self._exports_pending):
+            self.drain_timer.stop()  # nothing is out: no need to look at the pipe
 
     def request_feature_maps(self, node: str, sample: int) -> None:
-        """Compute a conv node's maps from the chosen run (else the latest) off the GUI thread."""
+        """Compute a conv node's maps from the chosen run (else the latest) in the engine."""
         chosen = self.runs.selected()
         run_dir = chosen[0].path if len(chosen) == 1 else self.run_dir
         if run_dir is None:
             self.results.feature_maps.show_maps(None, "Train the model first (or pick a run).")
             return
-        self.map_pool.start(_FeatureMapJob(self, run_dir, node, sample))
+        root = self.window.files.path.parent if self.window.files.path else None
+        self._maps_request = self.engine.feature_maps(Path(run_dir), node, sample, root)
+        self.drain_timer.start()
+
+    def request_devices(self) -> None:
+        """Ask the engine for the CUDA devices (the list shows Auto and CPU until it answers)."""
+        self._devices_pending = True
+        self.engine.devices()
+        self.drain_timer.start()
+
+    def export_run_onnx(self, record: Any, path: str) -> None:
+        """Export a recorded run's model to ONNX in the engine (the runs panel's Export ONNX…)."""
+        self._exports_pending += 1
+        self.engine.export_onnx(record.graph(), path, record.checkpoint, record.name)
+        self.drain_timer.start()
 
     # ---- internals ---------------------------------------------------------------------------
 
     def _finish(self, result: Any) -> None:
-        job, self.job = self.job, None
-        self.drain_timer.stop()
-        if job is not None:
-            job.wait()
-            job.deleteLater()
+        if self.job is None:
+            return
+        self.job = None
         self.plots.stop()
         self.last_result = result
         self.window.set_editing_locked(False)
         self.panel.set_running(False)
         self._sync_actions()
-        if self.run_dir is not None:  # its weights changed since the analyser loaded them
-            self._analysers.pop(self.run_dir, None)
         if result is None or result.status == "failed":
             msg = result.error if result is not None else "training crashed"
             self.panel.show_progress(0, 1, "Failed — see the message below")
@@ -312,6 +296,14 @@ class TrainingController(QObject):
         self.runs.set_root(self.runs_root())
         self.runs.refresh(select=self.run_dir)
         self.finished.emit(result)
+
+    def _show_run_docks(self) -> None:
+        if not self.running:
+            return
+        self.training_dock.raise_()
+        self.results_dock.raise_()  # the results are what a run is for; show them over Runs
+        if self.training_dock.height() < MIN_PLOT_HEIGHT:  # make room for the curves
+            self.window.resizeDocks([self.training_dock], [MIN_PLOT_HEIGHT], Qt.Orientation.Vertical)
 
     def _new_run_dir(self, graph: gc.Graph) -> Path:
         root = self.runs_root()
@@ -370,14 +362,29 @@ class TrainingController(QObject):
         self.plots.set_regime(regime)
         self.results.set_regime(regime)
 
+    def _engine_died(self, exitcode: int | None) -> None:
+        """The engine process went away: fail the run, answer what was asked; the next command
+        starts a fresh process."""
+        why = f"the training process ended unexpectedly (exit code {exitcode})"
+        if self._maps_request:
+            self._maps_request = 0
+            self.results.feature_maps.show_maps(None, f"Could not compute feature maps: {why}")
+        if self._devices_pending:
+            self._devices_pending = False
+            self.panel.device.reset_probe()  # the next process is asked when the list opens again
+        for _ in range(self._exports_pending):
+            self.runs.export_done(False, f"ONNX export failed: {why}")
+        self._exports_pending = 0
+        if self.job is not None:
+            from training import RunResult
+
+            self._finish(RunResult(status="failed", run_dir=self.run_dir, error=why))
+
     def _feature_nodes(self) -> None:
         chosen = self.runs.selected()
         if len(chosen) == 1:
             with contextlib.suppress(Exception):  # a damaged run folder: keep the list as it is
                 self.results.feature_maps.set_nodes(_conv_nodes(chosen[0].graph()))
-
-    def _maps_done(self, maps: Any, message: str) -> None:
-        self.results.feature_maps.show_maps(maps, message)
 
     def _sync_actions(self) -> None:
         self.train_action.setEnabled(not self.running)
@@ -390,11 +397,14 @@ class TrainingController(QObject):
         self.window.statusBar().showMessage(text, 10000)
 
     def eventFilter(self, obj: QObject, event: QEvent) -> bool:  # noqa: N802 (Qt override)
-        if obj is self.window and event.type() == QEvent.Type.Close and self.running:
-            if not self._confirm_close():
-                event.ignore()
-                return True
-            self.stop(wait=True, skip_results=True)
+        if obj is self.window and event.type() == QEvent.Type.Close:
+            if self.running:
+                if not self._confirm_close():
+                    event.ignore()
+                    return True
+                self.stop(wait=True, skip_results=True)
+            self.drain_timer.stop()
+            self.engine.close()  # a window opened later starts a fresh one on demand
         return False
 
     def _confirm_close(self) -> bool:

@@ -10,7 +10,6 @@ runs, so they are at hand here too. The mouse wheel never changes them.
 
 from __future__ import annotations
 
-import sys
 from typing import Any
 
 from PySide6.QtCore import Qt, Signal
@@ -32,11 +31,14 @@ from ..param_widgets import DecimalSpinBox, guard_wheel
 
 
 class DeviceCombo(QComboBox):
-    """Auto / CPU, plus CUDA devices when torch finds one.
+    """Auto / CPU, plus the CUDA devices the engine process finds.
 
-    torch is imported lazily (it takes a second or more): when the list is first opened, or
-    as soon as something else (a run) has imported it.
+    The GUI process never imports torch: the first time the list opens it shows Auto and CPU
+    at once and emits `devices_wanted`; the controller asks the engine process, and
+    `add_devices` adds the CUDA entries when the answer arrives (the open list grows in place).
     """
+
+    devices_wanted = Signal()
 
     def __init__(self) -> None:
         super().__init__()
@@ -44,28 +46,27 @@ class DeviceCombo(QComboBox):
         self.addItem("Auto", "auto")
         self.addItem("CPU", "cpu")
         self.setToolTip("Where to train. Auto picks a CUDA GPU when there is one, else the CPU.")
-        self._probed = False
-        self.refresh(import_torch=False)
+        self._asked = False
+        self._answered = False
 
     def showPopup(self) -> None:  # noqa: N802 (Qt override)
-        self.refresh(import_torch=True)
+        if not self._asked:
+            self._asked = True
+            self.devices_wanted.emit()
         super().showPopup()
 
-    def refresh(self, import_torch: bool = False) -> None:
-        """Add CUDA entries if torch (imported now only when allowed) sees a GPU."""
-        if self._probed or (not import_torch and "torch" not in sys.modules):
+    def add_devices(self, names: list[str]) -> None:
+        """Add one entry per CUDA device (once; a repeated answer changes nothing)."""
+        if self._answered:
             return
-        self._probed = True
-        try:
-            import torch
-
-            count = torch.cuda.device_count() if torch.cuda.is_available() else 0
-            names = [torch.cuda.get_device_name(i) for i in range(count)]
-        except Exception:  # no usable torch or driver: CPU only
-            names = []
+        self._answered = True
         for i, name in enumerate(names):
             self.addItem(f"CUDA {i}: {name}" if len(names) > 1 else f"CUDA ({name})",
                          f"cuda:{i}" if len(names) > 1 else "cuda")
+
+    def reset_probe(self) -> None:
+        """Ask again the next time the list opens (the engine that was asked went away)."""
+        self._asked = self._answered
 
     def device(self) -> str:
         return str(self.currentData())

@@ -11,6 +11,7 @@ from __future__ import annotations
 import os
 import shutil
 import time
+from collections.abc import Callable
 from pathlib import Path
 
 import pyqtgraph as pg
@@ -68,8 +69,11 @@ class RunsPanel(QWidget):
         # The process-wide pool: a pool owned by this widget would wait for its job while being
         # deleted with the GIL held, and the job needs the GIL to report (a deadlock).
         self.pool = worker_pool()
+        # Set by the training controller: export in its engine process, which answers with
+        # export_done(ok, text). Without it (a bare panel) the export runs on a worker thread.
+        self.export_in_engine: Callable[[RunRecord, str], None] | None = None
         self._signals = _Signals()
-        self._signals.done.connect(self._export_done)
+        self._signals.done.connect(self.export_done)
         self.tree = QTreeWidget()
         self.tree.setObjectName("runsList")
         self.tree.setHeaderLabels(["Run", "Status", "Epochs", "Result", "Settings"])
@@ -203,7 +207,10 @@ class RunsPanel(QWidget):
         if not path:
             return False
         self.message.emit(f"Exporting run {record.name} to {path} …")
-        self.pool.start(_ExportJob(record, str(path), self._signals))
+        if self.export_in_engine is not None:  # keeps torch out of the GUI process
+            self.export_in_engine(record, str(path))
+        else:
+            self.pool.start(_ExportJob(record, str(path), self._signals))
         return True
 
     def export_weights(self, path: str | os.PathLike | None = None, record: RunRecord | None = None) -> bool:
@@ -236,6 +243,7 @@ class RunsPanel(QWidget):
         path, _ = QFileDialog.getSaveFileName(self, "Export", start, filters)
         return path or None
 
-    def _export_done(self, ok: bool, text: str) -> None:
+    def export_done(self, ok: bool, text: str) -> None:
+        """Report a finished ONNX export (from the worker thread or the engine process)."""
         self.message.emit(text)
         self.export_finished.emit(ok, text)

@@ -1,22 +1,22 @@
-"""Training off the GUI thread: `TrainingJob` runs `training.train` on a QThread.
+"""One training run inside the engine process: `training.train` plus the results panel's figures.
 
-The engine calls `on_event` on the training thread for every step. The job only appends the
-event to a lock-free deque (`EventBuffer`); the GUI thread drains it from a QTimer a few times a
-second and updates plots and progress once per drain, never once per step. Results that need a
-model forward (confusion matrix, latent map) are computed here, on the training thread, after an
-epoch's checkpoint when they cost little next to the epoch, and always at the end of the run;
-they travel through the same buffer, so the GUI sees everything in order.
+`TrainingJob` runs in the engine process (engine_child.py), never in the GUI process: it calls
+`training.train`, hands every event to `send` (a queue that a sender thread empties into the
+pipe, so training never waits on the GUI) and computes the results that need a model forward
+(confusion matrix, predictions, latent map) with `RunAnalyser` after an epoch's checkpoint
+when they cost little next to the epoch (`ANALYSIS_BUDGET`), and always at the end of the run.
+Results travel as events in the same stream, so the GUI sees everything in order.
+
+No Qt here: this module is imported by the engine process, which must not load PySide6.
 """
 
 from __future__ import annotations
 
-import collections
 import time
 import traceback
+from collections.abc import Callable
 from pathlib import Path
 from typing import Any
-
-from PySide6.QtCore import QThread
 
 import graph_core as gc
 
@@ -24,56 +24,38 @@ import graph_core as gc
 # epoch's time: training throughput matters more than a live confusion matrix.
 ANALYSIS_BUDGET = 0.05
 
-
-class EventBuffer:
-    """Events from the training thread to the GUI thread (deque appends/pops are thread-safe)."""
-
-    def __init__(self) -> None:
-        self._queue: collections.deque[dict[str, Any]] = collections.deque()
-
-    def put(self, event: dict[str, Any]) -> None:
-        self._queue.append(event)
-
-    def drain(self) -> list[dict[str, Any]]:
-        """Everything queued so far, oldest first."""
-        out = []
-        pop = self._queue.popleft
-        for _ in range(len(self._queue)):
-            out.append(pop())
-        return out
-
-    def __len__(self) -> int:
-        return len(self._queue)
+Send = Callable[[dict[str, Any]], None]
 
 
-class TrainingJob(QThread):
-    """One training run on its own thread.
+class TrainingJob:
+    """One training run (in the engine process).
 
     Args:
-        graph: the graph to train; the job trains a private copy, so later edits cannot race it.
+        graph: the graph to train (the engine process's own copy, unpickled from the pipe).
         config: TrainConfig overrides (epochs, batch_size, lr, device, out, ...).
+        send: called with every event for the GUI, on the training thread; must not block.
         root: folder relative dataset paths are resolved against (the graph file's folder).
         analyse: compute the results panel's figures (off in the throughput benchmark).
 
-    After `start()`, `control` pauses, resumes and stops the run and `buffer` holds its events;
-    the last event is `{"type": "finished", "result": RunResult | None}`.
+    `control` pauses, resumes and stops the run; `run()` trains and ends with the event
+    `{"type": "finished", "result": RunResult | None}`.
     """
 
-    def __init__(self, graph: gc.Graph, config: dict[str, Any], root: str | Path | None = None,
-                 analyse: bool = True, parent: Any = None) -> None:
-        super().__init__(parent)
+    def __init__(self, graph: gc.Graph, config: dict[str, Any], send: Send,
+                 root: str | Path | None = None, analyse: bool = True) -> None:
         from training import RunControl
 
-        self.graph = gc.graph_from_dict(gc.graph_to_dict(graph))
+        self.graph = graph
         self.config = dict(config)
+        self.send = send
         self.root = Path(root) if root else None
         self.analyse = analyse
         self.control = RunControl()
-        self.buffer = EventBuffer()
         self.result: Any = None
         self.skip_results = False  # set when the window closes: finish fast
         self._analyser: Any = None
         self._analysed_step = -1
+        self._analysis_seconds: float | None = None
         self._epoch_started = time.perf_counter()
         self._last_epoch = 0
 
@@ -82,9 +64,8 @@ class TrainingJob(QThread):
         self.skip_results = self.skip_results or skip_results
         self.control.stop()
 
-    # ---- training thread -------------------------------------------------------------------
-
-    def run(self) -> None:  # noqa: D102 (QThread entry point)
+    def run(self) -> Any:
+        """Train, send the final results and the `finished` event; returns the RunResult."""
         from training import train
 
         result = None
@@ -92,16 +73,21 @@ class TrainingJob(QThread):
             result = train(self.graph, self.config, on_event=self._on_event, stop=self.control,
                            root=self.root)
         except Exception as exc:  # the engine reports expected failures itself; this is a bug
-            self.buffer.put({"type": "error", "message": f"{type(exc).__name__}: {exc}", "issues": [],
-                             "traceback": traceback.format_exc()})
+            self.send({"type": "error", "message": f"{type(exc).__name__}: {exc}", "issues": [],
+                       "traceback": traceback.format_exc()})
         self.result = result
         if result is not None and result.last_checkpoint is not None and not self.skip_results:
             self._results(Path(result.last_checkpoint), result.steps, result.epochs, final=True)
-        self.buffer.put({"type": "finished", "result": result})
+        self.send({"type": "finished", "result": result})
+        return result
+
+    # ---- training thread -------------------------------------------------------------------
 
     def _on_event(self, event: dict[str, Any]) -> None:
-        self.buffer.put(event)
         kind = event.get("type")
+        if kind == "step":  # when the engine made it, on the clock every process shares (latency)
+            event["emitted"] = time.monotonic()
+        self.send(event)
         if kind == "epoch":
             self._last_epoch = int(event.get("epoch") or 0)
         elif kind == "checkpoint" and not event.get("best") and not self.control.stopped:
@@ -114,7 +100,7 @@ class TrainingJob(QThread):
                  epoch_seconds: float = 0.0) -> None:
         if not self.analyse or step == self._analysed_step:
             return
-        cost = getattr(self, "_analysis_seconds", None)
+        cost = self._analysis_seconds
         if not final and cost is not None and cost > ANALYSIS_BUDGET * max(epoch_seconds, 1e-6):
             return  # too dear to do every epoch: the end of the run will show it
         try:
@@ -127,10 +113,10 @@ class TrainingJob(QThread):
             self._analyser.load(weights)
             results = self._analyser.results(epoch)
         except Exception as exc:  # a result we cannot draw must not end the run
-            self.buffer.put({"type": "results_error", "message": f"{type(exc).__name__}: {exc}"})
+            self.send({"type": "results_error", "message": f"{type(exc).__name__}: {exc}"})
             self._analysis_seconds = float("inf")
             return
         self._analysis_seconds = time.perf_counter() - started
         self._analysed_step = step
-        self.buffer.put({"type": "results", "results": results, "weights": str(weights),
-                         "seconds": self._analysis_seconds})
+        self.send({"type": "results", "results": results, "weights": str(weights),
+                   "seconds": self._analysis_seconds})

@@ -52,7 +52,8 @@ def run_names(window) -> dict[str, str]:
 
 
 def test_lenet_train_plot_stop_checkpoint_and_run_listed(qtbot, make_window):
-    window = make_window(template("lenet", limit=64, epochs=50))
+    # long enough to be stopped by hand: the engine process trains this in seconds
+    window = make_window(template("lenet", limit=64, epochs=1000))
     tc = window.training
     click(qtbot, window, "trainButton")
     assert window.editing_locked and "Training in progress" in window.document.locked_reason
@@ -64,7 +65,7 @@ def test_lenet_train_plot_stop_checkpoint_and_run_listed(qtbot, make_window):
     assert matrix.shape == (10, 10) and matrix.sum() == validation  # every validation sample counted
     shown = tc.results.predictions.predictions
     assert shown is not None and len(shown.truth) == min(32, validation)
-    assert "/50 · step" in window.findChild(QProgressBar, "progressBar").format()
+    assert "/1000 · step" in window.findChild(QProgressBar, "progressBar").format()
     with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT) as blocker:
         click(qtbot, window, "stopButton")
     result = blocker.args[0]
@@ -77,7 +78,7 @@ def test_lenet_train_plot_stop_checkpoint_and_run_listed(qtbot, make_window):
     # every step the engine reported reached the plot's store: nothing lost between threads
     assert len(tc.plots.store.get("train/loss")) == result.steps
     # the panel's settings went into the document, so saving the file keeps them
-    assert window.graph.training["epochs"] == 50
+    assert window.graph.training["epochs"] == 1000
 
 
 def test_vae_shows_reconstructions_latent_space_and_decoded_grid(qtbot, make_window):
@@ -129,7 +130,7 @@ def test_an_invalid_graph_is_refused_with_the_node_named(qtbot, make_window):
 
 
 def test_closing_the_window_while_training_stops_the_run_cleanly(qtbot, make_window):
-    window = make_window(template("lenet", limit=64, epochs=50))
+    window = make_window(template("lenet", limit=64, epochs=1000))
     tc = window.training
     click(qtbot, window, "trainButton")
     qtbot.waitUntil(lambda: loss_points(window) > 0, timeout=RUN_TIMEOUT)
@@ -142,7 +143,7 @@ def test_closing_the_window_while_training_stops_the_run_cleanly(qtbot, make_win
 
 
 def test_pause_holds_the_run_and_resume_continues(qtbot, make_window):
-    window = make_window(template("vae", limit=256, epochs=200))
+    window = make_window(template("vae", limit=256, epochs=5000))
     tc = window.training
     click(qtbot, window, "trainButton")
     qtbot.waitUntil(lambda: loss_points(window) > 0, timeout=RUN_TIMEOUT)

@@ -109,20 +109,37 @@ def test_shares_keep_a_0_to_1_axis_without_si_prefixes(plots):
 def test_cuda_is_offered_only_when_torch_sees_a_gpu(qtbot, monkeypatch):
     import torch
 
+    from designer.training.engine_child import cuda_devices
     from designer.training.panel import DeviceCombo
 
+    # the engine process asks torch (cuda_devices); the list shows what it answered
     monkeypatch.setattr(torch.cuda, "is_available", lambda: False)
     plain = DeviceCombo()
     qtbot.addWidget(plain)
-    plain.refresh(import_torch=True)
+    plain.add_devices(cuda_devices())
     assert [plain.itemData(i) for i in range(plain.count())] == ["auto", "cpu"]
     monkeypatch.setattr(torch.cuda, "is_available", lambda: True)
     monkeypatch.setattr(torch.cuda, "device_count", lambda: 1)
     monkeypatch.setattr(torch.cuda, "get_device_name", lambda i: "Fake GPU")
     gpu = DeviceCombo()
     qtbot.addWidget(gpu)
-    gpu.refresh(import_torch=True)
+    gpu.add_devices(cuda_devices())
     assert gpu.itemText(gpu.count() - 1) == "CUDA (Fake GPU)" and gpu.itemData(gpu.count() - 1) == "cuda"
+
+
+def test_the_device_list_opens_at_once_and_grows_when_the_engine_answers(qtbot, make_window):
+    window = make_window()
+    combo = window.training.panel.device
+    with qtbot.waitSignal(combo.devices_wanted, timeout=5000):
+        combo.showPopup()  # the first popup asks the engine process; Auto and CPU are there now
+    assert [combo.itemData(i) for i in range(2)] == ["auto", "cpu"]
+    assert window.training.engine.alive  # asked in a child process, not by importing torch here
+    qtbot.waitUntil(lambda: not window.training._devices_pending, timeout=120_000)
+    combo.hidePopup()
+    import torch  # this test process may import torch: it checks the child's answer
+
+    expected = torch.cuda.device_count() if torch.cuda.is_available() else 0
+    assert combo.count() == 2 + expected
 
 
 def test_runs_are_listed_compared_and_their_weights_exported(qtbot, tmp_path):
