@@ -345,7 +345,6 @@ class TrainingController(QObject):
         self.runs.set_root(self.runs_root())
         self.last_result = None
         self.run_dir = None
-        self._analysers.clear()
         self.plots.reset()
         self.results.clear()
         maps = self.results.feature_maps
