@@ -151,8 +151,11 @@ class TrainingController(QObject):
         try:
             regime = _view_of(analyse(graph))
         except BindingError as exc:
-            lines = exc.issues[:4] + ([f"… and {len(exc.issues) - 4} more"] if len(exc.issues) > 4 else [])
-            self.panel.show_status("Cannot train yet:\n" + "\n".join(lines), error=True)
+            self._refuse(exc.issues)
+            return False
+        misfits = [str(i) for i in self.window.document.data_issues if i.severity == "error"]
+        if misfits:  # the Issues list has them, each with its fix: no process started to fail
+            self._refuse(misfits, "the Issues list offers a fix for each")
             return False
         settings = self.panel.overrides()
         self._remember_settings(settings)
@@ -183,6 +186,13 @@ class TrainingController(QObject):
         self.plots.start()
         self.started.emit()
         return True
+
+    def _refuse(self, issues: list[str], hint: str = "") -> None:
+        lines = issues[:4] + ([f"… and {len(issues) - 4} more"] if len(issues) > 4 else [])
+        self.panel.show_status(f"Cannot train yet{f' ({hint})' if hint else ''}:\n" + "\n".join(lines),
+                               error=True)
+        if hint and "issues" in self.window.docks:
+            self.window.docks["issues"].raise_()
 
     def stop(self, wait: bool = False, skip_results: bool = False) -> None:
         """Stop the run after the current step; with `wait`, block until it has ended."""

@@ -168,11 +168,35 @@ def test_segnet_shows_input_mask_and_prediction_and_iou(qtbot, make_window):
     assert tc.plots.plots["iouPlot"].isVisible() and tc.plots.point_count("iouPlot") > 0
 
 
-def test_data_that_does_not_fit_is_reported_and_unlocks(qtbot, make_window):
+def test_data_that_does_not_fit_is_refused_before_any_run_with_the_fix_at_hand(qtbot, make_window):
     g = template("lenet")
     g.data["image_size"] = 8  # the Input expects 28x28 digits
     window = make_window(g)
     tc = window.training
+    starts = tc.engine.starts
+    click(qtbot, window, "trainButton")
+    assert not tc.running and tc.engine.starts == starts  # no process started only to fail
+    text = tc.panel.status.text()
+    assert text.startswith("Cannot train yet") and "image:" in text and "(1, 28, 28)" in text
+    assert "Issues list offers a fix" in text and window.docks["issues"].isVisible()
+    assert not window.editing_locked and tc.panel.train_button.isEnabled()
+    # the fix the Issues list offers makes it train
+    window.issues.apply_fix(next(i.fix for i in window.document.data_issues if i.fix))
+    assert window.graph.data["image_size"] == 28
+    with qtbot.waitSignal(tc.started, timeout=10_000):
+        click(qtbot, window, "trainButton")
+    with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT):
+        tc.stop()
+
+
+def test_data_that_does_not_fit_found_only_by_the_engine_is_reported_and_unlocks(qtbot, make_window,
+                                                                                 monkeypatch):
+    """The engine checks again (a data file can change after the designer read it)."""
+    g = template("lenet")
+    g.data["image_size"] = 8
+    window = make_window(g)
+    tc = window.training
+    monkeypatch.setattr(window.document, "data_issues", [])  # as if the check had not caught it
     with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT) as blocker:
         click(qtbot, window, "trainButton")
     assert blocker.args[0].status == "failed"
