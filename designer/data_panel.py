@@ -144,18 +144,24 @@ class DataPanel(QWidget):
                 f"{val} validation ({split}{limited})")
 
     def _users(self) -> dict[str, tuple[str, ...]]:
-        """Field -> "id (Input)" of each Input reading it, "id (target)" of each head comparing with it."""
+        """Field -> "id (Input)" of each Input reading it, "id (target)" of each head comparing
+        with it, "id (reconstructs)" of each head rebuilding the Input that reads it."""
         out: dict[str, list[str]] = {}
-        for node in self.document.graph.nodes.values():
-            if node.type == "Input":
-                p = resolved_params(node)
-                if p["source"] == "data":
-                    out.setdefault(str(p["field"] or node.id), []).append(f"{node.id} (Input)")
-            elif node.type == "Output":
-                p = resolved_params(node)
-                target = str(p["target"])
-                if p["loss"] != "none" and not target.startswith("input:"):
-                    out.setdefault(target, []).append(f"{node.id} (target)")
+        read_by: dict[str, str] = {}  # Input id -> the field it reads
+        for node in self.document.graph.nodes_of_type("Input"):
+            p = resolved_params(node)
+            if p["source"] == "data":
+                read_by[node.id] = str(p["field"] or node.id)
+                out.setdefault(read_by[node.id], []).append(f"{node.id} (Input)")
+        for node in self.document.graph.nodes_of_type("Output"):
+            p = resolved_params(node)
+            target = str(p["target"])
+            if p["loss"] == "none":
+                continue
+            if not target.startswith("input:"):
+                out.setdefault(target, []).append(f"{node.id} (target)")
+            elif target[len("input:"):] in read_by:
+                out.setdefault(read_by[target[len("input:"):]], []).append(f"{node.id} (reconstructs)")
         return {k: tuple(v) for k, v in out.items()}
 
     def _double_clicked(self, row: int, _column: int) -> None:

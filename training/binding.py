@@ -95,7 +95,7 @@ def check_data(graph: gc.Graph, schema: DataSchema | None,
     task = collect(graph, shapes)
     issues = binding_issues(task, schema.fields, schema.name, graph)
     heads = list(graph.nodes_of_type("Output"))
-    if graph.nodes and task.regime != GAN and all(gc.resolved_params(n)["loss"] == "none" for n in heads):
+    if heads and task.regime != GAN and all(gc.resolved_params(n)["loss"] == "none" for n in heads):
         issues.append(DataIssue(heads[0].id if heads else None, NOTHING_TO_TRAIN))
     return issues
 

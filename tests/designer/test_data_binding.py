@@ -186,3 +186,12 @@ def test_the_data_panel_shows_sample_thumbnails_of_an_image_field(make_window, q
                                        for y in range(0, image.height(), 3)}) > 2  # a digit, not a blank
     w.document.execute(SetSetting("data", "dataset", "iris"))  # no image field: no thumbnails
     assert strip.labels == [] and not strip.isVisibleTo(w.data_panel)
+
+
+def test_the_data_panel_names_the_head_that_reconstructs_a_field(make_window):
+    import templates
+
+    w = make_window(templates.build("vae"))
+    users = {row[0]: row[5] for row in w.data_panel.row_texts()}
+    assert users["image"] == "image (Input), reconstruction (reconstructs)"
+    assert users["label"] == "—"  # a VAE learns without labels
