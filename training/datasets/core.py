@@ -10,6 +10,7 @@ the engine needs only this shape of data, whatever the source. Sources return a 
 
 from __future__ import annotations
 
+import os
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -248,6 +249,22 @@ class Options:
         if value is None:
             return None
         return resolve_path(str(value), root)
+
+
+def named_section(section: Mapping[str, Any] | None, builtins: Iterable[str]) -> tuple[dict[str, Any], str]:
+    """A copy of a data section with its dataset as text, and that name.
+
+    Raises:
+        DataError: the section names no dataset (the message lists `builtins`).
+    """
+    section = dict(section or {})
+    if isinstance(section.get("dataset"), os.PathLike):
+        section["dataset"] = os.fspath(section["dataset"])
+    name = section.get("dataset")
+    if not isinstance(name, str) or not name.strip():
+        raise DataError("data: no dataset given; set \"dataset\" to a built-in "
+                        f"({', '.join(builtins)}) or a file path")
+    return section, name
 
 
 def resolve_path(text: str, root: Path | None) -> Path:

@@ -10,7 +10,6 @@ stratified by label where there is one, and the same seed gives the same split.
 
 from __future__ import annotations
 
-import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
 from typing import Any
@@ -18,7 +17,16 @@ from typing import Any
 import numpy as np
 
 from .builtin import BUILTINS
-from .core import DataError, FieldDataset, FieldInfo, Options, PreparedData, RawData, resolve_path
+from .core import (
+    DataError,
+    FieldDataset,
+    FieldInfo,
+    Options,
+    PreparedData,
+    RawData,
+    named_section,
+    resolve_path,
+)
 from .fasta import load_fasta
 from .images import load_idx, load_image_folder, looks_like_idx
 from .series import load_ucr, looks_like_ucr
@@ -45,13 +53,7 @@ def prepare(data_section: Mapping[str, Any] | None, seed: int = 0,
     Raises:
         DataError: unknown dataset, missing or unreadable file, broken sample, bad option.
     """
-    section = dict(data_section or {})
-    if isinstance(section.get("dataset"), os.PathLike):
-        section["dataset"] = os.fspath(section["dataset"])
-    name = section.get("dataset")
-    if not isinstance(name, str) or not name.strip():
-        raise DataError("data: no dataset given; set \"dataset\" to a built-in "
-                        f"({', '.join(BUILTINS)}) or a file path")
+    section, name = named_section(data_section, BUILTINS)
     opts = Options(section, name)
     val_fraction = opts.number("val_fraction", 0.2, minimum=0.0, maximum=0.9)
     limit = section.get("limit")

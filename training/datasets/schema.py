@@ -18,7 +18,7 @@ from typing import Any
 
 import numpy as np
 
-from .core import DataError, FieldInfo, Options, RawData, label_info
+from .core import DataError, FieldInfo, Options, RawData, label_info, named_section
 from .series import CBF_CLASSES, TRANSFORMS
 from .split import allocate
 from .synthetic import DNA_ALPHABET, SHAPE_CLASSES, _omics_widths
@@ -111,13 +111,7 @@ def describe_builtin(section: Mapping[str, Any] | None) -> DataSchema | None:
     Raises:
         DataError: no dataset named, or an option the builder would refuse.
     """
-    section = dict(section or {})
-    if isinstance(section.get("dataset"), os.PathLike):
-        section["dataset"] = os.fspath(section["dataset"])
-    name = section.get("dataset")
-    if not isinstance(name, str) or not name.strip():
-        raise DataError("data: no dataset given; set \"dataset\" to a built-in "
-                        f"({', '.join(_BUILTINS)}) or a file path")
+    section, name = named_section(section, _BUILTINS)
     opts = Options(section, name)
     common_options(opts)
     describer = _BUILTINS.get(name.lower())
