@@ -107,17 +107,19 @@ class Palette(QWidget):
         return out
 
     def filter(self, text: str) -> None:
-        """Show the entries whose type, title or category mention `text`; only when none do,
-        the ones whose help text does (so "output" finds the Output head, not 15 layers)."""
+        """Show the entries whose type or title mention `text`; only when none do, those whose
+        category does, then those whose help text does (so "output" finds the Output head alone,
+        not the Input beside it in "Input / output", nor 15 layers whose help says "output")."""
         needle = text.strip().lower()
         entries = [(g, self.tree.topLevelItem(g).child(k)) for g in range(self.tree.topLevelItemCount())
                    for k in range(self.tree.topLevelItem(g).childCount())]
 
-        def by_name(group: int, item: QTreeWidgetItem) -> bool:
-            name = f"{item.data(0, _TYPE_ROLE)} {item.text(0)} {self.tree.topLevelItem(group).text(0)}"
-            return needle in name.lower()
+        def by_name(item: QTreeWidgetItem) -> bool:
+            return needle in f"{item.data(0, _TYPE_ROLE)} {item.text(0)}".lower()
 
-        hits = {id(item) for g, item in entries if not needle or by_name(g, item)}
+        hits = {id(item) for _g, item in entries if not needle or by_name(item)}
+        if not hits:
+            hits = {id(item) for g, item in entries if needle in self.tree.topLevelItem(g).text(0).lower()}
         if not hits:
             hits = {id(item) for _g, item in entries if needle in item.toolTip(0).lower()}
         for g in range(self.tree.topLevelItemCount()):

@@ -85,7 +85,10 @@ def test_double_click_adds_after_the_selection_and_wires_it(window):
 
 def test_search_prefers_names_over_help_text(window):
     window.palette.search.setText("output")
-    assert window.palette.visible_types() == ["Input", "Output"]  # the "Input / output" group
+    assert window.palette.visible_types() == ["Output"]  # not the Input beside it in "Input / output"
+    window.palette.search.setText("pooling")  # in no layer's name: the category's layers
+    visible = window.palette.visible_types()
+    assert "MaxPool2d" in visible and "GlobalAvgPool" in visible and "Dense" not in visible
     window.palette.search.setText("logits")  # in no name: falls back to the help texts
     assert "Output" in window.palette.visible_types()
 
