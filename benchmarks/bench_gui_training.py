@@ -9,6 +9,9 @@ For each model, the same graph, data and settings are trained side by side, roun
   the first Train of a window starts the process (which imports torch), the second reuses it.
   These run in this process, which never imports torch (checked at the end), as a user's
   designer session;
+- `engine prewarmed`: a fresh window whose graph is ready to train warms the engine by itself
+  (1.5 s after opening: the process starts and imports torch); its first Train comes once the
+  engine has said it is warm, as for a user who opens a file and then reaches for Train;
 - `thread`: the same window with the engine served from a thread of the GUI's own process (the
   design before the engine process: torch imported and trained under the GUI process's GIL),
   in a fresh subprocess each round, so its first Train includes the torch import as a user's
@@ -153,11 +156,14 @@ def train_in_window(app, window, batch: int, steps: int, out: Path) -> WindowRun
 
 
 def window_runs(app, name: str, batch: int, steps: int, out: Path, in_thread: bool,
-                runs: int) -> list[WindowRun]:
-    """`runs` Trains, one after another, in one fresh window (its first starts the engine)."""
+                runs: int, prewarmed: bool = False) -> list[WindowRun]:
+    """`runs` Trains, one after another, in one fresh window (its first starts the engine,
+    unless `prewarmed`: then the window warms the engine itself, as it does for a user once the
+    graph is ready to train, and the first Train comes after the engine said it is warm)."""
     from designer import MainWindow
     from designer.training.engine_process import EngineProcess
 
+    os.environ["NETWRIGHT_ENGINE_PREWARM"] = "1" if prewarmed else "0"
     window = MainWindow(graph_for(name))
     if in_thread:
         window.training.engine = EngineProcess(in_thread=True)
@@ -165,6 +171,13 @@ def window_runs(app, name: str, batch: int, steps: int, out: Path, in_thread: bo
     window.show()
     for _ in range(20):
         app.processEvents()
+    if prewarmed:
+        deadline = time.monotonic() + 120
+        while not any(e["type"] == "warm" for e in (window.training.engine.poll()
+                                                    if window.training.engine.alive else [])):
+            assert time.monotonic() < deadline, "the engine never said it was warm"
+            app.processEvents()
+            time.sleep(0.02)
     done = [train_in_window(app, window, batch, steps, out.with_suffix(f".{k}")) for k in range(runs)]
     window.document.undo_stack.setClean()
     window.close()
@@ -229,7 +242,8 @@ def main() -> None:
         os.environ["NETWRIGHT_RUNS_DIR"] = tmp
         for label, (name, batch, steps) in MODELS.items():
             steps = max(20, int(steps * args.scale))
-            rows: dict[str, list] = {"thread": [], "engine cold": [], "engine warm": []}
+            rows: dict[str, list] = {"thread": [], "engine cold": [], "engine prewarmed": [],
+                                     "engine warm": []}
             cli: list[float] = []
             for r in range(args.rounds):
                 out = Path(tmp) / f"{name}-{r}"
@@ -239,6 +253,8 @@ def main() -> None:
                 cold, warm = window_runs(app, name, batch, steps, out.with_suffix(".e"), False, 2)
                 rows["engine cold"].append(cold)
                 rows["engine warm"].append(warm)
+                rows["engine prewarmed"] += window_runs(app, name, batch, steps, out.with_suffix(".p"),
+                                                        False, 1, prewarmed=True)
                 cli.append(statistics.median(in_subprocess("cli", name, steps, out.with_suffix(".cli"))))
                 print(f"  round {r + 1}: cli {cli[-1] * 1000:.1f} ms/step, engine warm "
                       f"{statistics.median(warm.steps) * 1000:.1f} ms/step, stalls cold "

@@ -33,6 +33,8 @@ from .runs import RunsPanel
 
 DRAIN_HZ = 10  # events reach the GUI in batches; progress text updates this often
 LOCK_REASON = "Training in progress — stop to edit"
+RAISE_GAP_MS = 40  # between raising the Training and the Results dock: two paints, not one long
+PREWARM_DELAY_MS = 1500  # after the graph became ready: the window has settled by then
 MIN_PLOT_HEIGHT = 400  # px of the Training dock while a run shows its curves
 STOP_TIMEOUT_S = 60.0  # closing the window waits this long for the run to stop and checkpoint
 
@@ -62,6 +64,11 @@ class TrainingController(QObject):
         self.drain_timer = QTimer(self)
         self.drain_timer.setInterval(int(1000 / DRAIN_HZ))
         self.drain_timer.timeout.connect(self.drain)
+        # Once a graph is ready to train, the engine process is started (and imports torch, at
+        # low priority) a moment later, so the first Train does not wait seconds for it.
+        self.warm_requested = False
+        self._warm_timer = QTimer(self, singleShot=True, interval=PREWARM_DELAY_MS)
+        self._warm_timer.timeout.connect(self._prewarm)
         self._build_docks()
         self._build_menu()
         self._connect()
@@ -129,6 +136,7 @@ class TrainingController(QObject):
         self.panel.device.devices_wanted.connect(self.request_devices)
         self.runs.export_in_engine = self.export_run_onnx
         self.window.document.replaced.connect(self._document_replaced)
+        self.window.document.analysed.connect(self._maybe_prewarm)
         self.window.files.path_changed.connect(lambda: self.runs.set_root(self.runs_root()))
         self.window.installEventFilter(self)
 
@@ -186,6 +194,21 @@ class TrainingController(QObject):
         self.plots.start()
         self.started.emit()
         return True
+
+    def _maybe_prewarm(self) -> None:
+        if self.warm_requested or self._warm_timer.isActive() or self.running or self.engine.alive:
+            return
+        if os.environ.get("NETWRIGHT_ENGINE_PREWARM", "1") != "0" and self.window.document.ready:
+            self._warm_timer.start()
+
+    def _prewarm(self) -> None:
+        if not (self.running or self.engine.alive):
+            self.warm_requested = True
+            self.engine.warm()
+            # The first paint of the plots and results (fonts, pyqtgraph's items) is the
+            # longest: done now, while the user is not waiting, rather than after the click.
+            for widget in (self.plots, self.results):
+                widget.grab()
 
     def _refuse(self, issues: list[str], hint: str = "") -> None:
         lines = issues[:4] + ([f"… and {len(issues) - 4} more"] if len(issues) > 4 else [])
@@ -311,9 +334,15 @@ class TrainingController(QObject):
         if not self.running:
             return
         self.training_dock.raise_()
-        self.results_dock.raise_()  # the results are what a run is for; show them over Runs
         if self.training_dock.height() < MIN_PLOT_HEIGHT:  # make room for the curves
             self.window.resizeDocks([self.training_dock], [MIN_PLOT_HEIGHT], Qt.Orientation.Vertical)
+        # The results are what a run is for: shown over Runs, after the Training dock has been
+        # painted (the first paint of either dock in a window is its longest).
+        QTimer.singleShot(RAISE_GAP_MS, self._raise_results)
+
+    def _raise_results(self) -> None:
+        if self.running:
+            self.results_dock.raise_()
 
     def _new_run_dir(self, graph: gc.Graph) -> Path:
         root = self.runs_root()
@@ -370,6 +399,7 @@ class TrainingController(QObject):
             regime = "supervised"
         self.plots.set_regime(regime)
         self.results.set_regime(regime)
+        self._maybe_prewarm()  # a template or file opened ready to train
 
     def _engine_died(self, exitcode: int | None) -> None:
         """The engine process went away: fail the run, answer what was asked; the next command

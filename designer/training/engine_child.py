@@ -4,7 +4,8 @@ export_onnx and exit.
 The designer's GUI process never imports torch. Everything that does (training, the results
 panel's figures, feature maps, the CUDA device list, a recorded run's ONNX export) runs here,
 in a child process started by engine_process.py with the "spawn" method and a duplex pipe.
-Four threads share the work:
+Four threads share the work (a `warm` command has the main thread import torch and the
+engine before the first run asks for them):
 
 - the reader (a daemon thread) receives commands; stop, pause and resume act at once on the
   live run's `RunControl`, so a busy training step never delays them;
@@ -41,6 +42,7 @@ EXIT_GRACE_S = 60.0  # after the pipe closed, a run gets this long to stop befor
 # one (on a 2-core VM: stalls while training 13-51 ms instead of 76-268 ms). On an idle machine
 # training gets the same CPU; it yields only to busier foreground work. 0 turns it off.
 ENGINE_NICE = 5
+WARM = "warm"  # queued for the main thread: get ready for the first run
 BATCH_WINDOW_S = 0.01  # the sender gathers events this long after the first one (fewer writes)
 
 
@@ -73,6 +75,25 @@ def cuda_devices() -> list[str]:
         return []
 
 
+def _warm_up() -> float:
+    """Get ready for the first run (seconds it took): import torch (a second or two alone), the
+    engine, codegen and scikit-learn's datasets (the built-ins' loader), run one tiny
+    convolution forward and backward (torch's CPU kernels and autograd) and build an optimizer
+    (whose first construction imports torch._dynamo): the first run's setup drops from about
+    2 s to 0.2 s."""
+    started = time.perf_counter()
+    import sklearn.datasets  # noqa: F401
+    import torch
+
+    import codegen  # noqa: F401
+    import training.engine  # noqa: F401
+
+    x = torch.zeros(2, 1, 8, 8, requires_grad=True)
+    torch.nn.functional.conv2d(x, torch.ones(4, 1, 3, 3)).sum().backward()
+    torch.optim.Adam([x])  # an optimizer's first construction imports torch._dynamo (~1.8 s)
+    return time.perf_counter() - started
+
+
 def _export_onnx(message: dict[str, Any]) -> tuple[bool, str]:
     """Export a recorded run's model with its weights to ONNX, verified in onnxruntime."""
     name, path = message["name"], message["path"]
@@ -96,7 +117,7 @@ class Engine:
     def __init__(self, conn: Any) -> None:
         self.conn = conn
         self.outbox: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
-        self.runs: queue.SimpleQueue[TrainingJob | None] = queue.SimpleQueue()
+        self.runs: queue.SimpleQueue[Any] = queue.SimpleQueue()  # TrainingJob, WARM or None
         self.requests: queue.SimpleQueue[dict[str, Any] | None] = queue.SimpleQueue()
         self.job: TrainingJob | None = None
         self._analysers: dict[Path, Any] = {}
@@ -110,6 +131,9 @@ class Engine:
         for thread in (sender, reader, helper):
             thread.start()
         while (job := self.runs.get()) is not None:
+            if job is WARM:
+                self.outbox.put({"type": "warm", "seconds": _warm_up()})
+                continue
             job.run()
             with self._lock:  # its weights changed since an analyser loaded them
                 self._analysers.pop(Path(str(job.config.get("out"))), None)
@@ -142,6 +166,8 @@ class Engine:
             job.control.pause()
         elif cmd == "resume" and job is not None:
             job.control.resume()
+        elif cmd == "warm":  # on the main thread, where the runs will use torch
+            self.runs.put(WARM)
         elif cmd in ("feature_maps", "devices", "export_onnx"):
             self.requests.put(message)
         elif cmd == "exit":

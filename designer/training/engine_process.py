@@ -121,6 +121,12 @@ class EngineProcess:
         self._send({"cmd": "export_onnx", "graph": gc.graph_to_dict(graph), "path": str(path),
                     "weights": str(weights), "name": name})
 
+    def warm(self) -> None:
+        """Start the engine and have it import what a run needs (torch, the engine, codegen)
+        now, so the first Train starts at once; answered by a `warm` event."""
+        self.ensure_started()
+        self._send({"cmd": "warm"})
+
     def devices(self) -> None:
         """Ask for the CUDA devices; the answer is a `devices` event with their names."""
         self.ensure_started()

@@ -95,7 +95,7 @@ class ConfusionView(QWidget):
         self.matrix: np.ndarray | None = None
         self.names: list[str] = []
         self.caption = ""
-        self.setMinimumSize(200, 200)
+        self.setMinimumSize(160, 140)  # a short screen keeps room for the canvas
 
     def set_matrix(self, matrix: np.ndarray | None, names: list[str] | None, caption: str = "") -> None:
         self.matrix, self.names, self.caption = matrix, list(names or []), caption

@@ -26,6 +26,9 @@ def _isolated(tmp_path, monkeypatch):
     monkeypatch.setenv("NETWRIGHT_RECOVERY_DIR", str(tmp_path / "recovery"))
     monkeypatch.setenv("NETWRIGHT_NO_AUTOSAVE_RESTORE", "1")
     monkeypatch.setenv("NETWRIGHT_NO_DIALOGS", "1")
+    # A ready graph starts the engine process a moment later (torch imported in advance): off,
+    # so a hundred windows do not start a hundred engines; test_training_engine turns it on.
+    monkeypatch.setenv("NETWRIGHT_ENGINE_PREWARM", "0")
 
 
 @pytest.fixture

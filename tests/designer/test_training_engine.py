@@ -184,3 +184,22 @@ def test_the_engine_exits_when_the_window_process_dies(qtbot, tmp_path):
     assert done.returncode == 0, done.stderr[-3000:]
     pid = int(done.stdout.split()[0])
     qtbot.waitUntil(lambda: process_gone(pid), timeout=60_000)
+
+
+def test_a_graph_ready_to_train_warms_the_engine_and_the_first_train_uses_it(qtbot, make_window,
+                                                                              monkeypatch):
+    monkeypatch.setenv("NETWRIGHT_ENGINE_PREWARM", "1")
+    empty = make_window()
+    assert not empty.training._warm_timer.isActive()  # nothing to train yet: nothing started
+    window = make_window(lenet())
+    tc = window.training
+    qtbot.waitUntil(lambda: tc.engine.alive, timeout=10_000)
+    assert tc.warm_requested and tc.engine.starts == 1 and not empty.training.engine.alive
+    warmed: list[dict] = []
+    qtbot.waitUntil(lambda: warmed.extend(e for e in tc.engine.poll() if e["type"] == "warm")
+                    or bool(warmed), timeout=RUN_TIMEOUT)  # torch and the engine are imported
+    pid = tc.engine.pid
+    with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT) as blocker:
+        qtbot.mouseClick(tc.panel.train_button, Qt.MouseButton.LeftButton)
+    assert blocker.args[0].status == "completed"
+    assert tc.engine.pid == pid and tc.engine.starts == 1  # the first Train used the warm engine
