@@ -41,7 +41,7 @@ def test_graph_core_loads_neither_torch_nor_qt() -> None:
     assert _loaded_after_import("graph_core", watch=("torch", *QT)) == []
 
 
-@pytest.mark.parametrize("package", ["codegen", "training", "templates"])
+@pytest.mark.parametrize("package", ["codegen", "training", "templates", "interop", "explain"])
 def test_model_packages_load_no_qt(package: str) -> None:
     if not (ROOT / package / "__init__.py").exists():
         pytest.skip(f"{package} has not landed yet")
@@ -49,7 +49,7 @@ def test_model_packages_load_no_qt(package: str) -> None:
 
 
 def test_all_model_packages_together_load_no_qt() -> None:
-    present = [p for p in ("graph_core", "codegen", "training", "templates") if (ROOT / p / "__init__.py").exists()]
+    present = [p for p in ("graph_core", "codegen", "training", "templates", "interop", "explain") if (ROOT / p / "__init__.py").exists()]
     assert _loaded_after_import(*present, watch=QT) == []
 
 
