@@ -19,7 +19,7 @@ import torch.nn.functional as F
 from . import samples as grids
 from .config import RuntimePlan, TrainConfig
 from .feed import Feeder
-from .metrics import MetricAccumulator, head_loss
+from .metrics import MetricAccumulator, bce_on_probabilities, head_loss
 from .task import GAN, Task
 
 Wrap = Callable[[torch.nn.Module], torch.nn.Module]
@@ -156,7 +156,7 @@ class HeadRegime(Regime):
             if not grids.is_image_shape(source.shape):
                 return None
             made = outputs[recon.node].float()
-            if recon.loss == "bce":  # the head gives logits; the picture shows probabilities
+            if recon.loss == "bce":  # the head gives logits; the picture shows probabilities (bce_probs has them)
                 made = torch.sigmoid(made)
             pair = torch.cat([batch[source.field].float(), made.reshape(len(index), *source.shape)])
             images = grids.to_rgb(pair.cpu().numpy())
@@ -237,16 +237,26 @@ class GanRegime(Regime):
             # one forward over real and fake together: DDP needs one forward per backward
             scores = self.d_fwd(torch.cat([real, fake.detach()])).float().reshape(2 * n, -1)[:, 0]
             d_real, d_fake = scores[:n], scores[n:]
-            d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
         self._update(d_loss, 0, self.d_params)
         with self.autocast():
             g_scores = self.d_fwd(fake).float().reshape(n, -1)[:, 0]
-            g_loss = F.binary_cross_entropy_with_logits(g_scores, torch.ones_like(g_scores))
+            g_loss = self._bce(g_scores, 1.0)
         self._update(g_loss, 1, self.g_params)
-        dx, dgz = torch.sigmoid(d_real.detach()).mean(), torch.sigmoid(d_fake.detach()).mean()
+        dx, dgz = self._prob(d_real.detach()).mean(), self._prob(d_fake.detach()).mean()
         values = torch.stack([d_loss.detach() + g_loss.detach(), d_loss.detach(), g_loss.detach(), dx, dgz]).tolist()
         return dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values))
+
+    def _bce(self, scores: torch.Tensor, label: float) -> torch.Tensor:
+        """The discriminator's loss against an all-`label` target: on logits, or on probabilities
+        when its block ends with a Sigmoid and its head says bce_probs (DCGAN as published)."""
+        target = torch.full_like(scores, label)
+        if self.task.gan_probabilities:
+            return bce_on_probabilities(scores, target)
+        return F.binary_cross_entropy_with_logits(scores, target)
+
+    def _prob(self, scores: torch.Tensor) -> torch.Tensor:
+        return scores if self.task.gan_probabilities else torch.sigmoid(scores)
 
     @torch.no_grad()
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -263,11 +273,10 @@ class GanRegime(Regime):
                 with self.autocast():
                     d_real = self.d_net(real).float().reshape(len(index), -1)[:, 0]
                     d_fake = self.d_net(self.g_net(z)).float().reshape(len(index), -1)[:, 0]
-                d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                          + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-                g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
-                values = torch.stack([d_loss + g_loss, d_loss, g_loss, torch.sigmoid(d_real).mean(),
-                                      torch.sigmoid(d_fake).mean()]).tolist()
+                d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
+                g_loss = self._bce(d_fake, 1.0)
+                values = torch.stack([d_loss + g_loss, d_loss, g_loss, self._prob(d_real).mean(),
+                                      self._prob(d_fake).mean()]).tolist()
                 acc.add_losses(dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values)), len(index))
         finally:
             self.g_net.train()

@@ -214,13 +214,21 @@ def test_an_error_inside_a_block_is_reported_on_the_block_node() -> None:
 # ---- lint: what a course would correct -------------------------------------------------------
 
 
-@pytest.mark.parametrize("activation,loss", [("Softmax", "cross_entropy"), ("LogSoftmax", "cross_entropy"),
-                                             ("Sigmoid", "bce")])
-def test_an_activation_the_loss_already_applies(activation: str, loss: str) -> None:
+@pytest.mark.parametrize("activation,loss,advice", [
+    ("Softmax", "cross_entropy", "remove n2"),
+    ("Sigmoid", "bce", "use loss bce_probs (it takes probabilities)")])
+def test_an_activation_the_loss_already_applies(activation: str, loss: str, advice: str) -> None:
     g = chain((10,), ("Dense", {"out_features": 3}), (activation, {}), head={"loss": loss})
-    assert messages(g) == [f"head: n2 applies {activation} but the {loss} loss already does: remove n2 "
-                           "and feed the raw scores (logits)"]
+    act = activation.lower()
+    assert messages(g) == [f"head: n2 applies {activation} but the {loss} loss applies it again, so training "
+                           f"would see {act}({act}(x)) — {advice} or feed the raw scores (logits)"]
     assert gc.validate(g)[0].severity == gc.WARNING
+
+
+def test_log_softmax_before_cross_entropy_points_to_nll() -> None:
+    g = chain((10,), ("Dense", {"out_features": 3}), ("LogSoftmax", {}), head={"loss": "cross_entropy"})
+    assert messages(g) == ["head: n2 gives log-probabilities: use loss nll, which takes them "
+                           "(cross_entropy would normalise them again)"]
 
 
 def test_softmax_before_an_mse_head_is_not_flagged() -> None:
