@@ -227,9 +227,11 @@ def _infer_batchnorm(params, inputs):
 def _batchnorm_module(params, inputs):
     x = single(inputs)
     rank = max(1, x.rank - 1)
-    extra = "" if params["affine"] else ", affine=False"
+    extra = "" if params["eps"] == 1e-5 else f", eps={fmt(params['eps'])}"
     if params["momentum"] != 0.1:
         extra += f", momentum={fmt(params['momentum'])}"
+    extra += "" if params["affine"] else ", affine=False"
+    extra += "" if params["track_running_stats"] else ", track_running_stats=False"
     return f"nn.BatchNorm{rank}d({x.shape[0]}{extra})"
 
 
@@ -239,8 +241,12 @@ register(LayerSpec(
          "deep networks train faster and tolerate larger learning rates. Its rank follows its input.",
     inputs=IN, outputs=OUT,
     params=(
+        p_float("eps", 1e-5, "added to the variance for stability (torchvision's GoogLeNet, "
+                "Inception and EfficientNet use 1e-3)", minimum=0.0),
         p_float("momentum", 0.1, "how fast the running statistics follow the batches", 0.0, 1.0),
         p_bool("affine", True, "learn a scale and shift per channel"),
+        p_bool("track_running_stats", True, "keep running statistics for eval mode; off: always "
+               "normalise with the current batch's"),
     ),
     infer=_infer_batchnorm, module=_batchnorm_module,
 ))
