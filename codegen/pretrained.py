@@ -129,7 +129,15 @@ def load_state_dict_by_name(model: torch.nn.Module, graph: Graph, path: str | os
 
 def load_torchvision_vgg(model: torch.nn.Module, graph: Graph, path: str | os.PathLike | None = None,
                          keys: dict[str, str | None] | None = None) -> LoadReport:
-    """The VGG loader of earlier versions: the same by-name loading (kept for existing callers)."""
+    """The VGG loader of earlier versions: the same by-name loading (kept for existing callers),
+    with the mapping required (no matching by name)."""
+    spec: dict[str, Any] = dict(graph.training.get("init_weights") or {})
+    keys = keys if keys is not None else spec.get("keys")
+    if not (path if path is not None else spec.get("path")):
+        raise WeightsError("no pretrained weights file given: set training.init_weights.path")
+    if not isinstance(keys, dict):
+        raise WeightsError("no key mapping: training.init_weights.keys is missing "
+                           "(build the graph with the transfer template)")
     return load_state_dict_by_name(model, graph, path, keys)
 
 

@@ -65,3 +65,42 @@ def test_the_keys_name_torchvision_module_paths():
     assert keys["features.1.conv.0.0"] == "features_1/conv_0_0"  # t = 1: no expansion conv
     assert keys["features.2.conv.1.0"] == "features_2/conv_1_0" and keys["features.18.0"] == "features_18_0"
     assert keys["classifier.1"] == "classifier_1"
+
+
+@pytest.mark.parametrize("base,depth", [("resnet", 18), ("mobilenet_v2", 0), ("vgg", 11)])
+def test_transfer_loads_the_features_by_name_and_ignores_the_replaced_classifier(tmp_path, base, depth):
+    torch.manual_seed(0)
+    if base == "resnet":
+        twin = _twin("resnet", 18)
+    elif base == "mobilenet_v2":
+        twin = _twin("mobilenet_v2", None)
+    else:
+        from tests.templates.test_templates_pretrained import TorchvisionStyleVGG
+
+        twin = TorchvisionStyleVGG(11, False).eval()
+    path = tmp_path / f"{base}.pth"
+    torch.save(twin.state_dict(), path)
+    graph = templates.build("transfer", base=base, depth=depth, in_channels=1, num_classes=4, head_width=8,
+                            weights=str(path))
+    assert gc.validate(graph) == []
+    model = compile_graph(graph).eval()
+    report = load_state_dict_by_name(model, graph)
+    assert report.ok, str(report)
+    classifier = ("fc.", "classifier.")
+    assert sorted(report.ignored) == sorted(k for k in twin.state_dict() if k.startswith(classifier))
+    assert sorted(report.loaded) == sorted(k for k in twin.state_dict() if not k.startswith(classifier))
+    frozen = {n.id for n in graph.nodes.values() if n.frozen}
+    assert "head_fc" not in frozen and "to_rgb" not in frozen and len(frozen) > 3
+    trainable = sum(p.numel() for p in model.parameters() if p.requires_grad)
+    assert trainable == gc.summarize(graph).trainable_params
+
+
+def test_transfer_refuses_a_depth_its_base_does_not_have():
+    with pytest.raises(templates.TemplateError, match="depth 16 does not exist for resnet"):
+        templates.build("transfer", base="resnet", depth=16)
+
+
+def test_transfer_vgg_still_builds_under_its_old_name_but_is_not_listed():
+    assert "transfer_vgg" not in [t.name for t in templates.all_templates()]
+    graph = templates.build("transfer_vgg", depth=11)
+    assert graph.training["init_weights"]["format"] == "torchvision_vgg"
