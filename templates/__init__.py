@@ -9,25 +9,26 @@ from __future__ import annotations
 
 # Importing the modules registers their templates.
 from . import (  # noqa: F401
-           autoencoders,
-           gans,
-           multiomics,
-           sequences,
-           tabular,
-           torchvision_nets,
-           transfer,
-           vgg,
-           vision,
+    autoencoders,
+    gans,
+    multiomics,
+    sequences,
+    tabular,
+    torchvision_nets,
+    transfer,
+    unet,
+    vgg,
+    vision,
 )
 from .catalog import (
-           Template,
-           TemplateError,
-           all_templates,
-           arrange,
-           build,
-           catalog,
-           get_template,
-           hide,
+    Template,
+    TemplateError,
+    all_templates,
+    arrange,
+    build,
+    catalog,
+    get_template,
+    hide,
 )
 from .vgg import WEIGHTS_FORMAT, torchvision_vgg_keys
 
@@ -35,7 +36,7 @@ from .vgg import WEIGHTS_FORMAT, torchvision_vgg_keys
 GALLERY = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg", "transfer",
            "autoencoder", "vae", "conv_vae", "segnet", "gan", "dcgan", "dna_cnn", "timeseries_gaf",
            "multiomics_vae", "embedding_classifier"]
-GALLERY += ["resnet", "mobilenet_v2"]  # issue 15: real architectures
+GALLERY += ["resnet", "mobilenet_v2", "unet"]  # issue 15: real architectures
 arrange(GALLERY)
 hide("transfer_vgg")  # renamed `transfer` (any base with a torchvision twin); old files still build
 

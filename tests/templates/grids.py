@@ -17,6 +17,7 @@ EXTRA_VALUES: dict[str, dict[str, list[Any]]] = {
     "transfer": {"in_channels": [3], "input_size": [48], "weights": ["/tmp/vgg16.pth"], "depth": [11, 19]},
     "resnet": {"input_size": [33, 64], "in_channels": [3], "base_width": [8]},
     "mobilenet_v2": {"input_size": [33, 64], "in_channels": [3], "width_mult": [0.5, 1.4]},
+    "unet": {"input_size": [16, 64], "depth": [1, 3], "in_channels": [3], "num_classes": [2]},
     "autoencoder": {"image_size": [16, 28, 32], "latent_dim": [16]},
     "vae": {"image_size": [16, 28], "latent_dim": [8], "beta": [0.0, 4.0]},
     "conv_vae": {"image_size": [8, 28, 32], "latent_dim": [16]},
