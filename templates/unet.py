@@ -41,7 +41,7 @@ def valid_sizes(output: int, depth: int) -> list[int] | None:
     "unet",
     "U-Net: a contracting path of convolutions and max pools, an expanding path of "
     "up-convolutions, and at every level a skip connection that joins the encoder's map to the "
-    "decoder's, so the segmentation keeps both context and sharp boundaries. variant=valid is "
+    "decoder's, so the segmentation keeps both context and sharp boundaries. With variant=valid it is "
     "the 2015 original: unpadded convolutions, skips cropped to fit, the image mirrored at its "
     "border first.",
     p_choice("variant", "padded", VARIANTS, "padded: every convolution keeps the size; valid: the original, "

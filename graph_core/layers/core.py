@@ -165,10 +165,24 @@ def _infer_concat(params, inputs):
     for x in xs[1:]:
         if any(a != b for k, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if k != axis):
             raise ShapeError(f"Concat along dim {dim} needs the other sizes equal; got "
-                             + ", ".join(format_shape(x.shape) for x in xs), "in")
+                             + ", ".join(format_shape(x.shape) for x in xs) + _concat_way_out(xs, axis), "in")
     shape = list(xs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in xs)
     return Inference({"out": TensorType(tuple(shape), xs[0].dtype)})
+
+
+def _concat_way_out(xs, axis):
+    """When only spatial sizes differ (a U-Net whose input size a pool could not halve evenly),
+    say how to make them meet: a divisible input size, a Crop of the larger or a Pad of the smaller."""
+    big = max(xs, key=lambda x: math.prod(x.shape))
+    small = min(xs, key=lambda x: math.prod(x.shape))
+    diff = [b - a for a, b in zip(small.shape, big.shape)][1:]
+    if axis != 0 or small.rank < 2 or any(d < 0 for d in diff):
+        return ""
+    sides = tuple(v for d in reversed(diff) for v in (0, d))  # F.pad order: last axis first
+    return (f" — a pool met an odd size: make the input size divisible by 2 to the number of pools (16 "
+            f"for four), or add a Crop with crop={list(sides)} on the {format_shape(big.shape)} input, or a "
+            f"Pad with padding={list(sides)} on the {format_shape(small.shape)} input")
 
 
 register(LayerSpec(
