@@ -12,8 +12,9 @@ activation. It runs inside every block too, so a Discriminator's own head is che
 
 from __future__ import annotations
 
+import copy
 from collections.abc import Iterator
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 
 from .commands import Command, Connect, Macro, RemoveNodes, SetParam
 from .graph import Edge, Graph
@@ -45,10 +46,13 @@ class GraphFix:
     """A one-click fix for a graph issue: the button's label and a factory of its command."""
 
     label: str
-    commands: tuple[Command, ...]
+    # Commands compare by identity; two analyses of the same graph must give equal issues (the
+    # Issues list repaints only when they differ), so a fix compares by its label.
+    commands: tuple[Command, ...] = field(compare=False)
 
     def command(self) -> Macro:
-        return Macro(list(self.commands), self.label)
+        """Fresh commands each time (an undone fix applied again is a new undo step)."""
+        return Macro(copy.deepcopy(list(self.commands)), self.label)
 
 
 class SetBlockParam(Command):

@@ -143,3 +143,8 @@ def test_a_plain_block_inner_output_is_a_port_not_a_loss() -> None:
     g = sample_graph("Block")
     g.blocks["mlp"].nodes["result"].params["loss"] = "nll"  # ignored: a port of the block
     assert gc.validate(g) == []
+
+
+def test_two_analyses_of_the_same_graph_give_equal_issues() -> None:
+    g = _vae_like()
+    assert gc.validate(g) == gc.validate(g)  # the Issues list repaints only when they differ
