@@ -12,6 +12,7 @@ from . import (  # noqa: F401
     autoencoders,
     gans,
     multiomics,
+    pix2pix,
     sequences,
     tabular,
     torchvision_nets,
@@ -36,7 +37,7 @@ from .vgg import WEIGHTS_FORMAT, torchvision_vgg_keys
 GALLERY = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg", "transfer",
            "autoencoder", "vae", "conv_vae", "segnet", "gan", "dcgan", "dna_cnn", "timeseries_gaf",
            "multiomics_vae", "embedding_classifier"]
-GALLERY += ["resnet", "mobilenet_v2", "unet"]  # issue 15: real architectures
+GALLERY += ["resnet", "mobilenet_v2", "unet", "pix2pix"]  # issue 15: real architectures
 arrange(GALLERY)
 hide("transfer_vgg")  # renamed `transfer` (any base with a torchvision twin); old files still build
 
