@@ -24,3 +24,21 @@ def test_the_summary_counts_multiply_accumulates(make_window):
     assert table.horizontalHeaderItem(5).text() == "MACs"
     assert table.item(1, 5).text() == "118 K"
     assert "multiply-accumulates per sample" in w.summary.totals.text()
+
+
+def test_the_loss_lint_offers_its_fix_as_a_button(make_window, qtbot):
+    from PySide6.QtCore import Qt
+    from PySide6.QtWidgets import QPushButton
+
+    from .conftest import chain
+
+    # pytorch/examples' VAE decoder end: Sigmoid -> Reshape -> a bce reconstruction
+    g = chain(("image", "Input", {"shape": [1, 4, 4], "field": "image"}), ("flat", "Flatten", {}),
+              ("fc", "Dense", {"out_features": 16}), ("squash", "Sigmoid", {}),
+              ("back", "Reshape", {"shape": [1, 4, 4]}), ("recon", "Output", {"loss": "bce", "target": "input:image"}))
+    w = make_window(g)
+    buttons = {b.text(): b for b in w.issues.findChildren(QPushButton, "fixButton") if b.isVisibleTo(w.issues)}
+    assert {"set recon loss to bce_probs", "remove squash and rewire"} <= set(buttons)
+    qtbot.mouseClick(buttons["set recon loss to bce_probs"], Qt.MouseButton.LeftButton)
+    assert w.graph.nodes["recon"].params["loss"] == "bce_probs"
+    assert not any("sigmoid(sigmoid" in str(i) for i in w.document.issues)
