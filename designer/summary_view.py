@@ -43,6 +43,7 @@ class SummaryView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.totals = QLabel()
+        self.totals.setWordWrap(True)  # the totals line is long; it must not widen the dock
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.table)
