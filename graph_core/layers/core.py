@@ -177,7 +177,7 @@ def _concat_way_out(xs, axis):
     big = max(xs, key=lambda x: math.prod(x.shape))
     small = min(xs, key=lambda x: math.prod(x.shape))
     diff = [b - a for a, b in zip(small.shape, big.shape)][1:]
-    if axis != 0 or small.rank < 2 or any(d < 0 for d in diff):
+    if axis != 0 or small.rank < 3 or any(d < 0 for d in diff):  # image and volume maps
         return ""
     sides = tuple(v for d in reversed(diff) for v in (0, d))  # F.pad order: last axis first
     return (f" — a pool met an odd size: make the input size divisible by 2 to the number of pools (16 "
