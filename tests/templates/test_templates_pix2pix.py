@@ -25,6 +25,7 @@ def test_the_generator_reads_the_mask_and_the_discriminator_scores_patches():
     assert graph.nodes["l1"].params == {"loss": "l1", "target": "image", "weight": 100.0}
 
 
+@pytest.mark.slow
 def test_pix2pix_trains_mask_to_image_on_shapes_seg(tmp_path):
     graph = templates.build("pix2pix", base_channels=8)
     graph.data["limit"] = 96
