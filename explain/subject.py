@@ -94,6 +94,9 @@ class Subject:
                 gen = torch.Generator().manual_seed(0)
                 fixed.append(torch.randn(1, *b.shape, generator=gen))
             else:
+                if b.field not in sample:
+                    raise ExplainError(f"the input file gives '{self.field}' only, but the model also "
+                                       f"reads '{b.field}' (explain a --sample instead)")
                 x = torch.as_tensor(np.asarray(sample[b.field]))[None]
                 fixed.append(x.long() if b.dtype == "int64" else x.float())
         if self.is_gan:
