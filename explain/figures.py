@@ -82,14 +82,14 @@ def _picture(ax, x: np.ndarray, title: str) -> None:
     if x.shape[0] == 3:
         ax.imshow(np.clip(np.transpose(x, (1, 2, 0)), 0, 1))
     else:
-        ax.imshow(x[0], cmap="gray")
+        ax.imshow(x[0], cmap="gray", **_grey_range(x))
     ax.set_title(title, fontsize=10)
     ax.axis("off")
 
 
 def _heatmap(ax, e: Explanation, title: str) -> None:
     base = e.input[0] if e.input.shape[0] != 3 else e.input.mean(0)
-    ax.imshow(base, cmap="gray")
+    ax.imshow(base, cmap="gray", **_grey_range(e.input))
     a = e.attribution.sum(0)
     limit = float(np.abs(a).max()) or 1.0
     if _signed(e.method):
@@ -98,6 +98,11 @@ def _heatmap(ax, e: Explanation, title: str) -> None:
         ax.imshow(a, cmap="inferno", vmin=0, vmax=limit, alpha=0.65)
     ax.set_title(title, fontsize=10)
     ax.axis("off")
+
+
+def _grey_range(x: np.ndarray) -> dict:
+    # Pictures in [0, 1] are shown as they are, not stretched to their own range.
+    return {"vmin": 0.0, "vmax": 1.0} if x.min() >= 0 and x.max() <= 1 else {}
 
 
 def _signed_image(ax, a: np.ndarray, method: str) -> None:
