@@ -111,10 +111,7 @@ def _gradcam(scorer, x, target, layer) -> torch.Tensor:
         cam = torch.nn.functional.interpolate(cam, size=spatial, mode="linear", align_corners=False)
     else:
         cam = LayerAttribution.interpolate(cam, spatial, interpolate_mode="bilinear")
-    # The map says where; spread it over the channels present at each place (the observed base
-    # of a one-hot sequence, every colour of a pixel).
-    present = (x != 0).float() if x.dim() == 3 else torch.ones_like(x) / x.shape[1]
-    return cam * present
+    return cam * _spread(x)
 
 
 def _occlusion(scorer, x, target, layer) -> torch.Tensor:
@@ -132,8 +129,9 @@ def _occlusion(scorer, x, target, layer) -> torch.Tensor:
         window, strides = (c, size), (c, max(1, size // 2))
     else:
         window, strides = (1,), (1,)
-    return Occlusion(scorer).attribute(x, sliding_window_shapes=window, strides=strides, baselines=0.0,
-                                       target=target, perturbations_per_eval=64)
+    weights = Occlusion(scorer).attribute(x, sliding_window_shapes=window, strides=strides, baselines=0.0,
+                                          target=target, perturbations_per_eval=64)
+    return weights * _spread(x)
 
 
 def _lime(scorer, x, target, layer) -> torch.Tensor:
@@ -146,8 +144,22 @@ def _lime(scorer, x, target, layer) -> torch.Tensor:
     lime = Lime(scorer, interpretable_model=SkLearnRidge(alpha=1.0),
                 similarity_func=get_exp_kernel_similarity_function("cosine", kernel_width=1.0))
     # Captum gives every element its segment's weight (return_input_shape).
-    return lime.attribute(x, target=target, baselines=0.0, feature_mask=mask, n_samples=LIME_SAMPLES,
-                          perturbations_per_eval=100)
+    weights = lime.attribute(x, target=target, baselines=0.0, feature_mask=mask, n_samples=LIME_SAMPLES,
+                             perturbations_per_eval=100)
+    return weights * _spread(x)
+
+
+def _spread(x: torch.Tensor) -> torch.Tensor:
+    """How a weight given to a place (pixel, position) is shared among its channels.
+
+    Grad-CAM, occlusion and LIME weigh places, not channels: a one-hot sequence's weight goes to
+    the observed base (the logo shows it), and other inputs share it equally among the channels,
+    so summing over channels gives the place's weight back.
+    """
+    if x.dim() == 2:
+        return torch.ones_like(x)
+    onehot = x.dim() == 3 and bool(((x == 0) | (x == 1)).all()) and bool((x.sum(1) <= 1).all())
+    return (x != 0).float() if onehot else torch.ones_like(x) / x.shape[1]
 
 
 _METHODS: dict[str, Callable[..., torch.Tensor]] = {
