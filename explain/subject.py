@@ -111,12 +111,21 @@ class Subject:
                 raise ExplainError(f"--pixel {pixel[0]},{pixel[1]} is outside the {height}x{width} output")
         return Scorer(self.net, fixed, head.node if len(outputs) > 1 else None, head.kind, pixel)
 
-    def layer_module(self, node: str | None) -> tuple[str, torch.nn.Module]:
-        """The convolution node for Grad-CAM (default: the last one the explained path runs)."""
+    def conv_layers(self) -> list[str]:
+        """The convolutions Grad-CAM can read, as node ids ("block/node" inside a block)."""
+        return ["/".join(path) for path, _ in self._convs()]
+
+    def _convs(self) -> list[tuple[tuple[str, ...], str]]:
         paths = self.net.generated.node_paths
         convs = [(path, attr) for path, attr in paths.items() if _node_type(self.graph, path).startswith("Conv")]
         if self.is_gan:
             convs = [(p, a) for p, a in convs if a.startswith("discriminator")]
+        return convs
+
+    def layer_module(self, node: str | None) -> tuple[str, torch.nn.Module]:
+        """The convolution node for Grad-CAM (default: the last one the explained path runs)."""
+        paths = self.net.generated.node_paths
+        convs = self._convs()
         if not convs:
             raise ExplainError("gradcam needs a convolution layer, and this network has none; "
                                "try saliency or integrated_gradients")
