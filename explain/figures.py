@@ -175,7 +175,8 @@ def _deletion(ax, e: Explanation) -> None:
     d = e.deletion
     ax.plot(d.fractions, d.by_attribution, color="#d62839", lw=2, label=f"most attributed first (area {d.area:.3f})")
     ax.plot(d.fractions, d.random, color="#777777", lw=1.5, ls="--", label=f"random order (area {d.random_area:.3f})")
-    ax.set_ylim(-0.02, 1.02)
+    if min(d.by_attribution + d.random) >= 0 and max(d.by_attribution + d.random) <= 1:
+        ax.set_ylim(-0.02, 1.02)  # probabilities; a regression head's value keeps its own range
     ax.set_xlabel("fraction of the input removed")
     ax.set_ylabel(f"p('{e.target_name}')")
     verdict = "falls faster than random" if d.area < d.random_area else "no faster than random"
