@@ -9,6 +9,7 @@
 - series_image: a Gramian angular field image (`cbf`, UCR with a transform): the attribution
   over the image, and mapped back onto the time points of the original series;
 - features: one bar per tabular feature (named by the CSV header or scikit-learn's names);
+- tokens: ids read through an Embedding, one bar per position labelled with its token;
 - sequence: other (C, L) inputs, channels by positions.
 """
 
@@ -34,7 +35,7 @@ class Explanation:
 
     Attributes:
         method: the method's name.
-        kind: image, dna, series_image, features or sequence.
+        kind: image, dna, series_image, features, tokens or sequence.
         target: the explained class (score column); target_name its name.
         probability: the model's probability of that class for this sample.
         predicted: the class the model predicts; predicted_name its name.
@@ -170,6 +171,9 @@ def _read_kind(subject: Subject, values: dict[str, np.ndarray], x: np.ndarray,
         if span is not None:
             extras["motif_span"] = span
         return "dna", extras
+    if layout == "sequence" and subject.embeddings:
+        ids = np.where(x.sum(0) > 0, x.argmax(0), -1)
+        return "tokens", {"tokens": [int(i) for i in ids]}
     if layout == "image" and "series" in values and info is not None and info.kind == "image":
         series = np.asarray(values["series"], dtype=np.float32)
         return "series_image", {"series": series,

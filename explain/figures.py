@@ -27,7 +27,7 @@ def render(explanation: Explanation, path: str | Path | None = None, dpi: int = 
     from matplotlib.figure import Figure
 
     e = explanation
-    wide = e.kind in ("dna", "features", "sequence")
+    wide = e.kind in ("dna", "features", "sequence", "tokens")
     fig = Figure(figsize=(13, 4.6) if wide else (12, 4.2), dpi=dpi, layout="constrained")
     if e.kind == "dna":
         grid = fig.add_gridspec(1, 4)
@@ -43,6 +43,10 @@ def render(explanation: Explanation, path: str | Path | None = None, dpi: int = 
         _picture(axes[0], e.input, "input")
         _heatmap(axes[1], e, "attribution")
         _deletion(axes[2], e)
+    elif e.kind == "tokens":
+        grid = fig.add_gridspec(1, 3)
+        _token_bars(fig.add_subplot(grid[0, :2]), e)
+        _deletion(fig.add_subplot(grid[0, 2]), e)
     elif e.kind == "features":
         grid = fig.add_gridspec(1, 3)
         _bars(fig.add_subplot(grid[0, :2]), e)
@@ -169,6 +173,19 @@ def _bars(ax, e: Explanation) -> None:
     ax.set_xlabel("attribution")
     shown = "" if len(order) == len(values) else f" (the {len(order)} largest of {len(values)})"
     ax.set_title(f"attribution per feature{shown}", fontsize=10)
+
+
+def _token_bars(ax, e: Explanation) -> None:
+    tokens = e.extras["tokens"]
+    values = e.attribution.sum(0)  # one-hot: only the token present carries attribution
+    colours = ["#d62839" if v > 0 else "#255c99" for v in values]
+    ax.bar(range(len(values)), values, color=colours)
+    ax.set_xticks(range(len(values)), [str(t) if t >= 0 else "·" for t in tokens], fontsize=7,
+                  rotation=90 if len(values) > 40 else 0)
+    ax.axhline(0, color="#444444", lw=0.6)
+    ax.set_xlabel("token id at each position")
+    ax.set_ylabel("attribution")
+    ax.set_title("attribution per token", fontsize=10)
 
 
 def _deletion(ax, e: Explanation) -> None:

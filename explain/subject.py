@@ -5,9 +5,11 @@ int64 ids through a OneHot node (DNA), have several Inputs, a GAN's Discriminato
 per-pixel head, so `load_subject` turns a run into a `Subject`:
 
 - the network compiled from the graph file, with the run's weights (best, else last);
-- the Input being explained; when it holds int64 ids fed to OneHot nodes, the graph is rewritten
-  so that Input takes the one-hot (C, L) floats directly (the other nodes, and so the weights,
-  are unchanged), because a gradient needs a float to flow into;
+- the Input being explained; when it holds int64 ids, a gradient has no float to flow into, so
+  the explained input is their one-hot (C, L) floats: ids fed to OneHot nodes make the graph
+  rewritten so that Input takes those floats directly (the other nodes, and so the weights, are
+  unchanged); ids fed to Embedding nodes stay ids, and a hook replaces each Embedding's output
+  by one-hot @ weight, the same lookup written as a product that gradients pass through;
 - a `Scorer` module: explained input -> (N, K) scores. Classifier heads give their logits; a
   one-logit (bce) head and a GAN's Discriminator give [-l/2, l/2], whose softmax is
   [1 - sigmoid(l), sigmoid(l)], so both classes have a gradient and a probability; a
@@ -47,6 +49,7 @@ class Subject:
         input_node: id of the Input explained.
         field: the dataset field that Input reads.
         onehot_classes: C when the Input's int64 ids are explained as one-hot (C, L) floats.
+        embeddings: attribute paths of the Embedding modules reading those ids (hooked).
         head: the Output explained (None for a GAN's Discriminator).
         class_names: names of the scores' columns.
         data: the prepared dataset (the validation split is where samples come from).
@@ -63,7 +66,7 @@ class Subject:
     class_names: list[str]
     data: Any
     weights: Path
-    fixed_fields: list[tuple[str, str, bool]] = field(default_factory=list)
+    embeddings: list[str] = field(default_factory=list)
 
     @property
     def is_gan(self) -> bool:
@@ -101,6 +104,7 @@ class Subject:
                 fixed.append(x.long() if b.dtype == "int64" else x.float())
         if self.is_gan:
             return Scorer(self.net.discriminator, [None], None, "binary", None)
+        hooked = [self.net.get_submodule(attr) for attr in self.embeddings]
         head = self.head
         assert head is not None
         outputs = [n.id for n in self.graph.nodes_of_type("Output")]
@@ -109,7 +113,7 @@ class Subject:
             pixel = pixel if pixel is not None else (height // 2, width // 2)
             if not (0 <= pixel[0] < height and 0 <= pixel[1] < width):
                 raise ExplainError(f"--pixel {pixel[0]},{pixel[1]} is outside the {height}x{width} output")
-        return Scorer(self.net, fixed, head.node if len(outputs) > 1 else None, head.kind, pixel)
+        return Scorer(self.net, fixed, head.node if len(outputs) > 1 else None, head.kind, pixel, hooked)
 
     def conv_layers(self) -> list[str]:
         """The convolutions Grad-CAM can read, as node ids ("block/node" inside a block)."""
@@ -145,14 +149,24 @@ class Scorer(torch.nn.Module):
     """explained input (N, ...) -> scores (N, K), the other inputs broadcast to N."""
 
     def __init__(self, net: torch.nn.Module, fixed: list[torch.Tensor | None], output: str | None,
-                 kind: str, pixel: tuple[int, int] | None) -> None:
+                 kind: str, pixel: tuple[int, int] | None, embeddings: list[torch.nn.Module] | None = None) -> None:
         super().__init__()
         self.net, self.fixed, self.output, self.kind, self.pixel = net, fixed, output, kind, pixel
+        self.embeddings = embeddings or []
+        self._onehot: torch.Tensor | None = None
 
     def forward(self, x: torch.Tensor) -> torch.Tensor:
         n = x.shape[0]
-        args = [x if f is None else f.expand(n, *f.shape[1:]) for f in self.fixed]
-        out = self.net(*args)
+        entry = x
+        if self.embeddings:  # the network reads ids; the hooks put the one-hot product in
+            self._onehot, entry = x, torch.zeros(n, x.shape[-1], dtype=torch.int64)
+        args = [entry if f is None else f.expand(n, *f.shape[1:]) for f in self.fixed]
+        handles = [m.register_forward_hook(self._lookup) for m in self.embeddings]
+        try:
+            out = self.net(*args)
+        finally:
+            for h in handles:
+                h.remove()
         if isinstance(out, dict):
             out = out[self.output] if self.output is not None else next(iter(out.values()))
         if self.kind == "segment":
@@ -162,6 +176,10 @@ class Scorer(torch.nn.Module):
             logit = out[:, :1]
             return torch.cat([-logit / 2, logit / 2], dim=1)
         return out
+
+    def _lookup(self, module: torch.nn.Module, inputs: tuple, output: torch.Tensor) -> torch.Tensor:
+        # (N, V, L) one-hot @ (V, D) weight = (N, L, D), what nn.Embedding gives for the ids
+        return torch.einsum("nvl,vd->nld", self._onehot, module.weight)
 
     def probabilities(self, x: torch.Tensor) -> torch.Tensor:
         """Class probabilities (N, K); a regression head's value as is."""
@@ -184,9 +202,10 @@ def load_subject(graph: gc.Graph, run_dir: str | Path, root: str | Path | None =
         raise ExplainError(f"{run}: no best.safetensors or last.safetensors (train the graph first)")
     task = analyse(graph)
     binding = _explained_binding(graph, task, input_node)
-    graph, onehot = _float_entry(graph, binding.node)
+    graph, onehot, embedding_nodes = _float_entry(graph, binding.node)
     chosen = _explained_head(task, head)
     net = codegen.compile_graph(graph)
+    embeddings = [net.generated.node_paths[(nid,)] for nid in embedding_nodes]
     try:
         codegen.load_weights(net, weights)
     except codegen.WeightsError as exc:
@@ -195,7 +214,7 @@ def load_subject(graph: gc.Graph, run_dir: str | Path, root: str | Path | None =
     seed = _run_seed(run)
     data = prepare(dict(graph.data), seed=seed, root=root)
     names = _class_names(task, chosen, data)
-    return Subject(graph, net, task, binding.node, binding.field, onehot, chosen, names, data, weights)
+    return Subject(graph, net, task, binding.node, binding.field, onehot, chosen, names, data, weights, embeddings)
 
 
 def _explained_binding(graph: gc.Graph, task: Task, input_node: str | None) -> Any:
@@ -227,16 +246,24 @@ def _explained_head(task: Task, head: str | None) -> Head | None:
     return heads[0]
 
 
-def _float_entry(graph: gc.Graph, input_id: str) -> tuple[gc.Graph, int | None]:
-    """A copy where an int64 Input read only by OneHot nodes takes their (C, L) floats itself."""
+def _float_entry(graph: gc.Graph, input_id: str) -> tuple[gc.Graph, int | None, list[str]]:
+    """How int64 ids become floats: (graph, one-hot size C, Embedding nodes to hook).
+
+    Ids read only by OneHot nodes: a copy of the graph whose Input takes their (C, L) floats.
+    Ids read only by Embedding nodes: the graph as it is, and those nodes.
+    """
     node = graph.nodes[input_id]
     params = gc.resolved_params(node)
     consumers = [graph.nodes[e.dst[0]] for e in graph.edges_from(input_id)]
     if params["dtype"] != "int64":
-        return graph, None
+        return graph, None, []
+    if consumers and all(c.type == "Embedding" for c in consumers):
+        sizes = {gc.resolved_params(c)["num_embeddings"] for c in consumers}
+        if len(sizes) == 1 and len(params["shape"]) == 1:
+            return graph, sizes.pop(), [c.id for c in consumers]
     if not consumers or any(c.type != "OneHot" for c in consumers):
-        raise ExplainError(f"{input_id}: int64 ids are explained through a OneHot node; this Input "
-                           "feeds " + ", ".join(sorted({c.type for c in consumers})))
+        raise ExplainError(f"{input_id}: int64 ids are explained through OneHot or Embedding nodes; "
+                           "this Input feeds " + ", ".join(sorted({c.type for c in consumers})))
     classes = {gc.resolved_params(c)["num_classes"] for c in consumers}
     if len(classes) != 1:
         raise ExplainError(f"{input_id}: OneHot nodes with different num_classes")
@@ -251,7 +278,7 @@ def _float_entry(graph: gc.Graph, input_id: str) -> tuple[gc.Graph, int | None]:
         g.remove_node(onehot.id)
     g.set_param(input_id, "shape", [num_classes, *params["shape"]])
     g.set_param(input_id, "dtype", "float32")
-    return g, num_classes
+    return g, num_classes, []
 
 
 def _class_names(task: Task, head: Head | None, data: Any) -> list[str]:

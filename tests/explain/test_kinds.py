@@ -133,3 +133,26 @@ def test_an_autoencoder_alone_has_nothing_to_explain(tmp_path_factory):
     path, run_dir = trained(tmp_path_factory, "autoencoder", max_steps=2)
     with pytest.raises(ExplainError, match="classifier"):
         load_subject(gc.load_graph(path), run_dir)
+
+
+def test_token_ids_through_an_embedding_are_explained_per_token(tmp_path_factory):
+    run = trained(tmp_path_factory, "embedding_classifier", {"n_samples": 400}, epochs=6)
+    subject = _subject(run)
+    assert subject.embeddings == ["embed"] and subject.onehot_classes == 50
+    val = subject.data.val.fields
+    i = 0
+    e = explain(subject, "integrated_gradients", sample=i)
+    assert e.kind == "tokens" and e.attribution.shape == (50, 20)
+    assert e.extras["tokens"] == [int(t) for t in val["tokens"][i]]
+    # the hooked lookup gives the network's own scores for the ids
+    import torch
+
+    with torch.no_grad():
+        ids = torch.as_tensor(val["tokens"][i : i + 1])
+        direct = torch.softmax(subject.net(ids), dim=1)[0, e.target]
+    assert e.probability == pytest.approx(float(direct), abs=1e-5)
+    # tokens_synth: marker tokens 1..2K decide the class; each weighs more than a filler token
+    per_position = np.abs(e.attribution).sum(0)
+    markers = (val["tokens"][i] >= 1) & (val["tokens"][i] <= 4)
+    assert per_position[markers].mean() > 2 * per_position[~markers].mean()
+    render(e, tmp_path_factory.mktemp("tokens") / "tokens.png")
