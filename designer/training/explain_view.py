@@ -22,6 +22,7 @@ from PySide6.QtWidgets import (
     QFileDialog,
     QHBoxLayout,
     QLabel,
+    QLineEdit,
     QMenu,
     QPushButton,
     QSpinBox,
@@ -69,6 +70,11 @@ class ExplainTab(QWidget):
         self.layer.setObjectName("explainLayerCombo")
         self.layer.addItem(LAST_CONV)
         self.layer.setToolTip("The convolution Grad-CAM reads")
+        self.pixel = QLineEdit()
+        self.pixel.setObjectName("explainPixelEdit")
+        self.pixel.setPlaceholderText("centre")
+        self.pixel.setMaximumWidth(70)
+        self.pixel.setToolTip("A segmentation head's pixel as row,column (empty: the centre)")
         self.explain_button = QPushButton("Explain")
         self.explain_button.setObjectName("explainButton")
         self.info = QLabel("Train the model (or pick a run), then ask why it decided.")
@@ -77,7 +83,7 @@ class ExplainTab(QWidget):
         self.picture = PictureView("explainView", "The attribution and its deletion curve appear here.")
         row = QHBoxLayout()
         for label, widget in (("Sample", self.sample), (None, self.file_button), ("Method", self.method),
-                              ("Class", self.target), ("Layer", self.layer)):
+                              ("Class", self.target), ("Layer", self.layer), ("Pixel", self.pixel)):
             if label:
                 row.addWidget(QLabel(label))
             row.addWidget(widget)
@@ -97,7 +103,15 @@ class ExplainTab(QWidget):
         target = self.target.currentText()
         layer = self.layer.currentText()
         params = {"method": self.method.currentData(), "target": None if target == PREDICTED else target,
-                  "layer": None if layer == LAST_CONV else layer}
+                  "layer": None if layer == LAST_CONV else layer, "pixel": None}
+        text = self.pixel.text().replace(" ", "")
+        if text:
+            try:
+                row, col = (int(v) for v in text.split(","))
+            except ValueError:
+                self.info.setText(f"Pixel {text!r}: write row,column such as 16,16 (or leave it empty).")
+                return
+            params["pixel"] = (row, col)
         if self.input_path:
             params["input"] = self.input_path
         else:

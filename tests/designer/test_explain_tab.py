@@ -84,6 +84,10 @@ def test_an_untrained_graph_says_to_train_first(make_window, monkeypatch, tmp_pa
     monkeypatch.setenv("NETWRIGHT_RUNS_DIR", str(tmp_path / "none"))
     window = make_window(templates.build("lenet"))
     tab = window.training.results.explain
+    tab.pixel.setText("middle")
+    tab.request()
+    assert "row,column" in tab.info.text()  # a pixel that is no row,column is refused at once
+    tab.pixel.setText("16, 16")
     tab.request()
     assert "Train the model first" in tab.info.text()
     assert not window.training.engine.alive  # nothing was started for it

@@ -81,6 +81,18 @@ def test_a_gaf_image_is_mapped_back_onto_its_series(tmp_path_factory):
     # the whole image's attribution is shared out over the time points
     assert weights.sum() == pytest.approx(e.attribution.sum(), rel=1e-4)
     render(e, tmp_path_factory.mktemp("gaf") / "gaf.png")
+    # a series from a CSV file becomes its GAF image the way the dataset makes it
+    from explain.inputs import read_input
+
+    subject = _subject(run)
+    csv = tmp_path_factory.mktemp("series") / "s.csv"
+    series = subject.data.val.fields["series"][1]
+    csv.write_text("value\n" + ",".join(f"{v:.6f}" for v in series) + "\n")
+    values = read_input(subject, csv)
+    assert np.allclose(values["image"], subject.data.val.fields["image"][1], atol=1e-4)
+    from_file = explain(subject, "integrated_gradients", values=values)
+    assert from_file.kind == "series_image" and from_file.sample is None
+    assert from_file.probability == pytest.approx(e.probability, abs=1e-4)
 
 
 def test_a_table_is_a_bar_per_named_feature(tmp_path_factory):
