@@ -81,15 +81,20 @@ class ExplainTab(QWidget):
         self.info.setObjectName("explainInfo")
         self.info.setWordWrap(True)
         self.picture = PictureView("explainView", "The attribution and its deletion curve appear here.")
-        row = QHBoxLayout()
-        for label, widget in (("Sample", self.sample), (None, self.file_button), ("Method", self.method),
-                              ("Class", self.target), ("Layer", self.layer), ("Pixel", self.pixel)):
-            if label:
-                row.addWidget(QLabel(label))
-            row.addWidget(widget)
-        row.addWidget(self.explain_button)
+        # Two short rows: the Results dock must still fit a 1024-pixel-wide window.
+        for combo in (self.method, self.target, self.layer):
+            combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
+            combo.setMinimumContentsLength(8)
         layout = QVBoxLayout(self)
-        layout.addLayout(row)
+        for entries in ((("Sample", self.sample), (None, self.file_button), ("Method", self.method)),
+                        (("Class", self.target), ("Layer", self.layer), ("Pixel", self.pixel),
+                         (None, self.explain_button))):
+            row = QHBoxLayout()
+            for label, widget in entries:
+                if label:
+                    row.addWidget(QLabel(label))
+                row.addWidget(widget, 1 if isinstance(widget, QComboBox) else 0)
+            layout.addLayout(row)
         layout.addWidget(self.info)
         layout.addWidget(self.picture, 1)
         self.explain_button.clicked.connect(self.request)
