@@ -64,7 +64,7 @@ BUILTIN_OPTIONS: dict[str, tuple[ParamSpec, ...]] = {
                      _p("vocab_size", "int", 20, "distinct token ids", minimum=6),
                      _p("num_classes", "int", 2, "number of classes", minimum=2)),
     "snow_shortcut": (_samples(1200, 8),
-                      _p("image_size", "int", 32, "side of the images in pixels", minimum=16),
+                      _p("image_size", "int", 32, "side of the images in pixels", minimum=12),
                       _p("train_correlation", "float", 1.0, "fraction of training images whose "
                          "background goes with the class (wolf: snow)", minimum=0.0, maximum=1.0),
                       _p("val_correlation", "float", 0.5, "the same in validation (0.5: the "

@@ -35,7 +35,7 @@ def shortcut_fields(size: int) -> dict[str, FieldInfo]:
 
 def shortcut_options(opts: Options) -> tuple[int, int, float, float]:
     """(n_samples, image_size, train_correlation, val_correlation), checked."""
-    return (opts.integer("n_samples", 1200, minimum=8), opts.integer("image_size", 32, minimum=16),
+    return (opts.integer("n_samples", 1200, minimum=8), opts.integer("image_size", 32, minimum=12),
             opts.number("train_correlation", 1.0, maximum=1.0), opts.number("val_correlation", 0.5, maximum=1.0))
 
 
