@@ -14,6 +14,7 @@ from . import (  # noqa: F401
     multiomics,
     pix2pix,
     sequences,
+    shortcut,
     tabular,
     torchvision_nets,
     transfer,
@@ -36,7 +37,7 @@ from .vgg import WEIGHTS_FORMAT, torchvision_vgg_keys
 # The gallery follows a course: from one neuron to GANs and multi-omics.
 GALLERY = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg", "transfer",
            "autoencoder", "vae", "conv_vae", "segnet", "gan", "dcgan", "dna_cnn", "timeseries_gaf",
-           "multiomics_vae", "embedding_classifier"]
+           "multiomics_vae", "embedding_classifier", "husky_wolf"]
 GALLERY += ["resnet", "mobilenet_v2", "unet", "pix2pix"]  # issue 15: real architectures
 arrange(GALLERY)
 hide("transfer_vgg")  # renamed `transfer` (any base with a torchvision twin); old files still build
