@@ -14,6 +14,7 @@ import math
 import os
 import secrets
 import stat
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
@@ -23,6 +24,10 @@ from .specs import ParamError, get_spec, has_spec
 
 FORMAT = "netwright.graph"
 SCHEMA_VERSION = 1
+MAX_DEPTH = 64
+"""Deepest nesting of objects and lists a file may have. A real graph nests about six deep
+(blocks.name.nodes[k].params.shape); anything past this is refused before any recursive step
+(copying, migrating, saving) could run out of Python's stack."""
 
 
 class GraphLoadError(Exception):
@@ -109,6 +114,7 @@ def graph_from_dict(doc: Any) -> Graph:
     if version > SCHEMA_VERSION:
         raise GraphLoadError(f"schema_version {version} was written by a newer Netwright; "
                              f"this one reads up to {SCHEMA_VERSION} — upgrade Netwright")
+    check_plain_data(doc)
     doc = copy.deepcopy(doc)
     while version < SCHEMA_VERSION:
         if version not in _MIGRATORS:
@@ -116,6 +122,57 @@ def graph_from_dict(doc: Any) -> Graph:
         version, step = _MIGRATORS[version]
         doc = step(doc)
     return _build_graph(doc, "", top_level=True)
+
+
+def check_plain_data(doc: Any, max_depth: int = MAX_DEPTH) -> None:
+    """Refuse data that no later step could handle: nesting past `max_depth` and text that
+    cannot be written back as UTF-8 (a lone surrogate such as "\\udcff", which JSON escapes
+    admit). Iterative, so a file nested thousands deep costs a loop, not the stack.
+
+    Raises:
+        GraphLoadError: naming the JSON path of the first offending value.
+    """
+    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    while stack:
+        value, where, depth = stack.pop()
+        if isinstance(value, str):
+            _check_text(value, where)
+        elif isinstance(value, dict | list):
+            if depth >= max_depth:
+                raise GraphLoadError(f"{_printable(where) or 'the file'}: nested too deeply (more than {max_depth} "
+                                     "levels of objects and lists)")
+            if isinstance(value, dict):
+                for key, item in value.items():
+                    path = f"{where}.{key}" if where else str(key)
+                    _check_text(key, path)
+                    if isinstance(item, dict | list | str):
+                        stack.append((item, path, depth + 1))
+            else:
+                stack.extend((item, f"{where}[{k}]", depth + 1) for k, item in enumerate(value)
+                             if isinstance(item, dict | list | str))
+
+
+def _check_text(text: Any, where: str) -> None:
+    if isinstance(text, str) and not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            code = ord(text[exc.start])
+            raise GraphLoadError(f"{_printable(where)}: text holds a lone surrogate (U+{code:04X}), "
+                                 "which no UTF-8 file can store") from None
+
+
+def _breaks_line(text: str) -> bool:
+    """Whether text holds a control character or a line/paragraph separator (a message that
+    shows it would break into several lines, or carry a NUL into a file name)."""
+    return not text.isprintable() and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """`text` on one line and UTF-8-safe, for messages: control characters and lone surrogates
+    are shown escaped."""
+    out = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else repr(c)[1:-1] for c in text)
+    return out if len(out) <= limit else out[:limit - 1] + "…"
 
 
 def _build_graph(doc: dict, where: str, top_level: bool, default_name: str = "untitled") -> Graph:
@@ -161,6 +218,9 @@ def _build_node(raw: Any, where: str) -> Node:
     node_id = raw.get("id")
     if not isinstance(node_id, str) or not node_id:
         raise GraphLoadError(f"{where}.id: every node needs a non-empty text id")
+    if _breaks_line(node_id):
+        raise GraphLoadError(f"{where}.id: '{_printable(node_id)}' holds a control character; "
+                             "an id is one line of printable text")
     where = f"{where} ({node_id})"
     type_name = _get(raw, "type", str, None, where + ".") if "type" in raw else None
     if type_name is None:

@@ -3,6 +3,7 @@ course would give. Returns data, never raises; networkx stays inside this module
 
 from __future__ import annotations
 
+import math
 from collections import Counter
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -11,7 +12,7 @@ import networkx as nx
 
 from .graph import Graph
 from .shapes import NodeShapes, cyclic_gc_paused, infer_shapes, node_ports
-from .specs import format_shape, has_spec
+from .specs import format_count, format_shape, has_spec
 
 ERROR, WARNING = "error", "warning"
 _SINKS = ("Output", "Discriminator")
@@ -29,7 +30,13 @@ class Issue:
     code: str = ""
 
     def __str__(self) -> str:
-        return f"{self.node or 'graph'}: {self.message}"
+        # one line however the id was made: a newline in it would read as a second issue
+        node = (self.node or "graph").encode("unicode_escape").decode("ascii") if _breaks(self.node) else self.node
+        return f"{node or 'graph'}: {self.message}"
+
+
+def _breaks(text: str | None) -> bool:
+    return bool(text) and not text.isprintable() and any(c in text for c in "\n\r\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
 
 
 def validate(graph: Graph, shapes: Mapping[str, NodeShapes] | None = None) -> list[Issue]:
@@ -55,6 +62,7 @@ def _validate(graph: Graph, shapes: Mapping[str, NodeShapes]) -> list[Issue]:
     taken |= {(i.node, None) for i in issues if i.code == "block"}
     issues += [i for i in _check_nodes(graph, shapes) if (i.node, i.port) not in taken]
     issues += _check_heads(graph, shapes)
+    issues += _check_sizes(graph, shapes)
     order = {nid: k for k, nid in enumerate(graph.nodes)}
     issues.sort(key=lambda i: (i.severity != ERROR, order.get(i.node or "", -1)))
     return issues
@@ -200,6 +208,55 @@ def _with_source(graph: Graph, nid: str, info: NodeShapes) -> str:
             head, _, tail = message.partition(" — ")
             message = f"{head} from {wires[0].src[0]}" + (f" — {tail}" if tail else "")
     return message
+
+
+MEMORY_LIMIT = 2**36
+"""Bytes past which a model is refused (64 GiB, more than a GPU or a workstation holds): its
+weights, or one tensor of one sample, larger than this is a validation error that names what it
+would need, instead of an allocation failure deep inside torch later."""
+_DTYPE_BYTES = {"int64": 8}
+
+
+def _check_sizes(graph: Graph, shapes: Mapping[str, NodeShapes]) -> list[Issue]:
+    """Sizes that cannot run: weights or a single sample's tensor past MEMORY_LIMIT. Only the
+    node where a size first grows too large is named, not every node downstream of it."""
+    out, too_big, total = [], set(), 0
+    feeders: dict[str, set[str]] = {}
+    for e in graph.edges:
+        feeders.setdefault(e.dst[0], set()).add(e.src[0])
+    for nid, info in shapes.items():
+        total += info.params or 0
+        inherited = bool(feeders.get(nid, set()) & too_big)
+        if info.params and info.params * 4 > MEMORY_LIMIT:
+            too_big.add(nid)
+            out.append(Issue(ERROR, nid, f"its weights alone need {_bytes(info.params * 4)} "
+                             f"({format_count(info.params)} parameters × 4 bytes); "
+                             f"{_LIMIT_WORDS}", code="size"))
+            continue
+        for port, t in info.outputs.items():
+            need = math.prod(t.shape) * _DTYPE_BYTES.get(t.dtype, 4) if t is not None else 0
+            if need > MEMORY_LIMIT:
+                too_big.add(nid)
+                if not inherited:
+                    out.append(Issue(ERROR, nid, f"its output '{port}' {format_shape(t.shape)} needs "
+                                     f"{_bytes(need)} for one sample; {_LIMIT_WORDS}", port, "size"))
+                break
+    if total * 4 > MEMORY_LIMIT and not out:
+        out.append(Issue(ERROR, None, f"the weights need {_bytes(total * 4)} ({format_count(total)} "
+                         f"parameters × 4 bytes); {_LIMIT_WORDS}", code="size"))
+    return out
+
+
+_LIMIT_WORDS = "more than the 64 GB a GPU or a workstation holds: use smaller sizes"
+
+
+def _bytes(n: int) -> str:
+    if n >= 10**21:
+        return f"{format_count(n)} bytes"
+    for unit, size in (("EB", 10**18), ("PB", 10**15), ("TB", 10**12), ("GB", 10**9)):
+        if n >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n / 10**6:.1f} MB"
 
 
 def _check_heads(graph: Graph, shapes: Mapping[str, NodeShapes]) -> list[Issue]:

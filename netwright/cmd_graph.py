@@ -95,11 +95,12 @@ def format_table(summary: gc.GraphSummary) -> str:
     rows = [("node", "type", "output shape", "params")]
     for r in summary.rows:
         shape = gc.format_shape(r.output_shape)
-        params = "?" if r.params is None else f"{r.params:,}" + (" (frozen)" if r.frozen and r.params else "")
+        params = "?" if r.params is None else gc.format_count(r.params) + (" (frozen)" if r.frozen and r.params else "")
         rows.append((r.id, r.type, shape, params))
     widths = [max(len(row[k]) for row in rows) for k in range(4)]
     lines = ["  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
              for row in rows]
     lines.insert(1, "-" * len(lines[0]))
-    lines.append(f"total parameters: {summary.total_params:,}   trainable: {summary.trainable_params:,}")
+    lines.append(f"total parameters: {gc.format_count(summary.total_params)}   "
+                 f"trainable: {gc.format_count(summary.trainable_params)}")
     return "\n".join(lines)
