@@ -131,8 +131,9 @@ def test_an_issue_about_a_node_with_a_newline_in_its_id_prints_one_line() -> Non
 
 
 def test_a_nul_in_the_graph_name_exports_and_codegens(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
-    import codegen
     import torch
+
+    import codegen
 
     graph = templates.build("mlp")
     graph.name = "a\x00b\nc"
