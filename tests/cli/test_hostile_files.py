@@ -192,3 +192,45 @@ def test_summary_never_prints_a_line_of_digits(tmp_path: Path, capsys: pytest.Ca
     assert "about 10^309" in out
     assert not re.search(r"\d{16}", out + err)
     assert gc.format_count(12_345) == "12,345" and gc.format_count(10**16) == "1e+16"
+
+
+# ---- a file that validates trains ------------------------------------------------------------
+
+
+@pytest.mark.parametrize("node, params", [
+    ("unpool1", {"stride": 3}),       # the issue's case: the unpool's stride differs from its pool's
+    ("pool1", {"kernel_size": 1}),    # found by the fuzz suite: the pool changed, the unpool did not
+    ("pool1", {"padding": 1}),        # the padding variant
+])
+def test_a_segnet_whose_unpool_cannot_restore_its_size_is_invalid(node: str, params: dict) -> None:
+    import torch
+
+    import codegen
+
+    graph = templates.build("segnet", image_size=16, depth=2, base_channels=4)
+    graph.nodes[node].params.update(params)
+    problems = [i for i in gc.errors(gc.validate(graph)) if i.node == "unpool1"]
+    assert problems and "cannot restore the size (16, 16)" in problems[0].message
+    with pytest.raises(codegen.GraphInvalidError):  # refused before any forward pass
+        codegen.compile_graph(graph)
+    # what PyTorch would have said at the first forward pass of this unpool
+    pool, unpool = graph.nodes["pool1"].params, graph.nodes["unpool1"].params
+    y, idx = torch.nn.functional.max_pool2d(torch.randn(1, 4, 16, 16), pool.get("kernel_size", 2),
+                                            padding=pool.get("padding", 0), return_indices=True)
+    with pytest.raises(ValueError, match="invalid output_size"):
+        torch.nn.functional.max_unpool2d(y, idx, unpool.get("kernel_size", 2), unpool.get("stride"),
+                                         output_size=(16, 16))
+
+
+def test_an_unpool_window_that_differs_but_fits_warns_and_runs() -> None:
+    import torch
+
+    import codegen
+
+    graph = templates.build("segnet", image_size=16, depth=2, base_channels=4)
+    graph.nodes["unpool1"].params.update(kernel_size=3, stride=2)
+    issues = [i for i in gc.validate(graph) if i.node == "unpool1"]
+    assert [i.severity for i in issues] == [gc.WARNING]
+    assert "(kernel (3, 3), stride (2, 2)) differs" in issues[0].message
+    out = codegen.compile_graph(graph)(torch.randn(2, 1, 16, 16))
+    assert out.shape[-2:] == (16, 16)

@@ -235,12 +235,27 @@ def test_dense_on_a_map_without_flatten() -> None:
 
 
 def test_unpool_fed_by_a_pool_of_another_window() -> None:
+    # a window that cannot give back the pool's input size is an error (PyTorch's max_unpool
+    # raises "invalid output_size" at the first forward pass; it was a warning, issue 13)
     g = sample_graph("MaxUnpool2d")
     g.nodes["pool"].params = {"kernel_size": 3, "stride": 3}
     g.nodes["x"].params["shape"] = [3, 12, 12]
     assert messages(g) == [
+        "node: this unpool's window (kernel (2, 2), stride (2, 2)) cannot restore the size (12, 12) its "
+        "pool's input had (it gives about (8, 8)): use the pool's window (kernel (3, 3), stride (3, 3))"]
+    g.nodes["x"].params["shape"] = [3, 3, 3]  # pooled to 1; (1-1)·2 + 2 = 2, 0 < 3 < 4: PyTorch accepts it
+    assert messages(g) == [
         "node: this unpool's window (kernel (2, 2), stride (2, 2)) differs from the pool that made its "
         "indices (kernel (3, 3), stride (3, 3)); use the same"]
+
+
+def test_unpool_whose_padding_differs_names_the_padding() -> None:
+    g = sample_graph("MaxUnpool2d")
+    g.nodes["pool"].params = {"kernel_size": 2, "padding": 1}
+    g.nodes["x"].params["shape"] = [3, 7, 7]  # pooled to 4; (4-1)·2 + 2 = 8, 6 < 7 < 10: it runs
+    assert messages(g) == [
+        "node: this unpool's window (kernel (2, 2), stride (2, 2)) differs from the pool that made its "
+        "indices (kernel (2, 2), stride (2, 2), padding (1, 1)); use the same"]
 
 
 def test_one_neuron_head_with_cross_entropy() -> None:
