@@ -12,6 +12,7 @@ import copy
 import json
 import math
 import os
+import re
 import secrets
 import stat
 import unicodedata
@@ -20,6 +21,7 @@ from pathlib import Path
 from typing import Any
 
 from .graph import Edge, Graph, Node
+from .shapes import cyclic_gc_paused
 from .specs import ParamError, get_spec, has_spec
 
 FORMAT = "netwright.graph"
@@ -87,6 +89,11 @@ def load_graph(path: str | os.PathLike) -> Graph:
 
 def loads_graph(text: str, source: str = "<text>") -> Graph:
     """Parse a graph from JSON text; errors are prefixed with `source`."""
+    with cyclic_gc_paused():  # parsing allocates millions of objects, none of them cyclic
+        return _loads_graph(text, source)
+
+
+def _loads_graph(text: str, source: str) -> Graph:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -97,13 +104,33 @@ def loads_graph(text: str, source: str = "<text>") -> Graph:
     except ValueError as exc:  # e.g. a number with more digits than Python converts
         raise GraphLoadError(f"{source}: not valid JSON ({exc})") from None
     try:
-        return graph_from_dict(doc)
+        # the parsed data is ours alone (no copy); text can hold a lone surrogate only if the
+        # JSON wrote one as an escape (or the str came from elsewhere than a UTF-8 file)
+        texts = _SURROGATE_ESCAPE.search(text) is not None or not text.isascii() and _has_surrogate(text)
+        return graph_from_dict(doc, copy_first=False, _texts=texts)
     except GraphLoadError as exc:
         raise GraphLoadError(f"{source}: {exc}") from None
 
 
-def graph_from_dict(doc: Any) -> Graph:
-    """Build a Graph from parsed JSON, migrating older schema versions first."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def graph_from_dict(doc: Any, copy_first: bool = True, _texts: bool = True) -> Graph:
+    """Build a Graph from parsed JSON, migrating older schema versions first.
+
+    Args:
+        doc: the parsed file.
+        copy_first: work on a deep copy, so the graph shares nothing with `doc` (False when the
+            caller parsed `doc` itself and drops it).
+    """
     if not isinstance(doc, dict):
         raise GraphLoadError(f"expected a JSON object at the top level, got {type(doc).__name__}")
     if doc.get("format", FORMAT) != FORMAT:
@@ -114,8 +141,9 @@ def graph_from_dict(doc: Any) -> Graph:
     if version > SCHEMA_VERSION:
         raise GraphLoadError(f"schema_version {version} was written by a newer Netwright; "
                              f"this one reads up to {SCHEMA_VERSION} — upgrade Netwright")
-    check_plain_data(doc)
-    doc = copy.deepcopy(doc)
+    check_plain_data(doc, texts=_texts)
+    if copy_first:
+        doc = copy.deepcopy(doc)
     while version < SCHEMA_VERSION:
         if version not in _MIGRATORS:
             raise GraphLoadError(f"schema_version {version} is not supported (no migration to {SCHEMA_VERSION})")
@@ -124,42 +152,86 @@ def graph_from_dict(doc: Any) -> Graph:
     return _build_graph(doc, "", top_level=True)
 
 
-def check_plain_data(doc: Any, max_depth: int = MAX_DEPTH) -> None:
+def check_plain_data(doc: Any, max_depth: int = MAX_DEPTH, texts: bool = True) -> None:
     """Refuse data that no later step could handle: nesting past `max_depth` and text that
     cannot be written back as UTF-8 (a lone surrogate such as "\\udcff", which JSON escapes
-    admit). Iterative, so a file nested thousands deep costs a loop, not the stack.
+    admit). Iterative (level by level), so a file nested thousands deep costs a loop, not the
+    stack; the JSON path of the offender is worked out only once there is one.
+
+    Args:
+        doc: parsed JSON.
+        max_depth: the deepest nesting allowed.
+        texts: False skips the text check (the caller knows there can be no surrogate: the
+            JSON text it parsed had no \\ud800-\\udfff escape).
 
     Raises:
         GraphLoadError: naming the JSON path of the first offending value.
     """
-    stack: list[tuple[Any, str, int]] = [(doc, "", 0)]
+    level, depth = [doc], 0
+    while level:
+        deeper = []
+        for value in level:
+            items = value.values() if type(value) is dict else value if type(value) is list else ()
+            if texts and type(value) is dict:
+                for key in value:
+                    _check_text(key, doc)
+            for item in items:
+                kind = type(item)
+                if kind is dict or kind is list:
+                    deeper.append(item)
+                elif texts and kind is str:
+                    _check_text(item, doc)
+        depth += 1
+        if deeper and depth >= max_depth:
+            raise GraphLoadError(f"{_printable(_path_to(doc, deeper[0]))}: nested too deeply (more than "
+                                 f"{max_depth} levels of objects and lists)")
+        level = deeper
+
+
+def _path_to(doc: Any, target: Any) -> str:
+    """The JSON path of the object `target` (found by identity) inside `doc`."""
+    stack: list[tuple[Any, str]] = [(doc, "")]
     while stack:
-        value, where, depth = stack.pop()
-        if isinstance(value, str):
-            _check_text(value, where)
-        elif isinstance(value, dict | list):
-            if depth >= max_depth:
-                raise GraphLoadError(f"{_printable(where) or 'the file'}: nested too deeply (more than {max_depth} "
-                                     "levels of objects and lists)")
-            if isinstance(value, dict):
-                for key, item in value.items():
-                    path = f"{where}.{key}" if where else str(key)
-                    _check_text(key, path)
-                    if isinstance(item, dict | list | str):
-                        stack.append((item, path, depth + 1))
-            else:
-                stack.extend((item, f"{where}[{k}]", depth + 1) for k, item in enumerate(value)
-                             if isinstance(item, dict | list | str))
+        value, where = stack.pop()
+        if value is target:
+            return where or "the file"
+        if type(value) is dict:
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items()
+                         if type(v) in (dict, list))
+        elif type(value) is list:
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value) if type(v) in (dict, list))
+    return "the file"
 
 
-def _check_text(text: Any, where: str) -> None:
+def _path_to_text(doc: Any, text: str) -> str:
+    """The JSON path of the first key or value equal to `text` inside `doc`."""
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        value, where = stack.pop()
+        if type(value) is dict:
+            for k, v in value.items():
+                path = f"{where}.{k}" if where else str(k)
+                if k == text or v == text:
+                    return path
+                if type(v) in (dict, list):
+                    stack.append((v, path))
+        elif type(value) is list:
+            for i, v in enumerate(value):
+                if v == text:
+                    return f"{where}[{i}]"
+                if type(v) in (dict, list):
+                    stack.append((v, f"{where}[{i}]"))
+    return "the file"
+
+
+def _check_text(text: Any, doc: Any) -> None:
     if isinstance(text, str) and not text.isascii():
         try:
             text.encode("utf-8")
         except UnicodeEncodeError as exc:
             code = ord(text[exc.start])
-            raise GraphLoadError(f"{_printable(where)}: text holds a lone surrogate (U+{code:04X}), "
-                                 "which no UTF-8 file can store") from None
+            raise GraphLoadError(f"{_printable(_path_to_text(doc, text))}: text holds a lone surrogate "
+                                 f"(U+{code:04X}), which no UTF-8 file can store") from None
 
 
 def _breaks_line(text: str) -> bool:
@@ -191,13 +263,16 @@ def _build_graph(doc: dict, where: str, top_level: bool, default_name: str = "un
         if node.id in graph.nodes:
             raise GraphLoadError(f"{where}nodes[{k}]: duplicate id {node.id!r}")
         graph.nodes[node.id] = node
+    seen: set[Edge] = set()  # a set, not the list: loading stays linear in the number of wires
     for k, raw in enumerate(_get(doc, "edges", list, [], where)):
         edge = _build_edge(raw, f"{where}edges[{k}]")
         for end in (edge.src[0], edge.dst[0]):
             if end not in graph.nodes:
-                raise GraphLoadError(f"{where}edges[{k}]: wire {edge} names unknown node {end!r}")
-        if edge in graph.edges:
-            raise GraphLoadError(f"{where}edges[{k}]: wire {edge} appears twice")
+                raise GraphLoadError(f"{where}edges[{k}]: wire {_printable(str(edge))} names unknown node "
+                                     f"'{_printable(end)}'")
+        if edge in seen:
+            raise GraphLoadError(f"{where}edges[{k}]: wire {_printable(str(edge))} appears twice")
+        seen.add(edge)
         graph.edges.append(edge)
     return graph
 
