@@ -357,7 +357,7 @@ def _body(graph: Graph) -> dict:
 
 def _node_dict(node: Node) -> dict:
     out: dict[str, Any] = {"id": node.id, "type": node.type}
-    if node.name != node.id:
+    if node.name and node.name != node.id:  # an empty name (set by a script) reads as the id
         out["name"] = node.name
     if node.params:
         out["params"] = _jsonable(node.params)
