@@ -9,6 +9,7 @@ This module imports neither torch nor Qt: inference is arithmetic, emission is t
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -237,6 +238,19 @@ def format_shape(shape: Sequence[int] | None) -> str:
 
 def _dim(size: int) -> str:
     return str(size) if -10**15 < size < 10**15 else format_count(size)
+
+
+def one_line(text: str) -> str:
+    """`text` as one printable line: control characters, line and paragraph separators and lone
+    surrogates written as escapes (\\n, \\u2028, \\udcff), so a message naming a hostile id
+    stays one line a UTF-8 terminal can show."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " or unicodedata.category(c) not in _BREAKING
+                   else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+
+
+_BREAKING = ("Cc", "Zl", "Zp", "Cs")
 
 
 def format_count(n: int) -> str:

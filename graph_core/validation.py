@@ -12,7 +12,7 @@ import networkx as nx
 
 from .graph import Edge, Graph
 from .shapes import NodeShapes, cyclic_gc_paused, infer_shapes, node_ports, topological_order
-from .specs import format_count, format_shape, has_spec
+from .specs import format_count, format_shape, has_spec, one_line
 
 ERROR, WARNING = "error", "warning"
 _SINKS = ("Output", "Discriminator")
@@ -30,13 +30,8 @@ class Issue:
     code: str = ""
 
     def __str__(self) -> str:
-        # one line however the id was made: a newline in it would read as a second issue
-        node = (self.node or "graph").encode("unicode_escape").decode("ascii") if _breaks(self.node) else self.node
-        return f"{node or 'graph'}: {self.message}"
-
-
-def _breaks(text: str | None) -> bool:
-    return bool(text) and not text.isprintable() and any(c in text for c in "\n\r\x00\x0b\x0c\x1c\x1d\x1e\x85\u2028\u2029")
+        # one line however the id or a block name was made: a newline would read as a second issue
+        return one_line(f"{self.node or 'graph'}: {self.message}")
 
 
 def validate(graph: Graph, shapes: Mapping[str, NodeShapes] | None = None) -> list[Issue]:

@@ -38,7 +38,7 @@ def load_or_exit(path: str) -> gc.Graph | None:
     try:
         return gc.load_graph(path)
     except gc.GraphLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(gc.one_line(f"error: {exc}"), file=sys.stderr)
         return None
 
 
@@ -53,7 +53,7 @@ def run_validate(args: argparse.Namespace) -> int:
     for issue in issues:
         print(f"{issue}" if issue.severity == gc.ERROR else f"{issue} (warning)", file=sys.stderr)
         for fix in getattr(issue, "fixes", ()):
-            print(f"    fix: {fix.label}", file=sys.stderr)
+            print(gc.one_line(f"    fix: {fix.label}"), file=sys.stderr)
     failing = [i for i in issues if i.severity == gc.ERROR or args.strict]
     if not failing:
         warn = sum(1 for i in issues if i.severity == gc.WARNING)

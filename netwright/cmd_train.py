@@ -55,6 +55,7 @@ def run_train(args: argparse.Namespace) -> int:
     graph = load_or_exit(args.file)
     if graph is None:
         return 2
+    from graph_core import one_line
     from training import RunControl, train
 
     overrides = {"epochs": args.epochs, "device": args.device, "dataset": _dataset(args.dataset),
@@ -73,10 +74,10 @@ def run_train(args: argparse.Namespace) -> int:
     if not rank0:
         return 0 if result.ok else 1
     for note in result.notes:
-        print(note, file=sys.stderr)
+        print(one_line(note), file=sys.stderr)
     if not result.ok:
         for line in result.issues or [result.error or "training failed"]:
-            print(line, file=sys.stderr)
+            print(one_line(line), file=sys.stderr)
     else:
         where = f" -> {result.run_dir}" if result.run_dir else ""
         print(f"{result.status}: {result.epochs} epochs, {result.steps} steps in "

@@ -234,3 +234,25 @@ def test_an_unpool_window_that_differs_but_fits_warns_and_runs() -> None:
     assert "(kernel (3, 3), stride (2, 2)) differs" in issues[0].message
     out = codegen.compile_graph(graph)(torch.randn(2, 1, 16, 16))
     assert out.shape[-2:] == (16, 16)
+
+
+@pytest.mark.parametrize("name", ["x\u2028y", "a\nb", "c\x1ed", "e\udcff"])
+def test_a_block_name_that_would_break_a_line_is_printed_as_one(name: str, tmp_path: Path,
+                                                                 capsys: pytest.CaptureFixture[str]) -> None:
+    """Found by the fuzz suite: a block named 'x\\u2028y' with a bad parameter inside was refused
+    in two lines (a terminal breaks lines at U+2028 too)."""
+    doc = _doc("gan")
+    doc["blocks"][name] = doc["blocks"].pop("discriminator")
+    for node in doc["nodes"]:
+        if node["type"] == "Discriminator":
+            node.setdefault("params", {})["block"] = name
+    inner = doc["blocks"][name]["nodes"]
+    inner[-2].setdefault("params", {})["bogus"] = 1
+    path = tmp_path / "g.json"
+    path.write_text(json.dumps(doc), encoding="utf-8")
+    for command in ("validate", "summary", "codegen"):
+        code, _, err = _run([command, str(path)], capsys)
+        assert code == 2
+        assert len(err.splitlines()) == 1 and len(err.strip().splitlines()) == 1
+        err.encode("utf-8")
+    assert gc.one_line("a\u2028b\x00c\udcff") == "a\\u2028b\\x00c\\udcff"
