@@ -205,7 +205,7 @@ class TrainingRun:
         """Load the checkpoint; then apply what this run was told that differs from the last leg.
 
         One file, last_state.pt, holds the weights with the optimizer state they belong to (an
-        older run's weights come from last.safetensors). Settings (docs/training.md, "Resuming"):
+        older run's weights come from last.safetensors). Settings (docs/reliability.md, "Resuming"):
         a new lr or schedule restarts the schedule from that lr over the remaining epochs; new
         epochs alone extend a cosine schedule to end at the new last epoch; otherwise the
         optimizer and schedule continue exactly.
