@@ -146,6 +146,10 @@ def test_a_nul_in_the_graph_name_exports_and_codegens(tmp_path: Path, capsys: py
     code, out_text, err = _run(["export", str(path), "-o", str(tmp_path / "m.onnx")], capsys)
     assert code == 0, err
     assert (tmp_path / "m.onnx").exists()
+    code, _, err = _run(["train", str(path), "--epochs", "1", "--max-steps", "1", "--quiet",
+                         "--out", str(tmp_path / "run")], capsys)
+    assert code == 0, err  # was the bare message "embedded null character"
+    assert (tmp_path / "run" / "last_state.pt").exists()
 
 
 # ---- sizes that cannot run -------------------------------------------------------------------
