@@ -260,3 +260,19 @@ def test_a_block_name_that_would_break_a_line_is_printed_as_one(name: str, tmp_p
         assert len(err.splitlines()) == 1 and len(err.strip().splitlines()) == 1
         err.encode("utf-8")
     assert gc.one_line("a\u2028b\x00c\udcff") == "a\\u2028b\\x00c\\udcff"
+
+
+@pytest.mark.parametrize("command", ["export", "train", "codegen"])
+def test_a_size_that_cannot_run_stops_every_command_with_the_memory(command: str, tmp_path: Path,
+                                                                    capsys: pytest.CaptureFixture[str]) -> None:
+    """export printed a torch traceback ("can't allocate 256000000000 bytes"), train raw torch text."""
+    doc = _doc()
+    doc["nodes"][1]["params"]["out_features"] = 10**9
+    path = _write(tmp_path, doc)
+    extra = {"export": ["-o", str(tmp_path / "m.onnx")], "codegen": [],
+             "train": ["--epochs", "1", "--quiet", "--out", str(tmp_path / "run")]}[command]
+    code, _, err = _run([command, str(path), *extra], capsys)
+    assert code == 1
+    assert err.strip().splitlines() == ["hidden2: its weights alone need 128.0 GB (32,000,000,032 parameters × 4 "
+                                        "bytes); more than the 64 GB a GPU or a workstation holds: use smaller sizes"]
+    assert not (tmp_path / "m.onnx").exists()
