@@ -10,9 +10,9 @@ from dataclasses import dataclass
 
 import networkx as nx
 
-from .graph import Edge, Graph
-from .shapes import NodeShapes, cyclic_gc_paused, infer_shapes, node_ports, topological_order
-from .specs import format_count, format_shape, has_spec, one_line
+from .graph import Edge, Graph, Node
+from .shapes import NodeShapes, cyclic_gc_paused, infer_shapes, node_ports
+from .specs import PortSpec, format_count, format_shape, has_spec, one_line
 
 ERROR, WARNING = "error", "warning"
 _SINKS = ("Output", "Discriminator")
@@ -59,7 +59,7 @@ def _validate(graph: Graph, shapes: Mapping[str, NodeShapes]) -> list[Issue]:
     issues: list[Issue] = []
     issues += _check_graph_level(graph)
     issues += _check_wires(graph)
-    issues += _check_cycles(graph)
+    issues += _check_cycles(graph, _acyclic(graph, succ, pred))
     issues += _check_reachability(graph, succ, pred)
     issues += _check_blocks(graph)
     taken = {(i.node, i.port) for i in issues if i.severity == ERROR and i.port}
@@ -95,7 +95,8 @@ def _check_wires(graph: Graph) -> list[Issue]:
     first_into: dict[tuple[str, str], Edge] = {}
     for e in graph.edges:
         first_into.setdefault(e.dst, e)
-    ports = {nid: node_ports(node, graph.blocks) for nid, node in graph.nodes.items()}
+    by_type: dict[str, tuple[dict[str, PortSpec], dict[str, PortSpec]]] = {}
+    ports = {nid: _port_maps(node, graph, by_type) for nid, node in graph.nodes.items()}
     for e in graph.edges:
         src, dst = graph.nodes.get(e.src[0]), graph.nodes.get(e.dst[0])
         if src is None or dst is None:
@@ -105,8 +106,8 @@ def _check_wires(graph: Graph) -> list[Issue]:
             continue
         if _unknown_block(graph, src) or _unknown_block(graph, dst):
             continue  # its ports are unknown; _check_blocks names the missing block
-        src_port = next((p for p in ports[src.id][1] if p.name == e.src[1]), None)
-        dst_port = next((p for p in ports[dst.id][0] if p.name == e.dst[1]), None)
+        src_port = ports[src.id][1].get(e.src[1])
+        dst_port = ports[dst.id][0].get(e.dst[1])
         if src_port is None:
             if has_spec(src.type):
                 out.append(Issue(ERROR, src.id, f"{src.type} has no output port '{e.src[1]}'", e.src[1], "port"))
@@ -125,10 +126,22 @@ def _check_wires(graph: Graph) -> list[Issue]:
     for node in graph.nodes.values():
         if not has_spec(node.type):
             continue
-        for port in ports[node.id][0]:
+        for port in ports[node.id][0].values():
             if not port.optional and not counts[(node.id, port.name)]:
                 out.append(Issue(ERROR, node.id, f"input '{port.name}' is not connected", port.name, "unconnected"))
     return out
+
+
+def _port_maps(node: Node, graph: Graph, by_type: dict) -> tuple[dict[str, PortSpec], dict[str, PortSpec]]:
+    """A node's input and output ports by name; one lookup table per type (a Block's ports
+    come from its sub-graph, so those are built per node)."""
+    if node.type != "Block" and node.type in by_type:
+        return by_type[node.type]
+    ins, outs = node_ports(node, graph.blocks)
+    maps = ({p.name: p for p in reversed(ins)}, {p.name: p for p in reversed(outs)})
+    if node.type != "Block":
+        by_type[node.type] = maps
+    return maps
 
 
 _KIND_WORDS = {"tensor": "a tensor", "indices": "pool indices"}
@@ -159,9 +172,23 @@ def _digraph(graph: Graph) -> nx.DiGraph:
     return g
 
 
-def _check_cycles(graph: Graph) -> list[Issue]:
+def _acyclic(graph: Graph, succ: dict[str, list[str]], pred: dict[str, list[str]]) -> bool:
+    """Kahn's algorithm on the maps `_validate` built: every node ordered means no cycle."""
+    indegree = {nid: len(pred.get(nid, ())) for nid in graph.nodes}
+    ready = [nid for nid, d in indegree.items() if d == 0]
+    seen = 0
+    while ready:
+        seen += 1
+        for nxt in succ.get(ready.pop(), ()):
+            indegree[nxt] -= 1
+            if indegree[nxt] == 0:
+                ready.append(nxt)
+    return seen == len(graph.nodes)
+
+
+def _check_cycles(graph: Graph, acyclic: bool) -> list[Issue]:
     out: list[Issue] = []
-    if len(topological_order(graph)) == len(graph.nodes):  # the usual case: no cycle, no networkx
+    if acyclic:  # the usual case: no cycle, no networkx
         return out
     g = _digraph(graph)
     order = {nid: k for k, nid in enumerate(graph.nodes)}
