@@ -42,9 +42,11 @@ from .specs import (
     ShapeError,
     TensorType,
     all_specs,
+    format_count,
     format_shape,
     get_spec,
     has_spec,
+    one_line,
     register,
 )
 from .summary import GraphSummary, summarize
@@ -65,7 +67,7 @@ __all__ = [
     "GroupIntoBlock", "Inference", "Issue", "LayerSpec", "Macro", "MoveNodes", "Node", "NodeShapes",
     "ParamError", "ParamSpec", "PortSpec", "RemoveNodes", "Rename", "SetFrozen", "SetLrFactor",
     "SetParam", "SetSetting", "ShapeError", "TensorType", "Ungroup",
-    "all_specs", "errors", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
-    "graph_to_json", "has_spec", "infer_shapes", "load_graph", "loads_graph", "node_ports",
+    "all_specs", "errors", "format_count", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
+    "graph_to_json", "has_spec", "infer_shapes", "one_line", "load_graph", "loads_graph", "node_ports",
     "register", "resolved_params", "save_graph", "summarize", "topological_order", "validate",
 ]

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from .graph import Graph
 from .shapes import NodeShapes, infer_shapes
-from .specs import TensorType, get_spec, has_spec
+from .specs import TensorType, format_count, get_spec, has_spec
 
 _BYTES = {"float32": 4, "int64": 8}
 
@@ -55,7 +55,10 @@ def total_activation_bytes(costs: Mapping[str, NodeCost | None]) -> int:
 
 
 def format_macs(macs: int) -> str:
-    """1.81 G, 15.5 M, 640 — the way papers and torchvision quote them."""
+    """1.81 G, 15.5 M, 640 — the way papers and torchvision quote them (an absurd count, from a
+    file no machine could run, as format_count writes it: never a float overflow)."""
+    if macs >= 10**15:
+        return format_count(macs)
     for unit, size in (("G", 1e9), ("M", 1e6), ("K", 1e3)):
         if macs >= size:
             return f"{macs / size:.3g} {unit}"
@@ -63,6 +66,8 @@ def format_macs(macs: int) -> str:
 
 
 def format_bytes(n: int) -> str:
+    if n >= 2**50:
+        return f"{format_count(n)} B"
     for unit, size in (("GiB", 2 ** 30), ("MiB", 2 ** 20), ("KiB", 2 ** 10)):
         if n >= size:
             return f"{n / size:.3g} {unit}"

@@ -9,6 +9,7 @@ This module imports neither torch nor Qt: inference is arithmetic, emission is t
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
@@ -231,8 +232,35 @@ def format_shape(shape: Sequence[int] | None) -> str:
     if shape is None:
         return "?"
     if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+        return f"({_dim(shape[0])},)"
+    return "(" + ", ".join(_dim(s) for s in shape) + ")"
+
+
+def _dim(size: int) -> str:
+    return str(size) if -10**15 < size < 10**15 else format_count(size)
+
+
+def one_line(text: str) -> str:
+    """`text` as one printable line: control characters, line and paragraph separators and lone
+    surrogates written as escapes (\\n, \\u2028, \\udcff), so a message naming a hostile id
+    stays one line a UTF-8 terminal can show."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " or unicodedata.category(c) not in _BREAKING
+                   else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+
+
+_BREAKING = ("Cc", "Zl", "Zp", "Cs")
+
+
+def format_count(n: int) -> str:
+    """A count as people read it: 1,234,567; past 10^15 (no real layer) 1.23e+20 or, past what
+    a float holds, about 10^300 — never a line of digits."""
+    if abs(n) < 10**15:
+        return f"{n:,}"
+    if abs(n) < 10**300:
+        return f"{float(n):.3g}"
+    return f"about 10^{len(str(abs(n))) - 1}"
 
 
 def numel(shape: Sequence[int]) -> int:

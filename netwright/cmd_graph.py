@@ -41,7 +41,7 @@ def load_or_exit(path: str) -> gc.Graph | None:
     try:
         return gc.load_graph(path)
     except gc.GraphLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(gc.one_line(f"error: {exc}"), file=sys.stderr)
         return None
 
 
@@ -56,7 +56,7 @@ def run_validate(args: argparse.Namespace) -> int:
     for issue in issues:
         print(f"{issue}" if issue.severity == gc.ERROR else f"{issue} (warning)", file=sys.stderr)
         for fix in getattr(issue, "fixes", ()):
-            print(f"    fix: {fix.label}", file=sys.stderr)
+            print(gc.one_line(f"    fix: {fix.label}"), file=sys.stderr)
     failing = [i for i in issues if i.severity == gc.ERROR or args.strict]
     if not failing:
         warn = sum(1 for i in issues if i.severity == gc.WARNING)
@@ -101,7 +101,7 @@ def format_table(summary: gc.GraphSummary) -> str:
     rows = [("node", "type", "output shape", "params", "MACs", f"memory (batch {summary.batch_size})")]
     for r in summary.rows:
         shape = gc.format_shape(r.output_shape)
-        params = "?" if r.params is None else f"{r.params:,}" + (" (frozen)" if r.frozen and r.params else "")
+        params = "?" if r.params is None else gc.format_count(r.params) + (" (frozen)" if r.frozen and r.params else "")
         macs = "?" if r.macs is None else (format_macs(r.macs) if r.macs else "")
         memory = "?" if r.activation_bytes is None else format_bytes(r.activation_bytes)
         rows.append((r.id, r.type, shape, params, macs, memory))
@@ -109,7 +109,8 @@ def format_table(summary: gc.GraphSummary) -> str:
     lines = ["  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
              for row in rows]
     lines.insert(1, "-" * len(lines[0]))
-    lines.append(f"total parameters: {summary.total_params:,}   trainable: {summary.trainable_params:,}")
-    lines.append(f"multiply-accumulates per sample: {format_macs(summary.total_macs)} ({summary.total_macs:,})   "
+    lines.append(f"total parameters: {gc.format_count(summary.total_params)}   "
+                 f"trainable: {gc.format_count(summary.trainable_params)}")
+    lines.append(f"multiply-accumulates per sample: {format_macs(summary.total_macs)} ({gc.format_count(summary.total_macs)})   "
                  f"activations at batch {summary.batch_size}: {format_bytes(summary.activation_bytes)}")
     return "\n".join(lines)

@@ -371,12 +371,25 @@ def _unpool_infer(rank):
         warnings = ()
         k, s, p = _pool_windows(params, rank)
         if (k, s, p) != (pool.kernel_size, pool.stride, pool.padding):
-            warnings = (f"this unpool's window (kernel {format_shape(k)}, stride {format_shape(s)}) differs "
-                        f"from the pool that made its indices (kernel {format_shape(pool.kernel_size)}, "
-                        f"stride {format_shape(pool.stride)}); use the same",)
+            mine, theirs = _window_words(k, s, p), _window_words(pool.kernel_size, pool.stride, pool.padding)
+            target = pool.input_shape[1:]
+            # what PyTorch's max_unpool accepts: an output within one stride of (n-1)·s - 2p + k
+            natural = tuple((n - 1) * ss - 2 * pp + kk for n, kk, ss, pp in zip(spatial, k, s, p))
+            if any(not nat - ss < t < nat + ss for nat, ss, t in zip(natural, s, target)):
+                raise ShapeError(f"this unpool's window ({mine}) cannot restore the size {format_shape(target)} "
+                                 f"its pool's input had (it gives about {format_shape(natural)}): use the "
+                                 f"pool's window ({theirs})")
+            warnings = (f"this unpool's window ({mine}) differs from the pool that made its indices "
+                        f"({theirs}); use the same",)
         return Inference({"out": TensorType((c,) + pool.input_shape[1:])}, 0, warnings)
 
     return infer
+
+
+def _window_words(k, s, p) -> str:
+    """'kernel (2, 2), stride (2, 2)', plus the padding when there is one."""
+    words = f"kernel {format_shape(k)}, stride {format_shape(s)}"
+    return words + (f", padding {format_shape(p)}" if any(p) else "")
 
 
 def _unpool_module(rank):

@@ -256,7 +256,7 @@ register(LayerSpec(
     inputs=IN, outputs=OUT,
     params=(
         p_float("eps", 1e-5, "added to the variance for stability (torchvision's GoogLeNet, "
-                "Inception and EfficientNet use 1e-3)", minimum=0.0),
+                "Inception and EfficientNet use 1e-3)", minimum=1e-12),
         p_float("momentum", 0.1, "how fast the running statistics follow the batches", 0.0, 1.0),
         p_bool("affine", True, "learn a scale and shift per channel"),
         p_bool("track_running_stats", True, "keep running statistics for eval mode; off: always "

@@ -38,7 +38,7 @@ register(LayerSpec(
          "num_groups = channels is InstanceNorm.",
     inputs=IN, outputs=OUT,
     params=(p_int("num_groups", 1, "number of channel groups; must divide the channels"),
-            p_float("eps", 1e-5, "added to the variance for stability", minimum=0.0),
+            p_float("eps", 1e-5, "added to the variance for stability", minimum=1e-12),
             p_bool("affine", True, "learn a scale and shift per channel")),
     infer=_infer_groupnorm, module=_groupnorm_module,
 ))
@@ -64,7 +64,7 @@ register(LayerSpec(
     help="Normalises each channel of each sample over its own positions: removes per-image contrast, "
          "the norm of style transfer and pix2pix generators. Its rank follows its input.",
     inputs=IN, outputs=OUT,
-    params=(p_float("eps", 1e-5, "added to the variance for stability", minimum=0.0),
+    params=(p_float("eps", 1e-5, "added to the variance for stability", minimum=1e-12),
             p_float("momentum", 0.1, "how fast running statistics follow (when tracked)", 0.0, 1.0),
             p_bool("affine", False, "learn a scale and shift per channel"),
             p_bool("track_running_stats", False, "keep running statistics for eval mode")),

@@ -243,12 +243,27 @@ def test_dense_on_a_map_without_flatten() -> None:
 
 
 def test_unpool_fed_by_a_pool_of_another_window() -> None:
+    # a window that cannot give back the pool's input size is an error (PyTorch's max_unpool
+    # raises "invalid output_size" at the first forward pass; it was a warning, issue 13)
     g = sample_graph("MaxUnpool2d")
     g.nodes["pool"].params = {"kernel_size": 3, "stride": 3}
     g.nodes["x"].params["shape"] = [3, 12, 12]
     assert messages(g) == [
+        "node: this unpool's window (kernel (2, 2), stride (2, 2)) cannot restore the size (12, 12) its "
+        "pool's input had (it gives about (8, 8)): use the pool's window (kernel (3, 3), stride (3, 3))"]
+    g.nodes["x"].params["shape"] = [3, 3, 3]  # pooled to 1; (1-1)·2 + 2 = 2, 0 < 3 < 4: PyTorch accepts it
+    assert messages(g) == [
         "node: this unpool's window (kernel (2, 2), stride (2, 2)) differs from the pool that made its "
         "indices (kernel (3, 3), stride (3, 3)); use the same"]
+
+
+def test_unpool_whose_padding_differs_names_the_padding() -> None:
+    g = sample_graph("MaxUnpool2d")
+    g.nodes["pool"].params = {"kernel_size": 2, "padding": 1}
+    g.nodes["x"].params["shape"] = [3, 7, 7]  # pooled to 4; (4-1)·2 + 2 = 8, 6 < 7 < 10: it runs
+    assert messages(g) == [
+        "node: this unpool's window (kernel (2, 2), stride (2, 2)) differs from the pool that made its "
+        "indices (kernel (2, 2), stride (2, 2), padding (1, 1)); use the same"]
 
 
 def test_one_neuron_head_with_cross_entropy() -> None:
@@ -371,3 +386,11 @@ def test_a_concat_one_pixel_off_offers_a_way_out() -> None:
     wire(g, "x", "crop")
     g.edges.insert(0, gc.Edge(("crop", "out"), ("join", "in")))
     assert gc.validate(g) == []
+
+
+@pytest.mark.parametrize("layer", ["BatchNorm", "GroupNorm", "InstanceNorm"])
+def test_a_zero_eps_is_refused_before_training(layer: str) -> None:
+    # found by the fuzz suite: BatchNorm eps 0 validated, then torch refused it at the first step
+    g = chain((4, 6, 6), (layer, {"eps": 0.0, **({"num_groups": 2} if layer == "GroupNorm" else {})}),
+              head={"loss": "none"})
+    assert messages(g, gc.ERROR) == ["n1: eps: must be at least 1e-12; got 0"]
