@@ -78,13 +78,22 @@ def data_issues(graph: gc.Graph, shapes: dict, root: Path) -> list:
     return check_data(graph, schema, shapes, problem)
 
 
+def _batch_size(args: argparse.Namespace, graph: gc.Graph) -> int:
+    """--batch-size, else the file's training batch size when it is a usable number, else 1 (the
+    summary of a file whose training section is damaged still prints: validate says what is wrong)."""
+    if args.batch_size:
+        return max(1, args.batch_size)
+    training = graph.training if isinstance(graph.training, dict) else {}
+    batch = training.get("batch_size")
+    return batch if isinstance(batch, int) and not isinstance(batch, bool) and 0 < batch <= 2**20 else 1
+
+
 def run_summary(args: argparse.Namespace) -> int:
     graph = load_or_exit(args.file)
     if graph is None:
         return 2
     shapes = gc.infer_shapes(graph)
-    batch = args.batch_size or graph.training.get("batch_size") or 1
-    summary = gc.summarize(graph, shapes, batch_size=max(1, int(batch)))
+    summary = gc.summarize(graph, shapes, batch_size=_batch_size(args, graph))
     issues = gc.validate(graph, shapes)
     for issue in gc.errors(issues):
         print(str(issue), file=sys.stderr)

@@ -220,3 +220,18 @@ def test_validate_checks_the_graph_against_the_dataset_its_file_names(tmp_path, 
     g.data["image_size"], g.nodes["fc5"].params["out_features"] = 28, 10
     gc.save_graph(g, path)
     assert _run(["validate", str(path)], capsys)[0] == 0
+
+
+def test_summary_of_a_file_whose_training_section_is_damaged_still_prints(tmp_path, capsys) -> None:
+    # found by the fuzz suite: a batch_size of ' ' made summary print a ValueError traceback
+    import json as _json
+
+    path = tmp_path / "g.json"
+    path.write_text(_json.dumps({"format": "netwright.graph", "schema_version": 1, "name": "g",
+                                 "nodes": [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                                           {"id": "d", "type": "Dense", "params": {"out_features": 2}}],
+                                 "edges": [{"src": ["x", "out"], "dst": ["d", "in"]}],
+                                 "training": {"batch_size": " "}}))
+    main(["summary", str(path)])
+    out = capsys.readouterr().out
+    assert "memory (batch 1)" in out and "total parameters: 10" in out
