@@ -164,6 +164,11 @@ class _ModuleWriter:
         text += HEADER.rstrip("\n").split("\n")
         if any(c.has_kl for c in self.classes) or self._uses_reparam():
             text += ["", ""] + REPARAMETRISATION.rstrip("\n").split("\n")
+        helpers: list[str] = []
+        for code in self.classes:
+            helpers += [h for h in code.helpers if h not in helpers]
+        for helper in helpers:
+            text += ["", ""] + helper.rstrip("\n").split("\n")
         line_to_node: dict[int, str] = {}
         block_lines: dict[int, tuple[str, str]] = {}
         for code in self.classes:

@@ -32,6 +32,7 @@ from .serialization import (
     loads_graph,
     save_graph,
 )
+from .padding import padding_source
 from .shapes import NodeShapes, infer_shapes, node_ports, topological_order
 from .specs import (
     Inference,
@@ -51,7 +52,7 @@ from .summary import GraphSummary, summarize
 from .validation import ERROR, WARNING, Issue, errors, validate
 
 CATEGORIES = ("io", "dense", "conv", "pool", "unpool", "embedding", "generative", "shape",
-              "normalise", "activation", "block")
+              "normalise", "activation", "block", "recurrent", "attention", "sequence")
 
 
 def resolved_params(node: Node) -> dict:
@@ -66,6 +67,6 @@ __all__ = [
     "ParamError", "ParamSpec", "PortSpec", "RemoveNodes", "Rename", "SetFrozen", "SetLrFactor",
     "SetParam", "SetSetting", "ShapeError", "TensorType", "Ungroup",
     "all_specs", "errors", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
-    "graph_to_json", "has_spec", "infer_shapes", "load_graph", "loads_graph", "node_ports",
+    "graph_to_json", "has_spec", "padding_source", "infer_shapes", "load_graph", "loads_graph", "node_ports",
     "register", "resolved_params", "save_graph", "summarize", "topological_order", "validate",
 ]

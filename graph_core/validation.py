@@ -11,7 +11,7 @@ import networkx as nx
 
 from .graph import Graph
 from .shapes import NodeShapes, cyclic_gc_paused, infer_shapes, node_ports
-from .specs import format_shape, has_spec
+from .specs import KIND_WORDS, format_shape, has_spec, kind_fits, kind_hint
 
 ERROR, WARNING = "error", "warning"
 _SINKS = ("Output", "Discriminator")
@@ -100,10 +100,10 @@ def _check_wires(graph: Graph) -> list[Issue]:
             if has_spec(dst.type):
                 out.append(Issue(ERROR, dst.id, f"{dst.type} has no input port '{e.dst[1]}'", e.dst[1], "port"))
             continue
-        if src_port.kind != dst_port.kind:
-            out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes {_KIND_WORDS[dst_port.kind]} but "
-                             f"{src.id}.{e.src[1]} carries {_KIND_WORDS[src_port.kind]} — "
-                             f"{_KIND_HINTS[dst_port.kind]}", e.dst[1], "port-kind"))
+        if not kind_fits(src_port.kind, dst_port.kind):
+            out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes {KIND_WORDS[dst_port.kind]} but "
+                             f"{src.id}.{e.src[1]} carries {KIND_WORDS[src_port.kind]} — "
+                             f"{kind_hint(src_port.kind, dst_port.kind)}", e.dst[1], "port-kind"))
         if not dst_port.multi and counts[e.dst] > 1 and e == _first_into(graph, e.dst):
             out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes one wire but has {counts[e.dst]}: "
                              "add a Concat or Add to combine them", e.dst[1], "many-wires"))
@@ -114,11 +114,6 @@ def _check_wires(graph: Graph) -> list[Issue]:
             if not port.optional and not counts[(node.id, port.name)]:
                 out.append(Issue(ERROR, node.id, f"input '{port.name}' is not connected", port.name, "unconnected"))
     return out
-
-
-_KIND_WORDS = {"tensor": "a tensor", "indices": "pool indices"}
-_KIND_HINTS = {"tensor": "pool indices only go into a MaxUnpool's 'indices' port",
-               "indices": "wire the 'indices' output of the MaxPool this unpool mirrors"}
 
 
 def _first_into(graph: Graph, dst: tuple[str, str]):
