@@ -243,6 +243,8 @@ class ClassEmitter:
                 used = ["out"]
             if len(used) != 1 or len(uses.get((nid, used[0]), [])) != 1:
                 continue
+            if self._names_its_results(nid, used[0]):
+                continue
             reader = uses[(nid, used[0])][0]
             if pos.get(reader) == pos[nid] + 1 and g.nodes[reader].type != "Reparametrisation":
                 self.chain.add((nid, used[0]))
@@ -251,6 +253,14 @@ class ClassEmitter:
         for nid in self.order:
             if g.nodes[nid].type == "Input":
                 self._input_readers[nid] = [pos.get(r) for r in uses.get((nid, "out"), [])]
+
+    def _names_its_results(self, node_id: str, port: str) -> bool:
+        """A state or attention map keeps its own name (`encoder_h`) even when read once, next."""
+        node = self.graph.nodes[node_id]
+        if not gc.has_spec(node.type):
+            return False
+        spec = gc.get_spec(node.type)
+        return spec.results is not None and port != spec.outputs[0].name
 
     def _name_chain(self) -> str:
         """The shared variable's name: `x` unless a name of this class already is `x`.

@@ -88,6 +88,7 @@ class TensorType:
     kind: str = "tensor"
     pool: PoolOrigin | None = None
     cell: str = ""  # for a recurrent state: the type that made it (an LSTM's is a pair (h, c))
+    sequence: bool = False  # (L, F): one feature vector per position, so per-position layers fit
 
     def __str__(self) -> str:
         return format_shape(self.shape)

@@ -77,8 +77,8 @@ def _infer_mha(params, inputs):
     count = embed * (embed + kdim + vdim) + embed * embed
     if params["bias"]:
         count += 3 * embed + embed
-    return Inference({"out": TensorType((length, embed)),
-                      "weights": TensorType((length, s_len), kind="weights")}, count)
+    return Inference({"out": TensorType((length, embed), sequence=True),
+                      "weights": TensorType((length, s_len), kind="weights", sequence=True)}, count)
 
 
 def _mha_module(params, inputs):
@@ -154,7 +154,7 @@ def _layer_count(d: int, ff: int, attentions: int) -> int:
 def _infer_encoder(params, inputs):
     length, d = sequence(single(inputs), "TransformerEncoderLayer")
     _heads(d, params["nhead"], "TransformerEncoderLayer")
-    return Inference({"out": TensorType((length, d))}, _layer_count(d, params["dim_feedforward"], 1))
+    return Inference({"out": TensorType((length, d), sequence=True)}, _layer_count(d, params["dim_feedforward"], 1))
 
 
 def _infer_decoder(params, inputs):
@@ -164,7 +164,7 @@ def _infer_decoder(params, inputs):
     if d_mem != d:
         raise ShapeError(f"memory has {d_mem} features but the target has {d}: both sides of a "
                          "transformer share d_model — give both Embeddings the same embedding_dim", "memory")
-    return Inference({"out": TensorType((length, d))}, _layer_count(d, params["dim_feedforward"], 2))
+    return Inference({"out": TensorType((length, d), sequence=True)}, _layer_count(d, params["dim_feedforward"], 2))
 
 
 def _transformer_module(type_name: str):
@@ -238,7 +238,7 @@ def _positions(type_name: str):
             raise ShapeError(f"the sequence has {length} positions but max_len is {params['max_len']}: "
                              "raise max_len", "in")
         count = params["max_len"] * d if type_name == "PositionalEmbedding" else 0
-        return Inference({"out": TensorType((length, d))}, count)
+        return Inference({"out": TensorType((length, d), sequence=True)}, count)
 
     return infer
 

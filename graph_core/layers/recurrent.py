@@ -54,7 +54,7 @@ def _infer(type_name: str):
         if params["dropout"] and layers == 1:
             warnings = (f"dropout acts between stacked layers; with num_layers 1 this {type_name} has none",)
         state = TensorType(state_shape, kind="state", cell=type_name)
-        return Inference({"out": TensorType((x.shape[0], hidden * dirs)), "state": state}, count, warnings)
+        return Inference({"out": TensorType((x.shape[0], hidden * dirs), sequence=True), "state": state}, count, warnings)
 
     return infer
 

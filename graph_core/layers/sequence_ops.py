@@ -23,7 +23,8 @@ def _infer_transpose(params, inputs):
     b = _axis(params["dim1"], x.rank, "Transpose", x.shape, "dim1")
     shape = list(x.shape)
     shape[a], shape[b] = shape[b], shape[a]
-    return Inference({"out": TensorType(tuple(shape), x.dtype)})
+    # swapping (C, L) to (L, C) makes a sequence of feature vectors
+    return Inference({"out": TensorType(tuple(shape), x.dtype, sequence=x.rank == 2)})
 
 
 register(LayerSpec(
@@ -56,7 +57,7 @@ def _infer_matmul(params, inputs):
         if x != y and 1 not in (x, y):
             raise ShapeError(f"MatMul cannot broadcast {format_shape(a.shape)} with {format_shape(b.shape)}", "b")
         lead.append(max(x, y))
-    return Inference({"out": TensorType(tuple(lead) + (a.shape[-2], b.shape[-1]))})
+    return Inference({"out": TensorType(tuple(lead) + (a.shape[-2], b.shape[-1]), sequence=a.sequence)})
 
 
 register(LayerSpec(
