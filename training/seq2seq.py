@@ -48,7 +48,7 @@ def greedy_decode(net: torch.nn.Module, args: list[torch.Tensor], decoder_index:
         length: positions to predict (the decoder Input's length).
     """
     n = args[0].shape[0]
-    device = args[decoder_index].device
+    device = args[0].device
     tokens = torch.full((n, length), PAD_ID, dtype=torch.long, device=device)
     tokens[:, 0] = BOS_ID
     predicted = torch.full((n, length), PAD_ID, dtype=torch.long, device=device)
@@ -142,3 +142,57 @@ class Seq2SeqRegime(HeadRegime):
 
     def _head_key(self) -> str | None:
         return self.head.node if len(self.outputs) > 1 else None
+
+
+def translate(graph, run_dir, sentences: Sequence[str]) -> list[str]:
+    """Translate sentences with a trained run: its weights, the vocabularies it saved, greedy decoding.
+
+    Args:
+        graph: the translator's graph (a source Input, a teacher-forced decoder Input, a head).
+        run_dir: the run directory (best.safetensors, else last.safetensors; vocab.json).
+        sentences: whitespace-tokenised source sentences; unknown words become <unk>.
+
+    Raises:
+        ValueError: the graph is not a translator, the run lacks its vocabularies or weights, or
+            a sentence is longer than the source Input.
+    """
+    import json
+    from pathlib import Path
+
+    import codegen
+
+    from .datasets.translation import encode
+    from .task import analyse
+
+    run = Path(run_dir)
+    task = analyse(graph)
+    pairs = teacher_forced(task.heads, task.inputs)
+    if not pairs:
+        raise ValueError(f"{graph.name}: not a translator — no Input reads the token field its head predicts")
+    head, decoder = pairs[0]
+    vocab_file = run / "vocab.json"
+    if not vocab_file.exists():
+        raise ValueError(f"{run}: no vocab.json; train the translator first (its vocabularies are saved with the run)")
+    vocab = json.loads(vocab_file.read_text(encoding="utf-8"))
+    weights = next((run / n for n in ("best.safetensors", "last.safetensors") if (run / n).exists()), None)
+    if weights is None:
+        raise ValueError(f"{run}: no weights (best.safetensors or last.safetensors)")
+    net = codegen.compile_graph(graph).eval()
+    codegen.load_weights(net, weights)
+    words = [s.lower().split() for s in sentences]
+    args = []
+    for b in task.inputs:
+        if b.node == decoder.node:
+            args.append(torch.zeros((len(words), *b.shape), dtype=torch.long))
+            continue
+        if b.field not in vocab:
+            raise ValueError(f"{b.node}: the run has no vocabulary for field {b.field!r}")
+        for s in words:
+            if len(s) > b.shape[0]:
+                raise ValueError(f"{b.node}: {' '.join(s)!r} has {len(s)} words; this translator reads at most "
+                                 f"{b.shape[0]}")
+        args.append(torch.from_numpy(encode(words, vocab[b.field], eos=False, length=b.shape[0])))
+    index = [b.node for b in task.inputs].index(decoder.node)
+    outputs = [n.id for n in graph.nodes_of_type("Output")]
+    predicted = greedy_decode(net, args, index, head.node if len(outputs) > 1 else None, decoder.shape[0])
+    return [" ".join(decode(p, vocab[head.target_field])) for p in predicted.tolist()]
