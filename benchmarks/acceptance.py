@@ -56,6 +56,10 @@ def _dcgan(r: RunResult, x: dict) -> bool:
     return finite and r.epochs == 5 and x["sample_grids"] == 5
 
 
+def _translator(r: RunResult, x: dict) -> bool:
+    return r.final.get("val_exact_match", 0) >= 0.95 and x["train_seconds"] < 180
+
+
 CASES = [
     # The seed also draws the validation split, so the default seed alone could pass on a
     # lucky split: seed 0 must reach the bar and so must the mean of seeds 0-4 (each reported),
@@ -67,6 +71,10 @@ CASES = [
     Case("segnet", "val mean IoU >= 0.8", lambda r, x: r.final.get("val_miou", 0) >= 0.8),
     Case("dna_cnn", "val accuracy >= 0.95", lambda r, x: r.final.get("val_accuracy", 0) >= 0.95),
     Case("timeseries_gaf", "val accuracy >= 0.90", lambda r, x: r.final.get("val_accuracy", 0) >= 0.90),
+    # Sequence models (issue 16): held-out sentences of translation_synth, decoded greedily.
+    Case("seq2seq", "val exact match >= 0.95 (greedy decoding), < 180 s of training", _translator),
+    Case("transformer", "val exact match >= 0.95 (greedy decoding), < 180 s of training", _translator),
+    Case("rnn_classifier", "val accuracy >= 0.95", lambda r, x: r.final.get("val_accuracy", 0) >= 0.95),
 ]
 
 

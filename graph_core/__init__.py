@@ -22,6 +22,7 @@ from .commands import (
 )
 from .graph import UNSET, Edge, Graph, Node
 from .grouping import GroupIntoBlock, Ungroup
+from .padding import padding_source
 from .serialization import (
     SCHEMA_VERSION,
     GraphLoadError,
@@ -32,7 +33,6 @@ from .serialization import (
     loads_graph,
     save_graph,
 )
-from .padding import padding_source
 from .shapes import NodeShapes, infer_shapes, node_ports, topological_order
 from .specs import (
     Inference,

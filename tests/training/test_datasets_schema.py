@@ -51,6 +51,8 @@ SECTIONS = [
     {"dataset": "multiomics_synth", "n_samples": 40, "rna": 20, "mirna": 8, "num_classes": 4},
     {"dataset": "multiomics_synth", "n_samples": 40, "blocks": {"a": 3, "b": 5}},
     {"dataset": "tokens_synth", "n_samples": 40, "num_classes": 3, "vocab_size": 30, "length": 12},
+    {"dataset": "tokens_synth", "n_samples": 40, "segments": True},
+    {"dataset": "translation_synth", "n_samples": 40},
 ]
 
 

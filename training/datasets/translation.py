@@ -54,12 +54,14 @@ def make_translation(opts: Options, data_seed: int) -> RawData:
             pairs.append((en, fr))
             if len(pairs) == n:
                 break
-    # every word of the grammar, so the vocabularies (and a graph's sizes) never depend on n
-    everything = [(list(_NOUNS) + list(_ADJECTIVES) + list(_VERBS) + list(_ARTICLES) + ["is"],
-                   [f for f, _ in _NOUNS.values()] + [a for pair in _ADJECTIVES.values() for a in pair]
-                   + list(_VERBS.values()) + [a for pair in _ARTICLES.values() for a in pair] + ["est"])]
-    return parallel_data("translation_synth", pairs, source="translation_synth", vocabulary_from=everything,
+    return parallel_data("translation_synth", pairs, source="translation_synth", vocabulary_from=_GRAMMAR_WORDS,
                          lengths=(MAX_SOURCE, MAX_TARGET))
+
+
+def toy_vocabularies() -> tuple[list[str], list[str]]:
+    """(source, target) vocabularies of the built-in pair: every word of its grammar, so they
+    (and a graph's sizes) never depend on how many sentences are drawn."""
+    return build_vocabulary(s for s, _ in _GRAMMAR_WORDS), build_vocabulary(t for _, t in _GRAMMAR_WORDS)
 
 
 def load_parallel(path: Path, opts: Options) -> RawData:
@@ -124,6 +126,11 @@ def decode(ids, vocab: list[str]) -> list[str]:
             continue
         words.append(vocab[i] if 0 <= i < len(vocab) else UNK)
     return words
+
+
+_GRAMMAR_WORDS = [(list(_NOUNS) + list(_ADJECTIVES) + list(_VERBS) + list(_ARTICLES) + ["is"],
+                   [f for f, _ in _NOUNS.values()] + [a for pair in _ADJECTIVES.values() for a in pair]
+                   + list(_VERBS.values()) + [a for pair in _ARTICLES.values() for a in pair] + ["est"])]
 
 
 def _phrase(rng: np.random.Generator) -> tuple[list[str], list[str]]:
