@@ -82,7 +82,7 @@ def seq2seq(attention: bool, embedding_dim: int, hidden_size: int) -> Graph:
         s.wire(att, x)
     x = s.then(x, "words", "Dense", out_features=TARGET_VOCAB)
     s.then(x, "translation", "Output", loss="cross_entropy", target="target")
-    return s.settings(_TRANSLATION, optimizer="adam", lr=0.003, epochs=12, batch_size=64)
+    return s.settings(_TRANSLATION, optimizer="adam", lr=0.003, epochs=6, batch_size=64)
 
 
 @template(
