@@ -96,7 +96,7 @@ class ClassEmitter:
         self.code = ClassCode(name)
         self.graph, self.shapes, self.order, self.tag, self.blocks = graph, shapes, order, tag, blocks
         self.doc = doc
-        self.names = NameAllocator()
+        self.names = NameAllocator({"causal_mask"})  # a helper function of sequence models
         self.var: dict[tuple[str, str], str] = {}  # (node id, output port) -> local variable
         self.init: list[tuple[str, Tag]] = []
         self.body: list[tuple[str, Tag]] = []

@@ -108,7 +108,8 @@ class _ModuleWriter:
 
     def __init__(self, graph: Graph, shapes: Mapping[str, NodeShapes]) -> None:
         self.graph, self.shapes = graph, shapes
-        self.class_names = NameAllocator({"Reparametrisation"})
+        # the helper classes a file may hold (attention.py emits the positional ones)
+        self.class_names = NameAllocator({"Reparametrisation", "PositionalEncoding", "PositionalEmbedding"})
         self.classes: list[ClassCode] = []
         self.block_cache: dict[tuple, SubModule] = {}
 

@@ -104,19 +104,20 @@ def transformer(d_model: int, nhead: int, num_layers: int, dim_feedforward: int,
     layer = {"nhead": nhead, "dim_feedforward": dim_feedforward, "dropout": dropout}
     for k in range(1, num_layers + 1):
         src = s.then(src, f"encoder{k}", "TransformerEncoderLayer", **layer)
-    for k in range(1, num_layers + 1):
-        tgt = s.then(tgt, f"decoder{k}", "TransformerDecoderLayer", step=1 if k > 1 else num_layers, **layer)
+    for k in range(1, num_layers + 1):  # the decoders stand right of the last encoder, their memory
+        step = 1 if k > 1 else s.col(src) - s.col(tgt) + 1
+        tgt = s.then(tgt, f"decoder{k}", "TransformerDecoderLayer", step=step, **layer)
         s.wire(src, tgt, dst_port="memory")
     x = s.then(tgt, "words", "Dense", out_features=TARGET_VOCAB)
     s.then(x, "translation", "Output", loss="cross_entropy", target="target")
-    return s.settings(_TRANSLATION, optimizer="adam", lr=0.001, epochs=25, batch_size=64)
+    return s.settings(_TRANSLATION, optimizer="adam", lr=0.001, epochs=8, batch_size=64)
 
 
 @template(
     "bert_tiny",
-    "BERT's input in miniature: each token's embedding, its position's and its segment's are "
-    "summed and layer-normalised, transformer encoder layers read the whole text at once, and a "
-    "classifier reads the first position, where BERT puts its [CLS] token.",
+    "BERT in miniature: each token's embedding, its position's and its segment's are summed and "
+    "layer-normalised, as BERT builds its input. Transformer encoder layers then read the whole "
+    "text at once, and a classifier reads the first position, where BERT puts its [CLS] token.",
     p_int("length", 32, "tokens per text", minimum=4),
     p_int("vocab_size", 20, "number of distinct tokens", minimum=6),
     p_int("d_model", 32, "width of every position's vector"),

@@ -17,6 +17,17 @@ CAUSAL_MASK = '''def causal_mask(x):
     return torch.ones(x.size(1), x.size(1), dtype=torch.bool, device=x.device).triu(1)
 '''
 
+LEARNED = '''class PositionalEmbedding(nn.Module):
+    """Adds a learned vector per position (BERT's position embeddings) to a sequence (batch, L, d)."""
+
+    def __init__(self, max_len, d_model):
+        super().__init__()
+        self.embedding = nn.Embedding(max_len, d_model)
+
+    def forward(self, x):
+        return x + self.embedding(torch.arange(x.size(1), device=x.device))
+'''
+
 SINUSOIDAL = '''class PositionalEncoding(nn.Module):
     """Adds the fixed sinusoids of "Attention is all you need" to a sequence (batch, L, d_model):
     position p, feature 2i gets sin(p / 10000^(2i/d)), feature 2i+1 the cosine. No weights."""
@@ -251,8 +262,8 @@ register(LayerSpec(
     outputs=(PortSpec("out", help="the sequence plus its positions (L, E)"),),
     params=(p_int("max_len", 64, "the longest sequence it has positions for"),),
     infer=_positions("PositionalEmbedding"),
-    module=lambda p, i: f"nn.Embedding({p['max_len']}, {single(i).shape[1]})",
-    forward=lambda m, a, p: f"{a['in'][0]} + {m}(torch.arange({a['in'][0]}.size(1), device={a['in'][0]}.device))",
+    module=lambda p, i: f"PositionalEmbedding({p['max_len']}, {single(i).shape[1]})",
+    helper=lambda p: LEARNED,
 ))
 
 register(LayerSpec(
