@@ -308,3 +308,22 @@ def test_each_sequence_layer_exports_with_a_dynamic_length(tmp_path, type_name):
     report = export_onnx(sample_graph(type_name), tmp_path / "m.onnx", dynamic_length=True)
     assert report.max_abs_diff <= TOLERANCE
     assert report.inputs[0][1][:2] == ("batch", "length_x")
+
+
+def test_an_lstm_pair_and_padding_masks_replay_as_wired():
+    from .test_forward_variables import dataflow_errors
+
+    b = Builder("lstm_pair")
+    b.node("src", "Input", shape=[6], dtype="int64").node("tgt", "Input", shape=[5], dtype="int64")
+    b.node("se", "Embedding", num_embeddings=9, embedding_dim=8, padding_idx=0)
+    b.node("te", "Embedding", num_embeddings=9, embedding_dim=8, padding_idx=0)
+    b.node("enc", "LSTM", hidden_size=8).node("dec", "LSTM", hidden_size=8)
+    b.node("attn", "MultiheadAttention", num_heads=2).node("head", "Output", loss="none")
+    b.chain("src", "se", "enc").chain("tgt", "te", "dec").wire("enc", "dec", "state", "h0")
+    b.wire("dec", "attn", dst_port="query").wire("enc", "attn", dst_port="key").wire("enc", "attn", dst_port="value")
+    b.wire("attn", "head")
+    assert dataflow_errors(b.graph) == []
+    source = generate_source(b.graph).source
+    assert "enc_out, (enc_h, enc_c) = self.enc(x)" in source
+    assert "key_padding_mask=src_padding" in source
+    _check_graph(b.graph)
