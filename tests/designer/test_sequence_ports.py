@@ -3,10 +3,9 @@ painted in their kind's colour."""
 
 from __future__ import annotations
 
-from graph_core.specs import PORT_KINDS
-
 import templates
 from designer.canvas.style import PORT_COLOURS, PORT_SHAPES
+from graph_core.specs import PORT_KINDS
 
 
 def test_every_port_kind_has_its_own_colour_and_shape():
