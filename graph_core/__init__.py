@@ -22,6 +22,7 @@ from .commands import (
 )
 from .graph import UNSET, Edge, Graph, Node
 from .grouping import GroupIntoBlock, Ungroup
+from .padding import padding_source
 from .serialization import (
     SCHEMA_VERSION,
     GraphLoadError,
@@ -53,7 +54,7 @@ from .summary import GraphSummary, summarize
 from .validation import ERROR, WARNING, Issue, errors, validate
 
 CATEGORIES = ("io", "dense", "conv", "pool", "unpool", "embedding", "generative", "shape",
-              "normalise", "activation", "block")
+              "normalise", "activation", "block", "recurrent", "attention", "sequence")
 
 
 def resolved_params(node: Node) -> dict:
@@ -69,5 +70,6 @@ __all__ = [
     "SetParam", "SetSetting", "ShapeError", "TensorType", "Ungroup",
     "all_specs", "errors", "format_count", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
     "graph_to_json", "has_spec", "infer_shapes", "one_line", "load_graph", "loads_graph", "node_ports",
+    "padding_source",
     "register", "resolved_params", "save_graph", "summarize", "topological_order", "validate",
 ]

@@ -13,7 +13,16 @@ import networkx as nx
 from .graph import Edge, Graph, Node
 from .loss_lint import GraphFix, lint_losses
 from .shapes import NodeShapes, cyclic_gc_paused, infer_shapes, node_ports
-from .specs import PortSpec, format_count, format_shape, has_spec, one_line
+from .specs import (
+    KIND_WORDS,
+    PortSpec,
+    format_count,
+    format_shape,
+    has_spec,
+    kind_fits,
+    kind_hint,
+    one_line,
+)
 
 ERROR, WARNING = "error", "warning"
 _SINKS = ("Output", "Discriminator")
@@ -117,10 +126,10 @@ def _check_wires(graph: Graph) -> list[Issue]:
             if has_spec(dst.type):
                 out.append(Issue(ERROR, dst.id, f"{dst.type} has no input port '{e.dst[1]}'", e.dst[1], "port"))
             continue
-        if src_port.kind != dst_port.kind:
-            out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes {_KIND_WORDS[dst_port.kind]} but "
-                             f"{src.id}.{e.src[1]} carries {_KIND_WORDS[src_port.kind]} — "
-                             f"{_KIND_HINTS[dst_port.kind]}", e.dst[1], "port-kind"))
+        if not kind_fits(src_port.kind, dst_port.kind):
+            out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes {KIND_WORDS[dst_port.kind]} but "
+                             f"{src.id}.{e.src[1]} carries {KIND_WORDS[src_port.kind]} — "
+                             f"{kind_hint(src_port.kind, dst_port.kind)}", e.dst[1], "port-kind"))
         if not dst_port.multi and counts[e.dst] > 1 and e == first_into[e.dst]:
             out.append(Issue(ERROR, dst.id, f"'{e.dst[1]}' takes one wire but has {counts[e.dst]}: "
                              "add a Concat or Add to combine them", e.dst[1], "many-wires"))
@@ -145,9 +154,6 @@ def _port_maps(node: Node, graph: Graph, by_type: dict) -> tuple[dict[str, PortS
     return maps
 
 
-_KIND_WORDS = {"tensor": "a tensor", "indices": "pool indices"}
-_KIND_HINTS = {"tensor": "pool indices only go into a MaxUnpool's 'indices' port",
-               "indices": "wire the 'indices' output of the MaxPool this unpool mirrors"}
 
 
 def _unknown_block(graph: Graph, node) -> bool:

@@ -19,10 +19,11 @@ from netwright import (
     cmd_pretrained,  # issue 15
     cmd_templates,
     cmd_train,
+    cmd_translate,
 )
 
 _MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train, cmd_explain)
-_MODULES += (cmd_pretrained,)
+_MODULES += (cmd_pretrained, cmd_translate)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -13,6 +13,7 @@ from . import (  # noqa: F401
     gans,
     multiomics,
     pix2pix,
+    seq2seq,
     sequences,
     shortcut,
     tabular,
@@ -39,6 +40,7 @@ GALLERY = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg"
            "autoencoder", "vae", "conv_vae", "segnet", "gan", "dcgan", "dna_cnn", "timeseries_gaf",
            "multiomics_vae", "embedding_classifier", "husky_wolf"]
 GALLERY += ["resnet", "mobilenet_v2", "unet", "pix2pix"]  # issue 15: real architectures
+GALLERY += ["rnn_classifier", "seq2seq", "transformer", "bert_tiny"]  # issue 16: sequence models
 arrange(GALLERY)
 hide("transfer_vgg")  # renamed `transfer` (any base with a torchvision twin); old files still build
 

@@ -52,6 +52,22 @@ SAMPLE_INPUTS.update({
     "Crop": ((3, 6, 6), "float32"),
 })
 
+# Sequence models (issue 16): sequences are (L, F); the second input of a two-input node
+# (MultiheadAttention's key/value, a decoder's memory, MatMul's b) is in SECOND_INPUTS.
+SAMPLE_INPUTS.update({
+    "RNN": ((6, 5), "float32"), "LSTM": ((6, 5), "float32"), "GRU": ((6, 5), "float32"),
+    "MultiheadAttention": ((6, 8), "float32"), "TransformerEncoderLayer": ((6, 8), "float32"),
+    "TransformerDecoderLayer": ((6, 8), "float32"), "PositionalEmbedding": ((6, 8), "float32"),
+    "PositionalEncoding": ((6, 8), "float32"), "Transpose": ((3, 5), "float32"),
+    "MatMul": ((3, 4), "float32"), "Select": ((6, 5), "float32"),
+})
+SECOND_INPUTS: dict[str, tuple[str, tuple[int, ...], tuple[str, ...]]] = {
+    "MultiheadAttention": ("memory", (5, 8), ("key", "value")),
+    "TransformerDecoderLayer": ("memory", (5, 8), ("memory",)),
+    "MatMul": ("y", (4, 5), ("b",)),
+}
+FIRST_PORT = {"MultiheadAttention": "query", "MatMul": "a"}
+
 
 def sample_graph(type_name: str) -> Graph:
     """Input(s) -> one node of `type_name` with default params -> Output (loss none or mse)."""
@@ -92,6 +108,13 @@ def sample_graph(type_name: str) -> Graph:
         _add(g, "node", type_name, {})
         _wire(g, "pool", "node")
         _wire(g, "pool", "node", src_port="indices", dst_port="indices")
+    elif type_name in SECOND_INPUTS:
+        other, other_shape, ports = SECOND_INPUTS[type_name]
+        _add(g, other, "Input", {"shape": list(other_shape)})
+        _add(g, "node", type_name, {})
+        _wire(g, "x", "node", dst_port=FIRST_PORT.get(type_name, "in"))
+        for port in ports:
+            _wire(g, other, "node", dst_port=port)
     else:
         _add(g, "node", type_name, {})
         _wire(g, "x", "node")

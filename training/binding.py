@@ -265,6 +265,8 @@ class _Context:
     def _check_target(self, h: Head, fi: Any) -> list[DataIssue]:
         target = tuple(fi.shape)
         classes = getattr(fi, "num_classes", None)
+        if h.kind == "tokens":
+            return _check_tokens(h, fi, classes, target)
         if h.kind in ("classify", "segment"):
             width = h.shape[0] if h.shape else 1
             out = []
@@ -314,6 +316,21 @@ class _Context:
         if self.graph is None:
             return ()
         return (Fix(f"set {node} {param} to {value}", (Change("param", node, param, value),)),)
+
+
+def _check_tokens(h: Head, fi: Any, classes: int | None, target: tuple[int, ...]) -> list[DataIssue]:
+    """A head scoring every position of a sequence (L, vocabulary) against token ids (L,)."""
+    if classes is None:
+        return [DataIssue(h.node, f"field {h.target_field!r} holds numbers, not token ids")]
+    out = []
+    if classes != h.shape[-1]:
+        out.append(DataIssue(h.node, f"field {h.target_field!r} has a vocabulary of {classes} words but this "
+                             f"head scores {h.shape[-1]}: set the Dense before it to {classes} outputs"))
+    if target != tuple(h.shape[:-1]):
+        out.append(DataIssue(h.node, f"target sentences have {gc.format_shape(target)} positions but the head "
+                             f"scores {gc.format_shape(h.shape[:-1])}: give the decoder's Input the target's "
+                             "length"))
+    return out
 
 
 def _width_layer(graph: gc.Graph, head: str) -> gc.Node | None:

@@ -27,7 +27,7 @@ from .config import ConfigError, TrainConfig, pick_device, plan_runtime
 from .control import RunControl, RunResult, as_control, make_event
 from .metrics import MetricAccumulator
 from .rundir import STATE_FILE, RunDirectory, load_state
-from .task import GAN, BindingError, Task, analyse, bind
+from .task import GAN, SEQ2SEQ, BindingError, Task, analyse, bind
 
 EventSink = Callable[[dict[str, Any]], None]
 
@@ -129,6 +129,9 @@ class TrainingRun:
         self._build_model()
         self._open_run_directory()
 
+    def _vocabularies(self) -> dict[str, list[str]]:
+        return vocabularies(getattr(self.prepared, "info", {}) or {})
+
     def _build_model(self) -> None:
         import torch
 
@@ -144,8 +147,12 @@ class TrainingRun:
         if self.plan.channels_last:
             net = net.to(memory_format=torch.channels_last)
         self.net = net
-        regime_class = GanRegime if self.task.regime == GAN else HeadRegime
+        from .seq2seq import Seq2SeqRegime
+
+        regime_class = {GAN: GanRegime, SEQ2SEQ: Seq2SeqRegime}.get(self.task.regime, HeadRegime)
         self.regime = regime_class(self.task, net, self.graph, self.config, self.plan, self.device, self._wrap)
+        if self.task.regime == SEQ2SEQ:
+            self.regime.vocabulary = self._vocabularies().get(self.regime.head.target_field)
         self.schedulers = [_scheduler(o, self.config) for o in self.regime.optimizers]
         fields = self.task.fields()
         self.train_feed = Feeder(self.prepared.train, fields, self.device, self.plan.channels_last)
@@ -196,6 +203,8 @@ class TrainingRun:
         self.result.run_dir = path
         resumed = self._resume_from(resume) if resume is not None else None
         self.rundir.write_json("graph.json", gc.graph_to_dict(self.graph))
+        if self._vocabularies():  # token ids mean nothing without their words: keep them with the run
+            self.rundir.write_json("vocab.json", self._vocabularies())
         self.rundir.write_json("config.json", {**c.to_dict(), "runtime": self.plan.describe(),
                                                "world_size": self.ctx.world,
                                                "dataset": getattr(self.prepared, "name", None),
@@ -500,13 +509,19 @@ class TrainingRun:
         torch.manual_seed(seed)
 
 
+def vocabularies(info: dict[str, Any]) -> dict[str, list[str]]:
+    """Field -> words (id order) of every token field that carries its vocabulary."""
+    return {name: list(fi.class_names) for name, fi in info.items()
+            if getattr(fi, "kind", "") == "tokens" and getattr(fi, "class_names", None)}
+
+
 def final_figures(row: dict[str, Any], epochs: int, seconds: float) -> dict[str, Any]:
     """The `train --json` line: val_loss and, as the regime has them, the other headline figures."""
     out: dict[str, Any] = {"val_loss": row.get("val_loss")}
     for key, name in (("val_accuracy", "val_accuracy"), ("val_reconstruction", "reconstruction"),
                       ("val_kl", "kl"), ("val_d_loss", "d_loss"), ("val_g_loss", "g_loss"),
                       ("val_miou", "val_miou"), ("val_pixel_accuracy", "val_pixel_accuracy"),
-                      ("val_mae", "val_mae")):
+                      ("val_mae", "val_mae"), ("val_exact_match", "val_exact_match"), ("val_bleu", "val_bleu")):
         if key in row:
             out[name] = row[key]
     out["epochs"] = epochs

@@ -79,6 +79,13 @@ class MetricAccumulator:
                 cut = 0.5 if h.loss == "bce_probs" else 0.0  # probabilities or logits
                 _add(c, "correct", ((out.reshape(tgt.shape) > cut) == (tgt > 0.5)).sum())
                 _add(c, "seen", tgt.numel())
+            elif h.kind == "tokens":  # per position, padding (id 0) left out
+                real = tgt != 0
+                right = (out.argmax(-1) == tgt.long()) & real
+                _add(c, "correct", right.sum())
+                _add(c, "seen", real.sum())
+                _add(c, "exact", (right | ~real).all(1).sum())
+                _add(c, "sentences", tgt.shape[0])
             elif h.kind == "segment":
                 classes = out.shape[1]
                 pairs = tgt.long().flatten() * classes + out.argmax(1).flatten()
@@ -113,6 +120,9 @@ def _head_metrics(h: Head, c: dict[str, Any]) -> dict[str, float]:
         return {"accuracy": float(c["correct"]) / max(float(c["seen"]), 1.0)}
     if h.kind == "segment":
         return segmentation_scores(c["confusion"])
+    if h.kind == "tokens":
+        return {"accuracy": float(c["correct"]) / max(float(c["seen"]), 1.0),
+                "exact_match": float(c["exact"]) / max(float(c["sentences"]), 1.0)}
     return {"mae": float(c["abs_error"]) / max(float(c["seen"]), 1.0)}
 
 

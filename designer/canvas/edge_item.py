@@ -33,7 +33,7 @@ class EdgeItem(QGraphicsPathItem):
         self.label = ""
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
-        self._colour = PORT_COLOURS["indices"] if src.kind == "indices" else WIRE_COLOUR
+        self._colour = WIRE_COLOUR if src.kind == "tensor" else PORT_COLOURS.get(src.kind, WIRE_COLOUR)
         self.setToolTip(str(edge))
         self.update_path()
 

@@ -58,6 +58,7 @@ class Results:
     predictions: Predictions | None = None
     latent: LatentMap | None = None
     latent_grid: np.ndarray | None = None  # RGB picture of decoded latent points
+    translations: Any = None  # translations.Translations of a seq2seq model
     notes: list[str] = field(default_factory=list)
 
 
@@ -126,6 +127,10 @@ class RunAnalyser:
                 self._classifier(out)
             elif self.regime in ("autoencoder", "vae"):
                 self._latent(out)
+            elif self.regime == "seq2seq":
+                from .translations import translations_of
+
+                out.translations = translations_of(self)
         return out
 
     def feature_maps(self, node_id: str, sample: int) -> FeatureMaps:

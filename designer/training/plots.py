@@ -97,6 +97,7 @@ REGIME_PLOTS = {
     "vae": ("lossPlot", "reconstructionPlot"),
     "gan": ("lossPlot", "ganLossPlot", "ganScorePlot"),
     "segmentation": ("lossPlot", "iouPlot"),
+    "seq2seq": ("lossPlot", "accuracyPlot"),  # token accuracy; exact match and BLEU in the table
 }
 
 

@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
 
 from .analysis import FeatureMaps, Predictions, Results
 from .explain_view import ExplainTab
+from .translations_view import TranslationsTab
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                 "#7f7f7f", "#bcbd22", "#17becf")
@@ -318,10 +319,12 @@ class ResultsPanel(QTabWidget):
                                                          "appears after the first epoch.")
         self.feature_maps = FeatureMapsTab()
         self.explain = ExplainTab()
+        self.translations = TranslationsTab()
         self._tabs = {"samples": (self.samples, "Samples"), "confusion": (self.confusion, "Confusion matrix"),
                       "predictions": (self.predictions, "Predictions"), "latent": (self.latent, "Latent space"),
                       "latent_grid": (self.latent_grid, "Latent grid"),
-                      "feature_maps": (self.feature_maps, "Feature maps"), "explain": (self.explain, "Explain")}
+                      "feature_maps": (self.feature_maps, "Feature maps"), "explain": (self.explain, "Explain"),
+                      "translations": (self.translations, "Translations")}
         for widget, title in self._tabs.values():
             self.addTab(widget, title)
         self.set_regime("supervised")
@@ -329,7 +332,7 @@ class ResultsPanel(QTabWidget):
     def set_regime(self, regime: str) -> None:
         shown = {"supervised": ("confusion", "predictions"), "autoencoder": ("samples", "latent", "latent_grid"),
                  "vae": ("samples", "latent", "latent_grid"), "gan": ("samples",),
-                 "segmentation": ("samples",)}.get(regime, ())
+                 "segmentation": ("samples",), "seq2seq": ("translations",)}.get(regime, ())
         for key, (widget, _) in self._tabs.items():
             self.setTabVisible(self.indexOf(widget), key in shown or key in ("feature_maps", "explain"))
         first = shown[0] if shown else "feature_maps"
@@ -341,6 +344,7 @@ class ResultsPanel(QTabWidget):
         self.predictions.set_predictions(None)
         self.latent.set_latent(None)
         self.latent_grid.set_picture(None)
+        self.translations.set_translations(None)
 
     def show_samples(self, event: dict[str, Any]) -> None:
         """An engine `samples` event: its picture, with what it shows."""
@@ -353,6 +357,8 @@ class ResultsPanel(QTabWidget):
         self.samples.set_picture(image, f"Epoch {event.get('epoch')}: {what}")
 
     def show_results(self, results: Results) -> None:
+        if getattr(results, "translations", None) is not None:
+            self.translations.set_translations(results.translations, results.epoch)
         if results.confusion is not None:
             acc = f" — accuracy {results.accuracy:.1%}" if results.accuracy is not None else ""
             self.confusion.set_matrix(results.confusion, results.class_names,

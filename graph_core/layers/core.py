@@ -27,11 +27,11 @@ def _infer_dense(params, inputs):
         raise ShapeError("Dense needs at least one feature axis", "in")
     n_in, n_out = x.shape[-1], params["out_features"]
     warnings = ()
-    if x.rank > 1:
+    if x.rank > 1 and not x.sequence:
         warnings = (f"Dense on {format_shape(x.shape)} mixes only the last axis ({n_in}); add a "
                     "Flatten before it to connect every value",)
     count = n_in * n_out + (n_out if params["bias"] else 0)
-    return Inference({"out": TensorType(x.shape[:-1] + (n_out,))}, count, warnings)
+    return Inference({"out": TensorType(x.shape[:-1] + (n_out,), sequence=x.sequence)}, count, warnings)
 
 
 register(LayerSpec(
@@ -59,7 +59,8 @@ def _infer_embedding(params, inputs):
         raise ShapeError("padding_idx must be smaller than num_embeddings")
     d = params["embedding_dim"]
     shape = (d,) + x.shape if params["channels_first"] else x.shape + (d,)
-    return Inference({"out": TensorType(shape)}, params["num_embeddings"] * d)
+    return Inference({"out": TensorType(shape, sequence=not params["channels_first"])},
+                     params["num_embeddings"] * d)
 
 
 def _embedding_forward(module, args, params):
@@ -168,7 +169,7 @@ def _infer_concat(params, inputs):
                              + ", ".join(format_shape(x.shape) for x in xs) + _concat_way_out(xs, axis), "in")
     shape = list(xs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in xs)
-    return Inference({"out": TensorType(tuple(shape), xs[0].dtype)})
+    return Inference({"out": TensorType(tuple(shape), xs[0].dtype, sequence=all(x.sequence for x in xs))})
 
 
 def _concat_way_out(xs, axis):
@@ -208,7 +209,7 @@ def _broadcast(xs, what):
                 raise ShapeError(f"{what} needs matching shapes; got "
                                  + ", ".join(format_shape(y.shape) for y in xs), "in")
             shape[k] = max(shape[k], s)
-    return Inference({"out": TensorType(tuple(shape))})
+    return Inference({"out": TensorType(tuple(shape), sequence=any(x.sequence and x.rank == rank for x in xs))})
 
 
 register(LayerSpec(

@@ -80,6 +80,22 @@ EXPECTED: dict[str, tuple[tuple[int, ...], int]] = {
     "Pad": ((3, 7, 7), 0),  # one on every side of H and W
     "Crop": ((3, 4, 4), 0),  # one off every side of H and W
 }
+# Sequence models (issue 16), hand-derived. A recurrent layer per direction learns gates·H·(F + H)
+# weights and 2·gates·H biases (RNN 1 gate, GRU 3, LSTM 4); attention in_proj 3E²+3E, out_proj E²+E;
+# an encoder layer adds its feed-forward d·ff+ff+ff·d+d and two LayerNorms (2d each).
+EXPECTED.update({
+    "RNN": ((6, 64), 64 * (5 + 64) + 2 * 64),
+    "LSTM": ((6, 64), 4 * 64 * (5 + 64) + 8 * 64),
+    "GRU": ((6, 64), 3 * 64 * (5 + 64) + 6 * 64),
+    "MultiheadAttention": ((6, 8), 4 * 8 * 8 + 4 * 8),  # queries (6, 8) over keys (5, 8)
+    "TransformerEncoderLayer": ((6, 8), 288 + (8 * 128 + 128 + 128 * 8 + 8) + 2 * 16),
+    "TransformerDecoderLayer": ((6, 8), 2 * 288 + (8 * 128 + 128 + 128 * 8 + 8) + 3 * 16),
+    "PositionalEmbedding": ((6, 8), 64 * 8),  # max_len 64 rows of 8
+    "PositionalEncoding": ((6, 8), 0),
+    "Transpose": ((5, 3), 0),
+    "MatMul": ((3, 5), 0),  # (3, 4) @ (4, 5)
+    "Select": ((5,), 0),  # the last of 6 positions
+})
 
 TYPES = all_types()
 

@@ -30,6 +30,10 @@ EXTRA_VALUES: dict[str, dict[str, list[Any]]] = {
     "multiomics_vae": {"omics": ["rna:20,protein:5", "rna:30,methylation:20,protein:10,mirna:7"],
                        "latent_dim": [2]},
     "embedding_classifier": {"hidden": [0], "vocab_size": [5], "num_classes": [4]},
+    "rnn_classifier": {"length": [8, 301], "hidden_size": [1]},
+    "seq2seq": {"embedding_dim": [3], "hidden_size": [5]},
+    "transformer": {"d_model": [8], "nhead": [1, 8], "num_layers": [1, 4]},
+    "bert_tiny": {"length": [4, 64], "num_classes": [5], "nhead": [1]},
 }
 
 # Small versions for tests that compile and run: same structure, tiny tensors.
@@ -45,6 +49,10 @@ SMALL: dict[str, dict[str, Any]] = {
     "dcgan": {"base_channels": 8},
     "gan": {"hidden": 16},
     "conv_vae": {"channels": 8},
+    "rnn_classifier": {"length": 16, "hidden_size": 4},
+    "seq2seq": {"embedding_dim": 8, "hidden_size": 8},
+    "transformer": {"d_model": 8, "nhead": 2, "num_layers": 1, "dim_feedforward": 16},
+    "bert_tiny": {"length": 8, "d_model": 8, "nhead": 2, "num_layers": 1},
 }
 
 

@@ -26,8 +26,9 @@ def _small(name: str, **params):
 
 def _sample_inputs(graph: gc.Graph, shapes) -> list:
     """One random batch per Input, in file order; token ids stay inside the vocabulary."""
-    vocab = next((n.params.get("num_embeddings", n.params.get("num_classes", 4))
-                  for n in graph.nodes.values() if n.type in ("Embedding", "OneHot")), 4)
+    # the smallest lookup table, so ids fit every Embedding (BERT's segment table has 2 rows)
+    vocab = min((n.params.get("num_embeddings", n.params.get("num_classes", 4))
+                 for n in graph.nodes.values() if n.type in ("Embedding", "OneHot")), default=4)
     out = []
     for node in graph.nodes_of_type("Input"):
         shape = (BATCH, *shapes[node.id].output_shape)

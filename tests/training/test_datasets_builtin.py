@@ -15,7 +15,8 @@ def everything(section: dict) -> dict[str, np.ndarray]:
 
 def test_catalogue_lists_every_builtin():
     assert builtin_names() == ["digits", "iris", "breast_cancer", "moons", "blobs", "dna_motif",
-                               "cbf", "shapes_seg", "multiomics_synth", "tokens_synth", "snow_shortcut"]
+                               "cbf", "shapes_seg", "multiomics_synth", "tokens_synth", "snow_shortcut",
+                               "translation_synth"]
 
 
 @pytest.mark.parametrize("name", builtin_names())
@@ -29,6 +30,12 @@ def test_every_builtin_prepares_with_fields_matching_their_info(name):
             info = data.info[field]
             assert array.shape[1:] == info.shape, field
             assert array.dtype == np.dtype(info.dtype), field
+    if name == "translation_synth":  # parallel text: two token fields with their vocabularies
+        for field in ("source", "target"):
+            info = data.info[field]
+            assert info.kind == "tokens" and len(info.class_names) == info.num_classes
+            assert data.train.fields[field].max() < info.num_classes
+        return
     label = data.info["label"]
     assert label.kind == "label" and label.num_classes >= 2
     assert len(label.class_names) == label.num_classes

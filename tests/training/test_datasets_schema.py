@@ -53,6 +53,8 @@ SECTIONS = [
     {"dataset": "tokens_synth", "n_samples": 40, "num_classes": 3, "vocab_size": 30, "length": 12},
     {"dataset": "snow_shortcut", "n_samples": 40, "image_size": 16},
     {"dataset": "snow_shortcut", "n_samples": 41, "limit": 30, "train_correlation": 0.9},
+    {"dataset": "tokens_synth", "n_samples": 40, "segments": True},
+    {"dataset": "translation_synth", "n_samples": 40},
 ]
 
 

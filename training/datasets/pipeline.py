@@ -32,8 +32,9 @@ from .images import load_idx, load_image_folder, looks_like_idx
 from .series import load_ucr, looks_like_ucr
 from .split import split_indices, subsample
 from .tabular import load_csv, load_npz
+from .translation import load_parallel
 
-FORMATS = ("csv", "npz", "images", "fasta", "ucr", "idx")
+FORMATS = ("csv", "npz", "images", "fasta", "ucr", "idx", "parallel")
 _FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".ffn")
 
 
@@ -81,7 +82,7 @@ def load_raw(section: Mapping[str, Any], root: Path | None = None) -> RawData:
     loaders = {"csv": lambda: load_csv(path, opts), "npz": lambda: load_npz(path, opts),
                "images": lambda: load_image_folder(path, opts),
                "fasta": lambda: load_fasta(path, opts, root), "ucr": lambda: load_ucr(path, opts),
-               "idx": lambda: load_idx(path, opts, root)}
+               "idx": lambda: load_idx(path, opts, root), "parallel": lambda: load_parallel(path, opts)}
     raw = _guarded(f"{path}: cannot read it as {kind}", loaders[kind])
     if not raw.fields or min(len(a) for a in raw.fields.values()) == 0:
         # an empty file would otherwise reach the graph check as "0 classes" and offer

@@ -244,8 +244,19 @@ def _tokens(opts: Options) -> tuple:
     length = opts.integer("length", 32, minimum=4)
     num_classes = opts.integer("num_classes", 2, minimum=2)
     vocab = opts.integer("vocab_size", 20, minimum=2 * num_classes + 2)
-    return {"tokens": FieldInfo((length,), "int64", vocab, None, "tokens"),
-            "label": label_info(num_classes)}, n
+    fields = {"tokens": FieldInfo((length,), "int64", vocab, None, "tokens"), "label": label_info(num_classes)}
+    if opts.flag("segments", False):
+        fields["segments"] = FieldInfo((length,), "int64", 2, None, "tokens")
+    return fields, n
+
+
+def _translation(opts: Options) -> tuple:
+    from .translation import MAX_SOURCE, MAX_TARGET, toy_vocabularies
+
+    source, target = toy_vocabularies()
+    return {"source": FieldInfo((MAX_SOURCE,), "int64", len(source), source, "tokens"),
+            "target": FieldInfo((MAX_TARGET,), "int64", len(target), target, "tokens")}, \
+        opts.integer("n_samples", 4000, minimum=4)
 
 
 def _snow_shortcut(opts: Options) -> tuple:
@@ -265,4 +276,5 @@ _BUILTINS: dict[str, Describer] = {
     "multiomics_synth": _multiomics,
     "tokens_synth": _tokens,
     "snow_shortcut": _snow_shortcut,
+    "translation_synth": _translation,
 }
