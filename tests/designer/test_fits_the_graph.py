@@ -32,7 +32,7 @@ def cards_overlap(w) -> list[tuple[str, str]]:
 
 def test_a_hand_built_autoencoder_is_offered_reconstruct_its_input_in_one_undo_step(make_window, qtbot):
     w = make_window(autoencoder())
-    qtbot.waitUntil(lambda: any("reconstruct image" == b.text() for b in fix_buttons(w)), timeout=5000)
+    qtbot.waitUntil(lambda: any(b.text() == "reconstruct image" for b in fix_buttons(w)), timeout=5000)
     # the reconstruct fix comes before the classification one ("set dense_2 out_features to 10")
     labels = [b.text() for b in fix_buttons(w)]
     assert labels.index("reconstruct image") < labels.index("set dense_2 out_features to 10")
