@@ -351,8 +351,7 @@ class MainWindow(QMainWindow):
             self.view.fit_all()
 
     def _selection_changed(self) -> None:
-        ids = self.scene.selected_node_ids()
-        self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+        self.inspector.show_nodes(self.scene.selected_node_ids())
 
     def _update_title(self) -> None:
         self.setWindowTitle(self.files.title())
