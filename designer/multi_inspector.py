@@ -16,7 +16,18 @@ from typing import Any
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QCheckBox, QDoubleSpinBox, QFormLayout, QLabel, QVBoxLayout, QWidget
 
-from graph_core import UNSET, Macro, Node, ParamError, ParamSpec, SetFrozen, SetLrFactor, SetParam, get_spec, has_spec
+from graph_core import (
+    UNSET,
+    Macro,
+    Node,
+    ParamError,
+    ParamSpec,
+    SetFrozen,
+    SetLrFactor,
+    SetParam,
+    get_spec,
+    has_spec,
+)
 
 from .editor import Editor
 from .param_widgets import ParamEditor, guard_wheel, make_editor
