@@ -68,6 +68,8 @@ class Inspector(QScrollArea):
         self._node_type = ""
         self._form_widget: QWidget | None = None
         self.multi: MultiNodeForm | None = None  # the form for several selected nodes
+        # Set by the training controller: checks a pretrained weights file in the engine.
+        self.pretrained_checker: Callable[..., None] | None = None
         document.analysed.connect(self.refresh)
         self.show_node(None)
 
@@ -129,6 +131,7 @@ class Inspector(QScrollArea):
         if self.settings_form is None:
             self.settings_form = SettingsForm(self.document, self.editor.message.emit,
                                               lambda: self.graph_folder())
+            self.settings_form.pretrained.checker = lambda *a: self.pretrained_checker and self.pretrained_checker(*a)
         if self.widget() is not self.settings_form:
             self._take_settings()
             self.setWidget(self.settings_form)

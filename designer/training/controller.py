@@ -63,6 +63,7 @@ class TrainingController(QObject):
         self._maps_request = 0  # the feature-map request whose answer the tab waits for
         self._devices_pending = False  # asked the engine for the CUDA devices; no answer yet
         self._exports_pending = 0  # ONNX exports of recorded runs the engine is working on
+        self._pretrained_pending = 0  # pretrained-weights checks the engine is working on
         # Runs made while the document had no file (in ./runs): they move beside the file when
         # it is first saved, so a run and its weights stay with the graph that made them.
         self.unsaved_runs: list[Path] = []
@@ -141,6 +142,7 @@ class TrainingController(QObject):
         self.panel.device.devices_wanted.connect(self.request_devices)
         self.runs.export_in_engine = self.export_run_onnx
         self.window.exporter.trained_runs = self.trained_weights
+        self.window.inspector.pretrained_checker = self.check_pretrained
         self.window.document.replaced.connect(self._document_replaced)
         self.window.document.analysed.connect(self._maybe_prewarm)
         self.window.files.path_changed.connect(self._path_changed)
@@ -294,13 +296,18 @@ class TrainingController(QObject):
             elif kind == "onnx_exported":
                 self._exports_pending = max(0, self._exports_pending - 1)
                 self.runs.export_done(bool(event.get("ok")), str(event.get("message")))
+            elif kind == "pretrained_report":
+                self._pretrained_pending = max(0, self._pretrained_pending - 1)
+                form = self.window.inspector.settings_form
+                if form is not None:
+                    form.pretrained.show_report(bool(event.get("ok")), list(event.get("lines") or []))
             elif kind == "engine_died":
                 self._engine_died(event.get("exitcode"))
         if last_step is not None and self.job is not None and not (
                 self.job.control.paused or self.job.control.stopped):
             self.panel.show_progress(*progress_text(last_step, self._epochs))
         if self.job is None and not (self._maps_request or self._devices_pending
-                                     or self._exports_pending):
+                                     or self._exports_pending or self._pretrained_pending):
             self.drain_timer.stop()  # nothing is out: no need to look at the pipe
 
     def request_feature_maps(self, node: str, sample: int) -> None:
@@ -318,6 +325,12 @@ class TrainingController(QObject):
         """Ask the engine for the CUDA devices (the list shows Auto and CPU until it answers)."""
         self._devices_pending = True
         self.engine.devices()
+        self.drain_timer.start()
+
+    def check_pretrained(self, graph: gc.Graph, folder: Path | None) -> None:
+        """Load the graph's pretrained weights file in the engine (the inspector's Check)."""
+        self._pretrained_pending += 1
+        self.engine.pretrained(graph, folder)
         self.drain_timer.start()
 
     def export_run_onnx(self, record: Any, path: str) -> None:
@@ -475,6 +488,10 @@ class TrainingController(QObject):
         for _ in range(self._exports_pending):
             self.runs.export_done(False, f"ONNX export failed: {why}")
         self._exports_pending = 0
+        form = self.window.inspector.settings_form
+        if self._pretrained_pending and form is not None:
+            form.pretrained.show_report(False, [f"Could not check the weights: {why}"])
+        self._pretrained_pending = 0
         if self.job is not None:
             from training import RunResult
 
