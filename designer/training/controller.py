@@ -276,6 +276,7 @@ class TrainingController(QObject):
                 last_step = event
             elif kind == "epoch":
                 self.plots.store.add_event(event)
+                self.results.show_epoch(event)
             elif kind == "samples":
                 self.results.show_samples(event)
             elif kind == "results":

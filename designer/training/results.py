@@ -13,7 +13,7 @@ from typing import Any
 
 import numpy as np
 import pyqtgraph as pg
-from PySide6.QtCore import QRectF, QSize, Qt, Signal
+from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
 from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
@@ -53,6 +53,7 @@ class PictureView(QWidget):
         self.placeholder = placeholder
         self.image: QImage | None = None
         self.caption = ""
+        self.note, self.note_colour = "", "#b54708"
         self.setMinimumSize(160, 120)
 
     @property
@@ -62,28 +63,45 @@ class PictureView(QWidget):
     def set_picture(self, array: np.ndarray | None, caption: str = "") -> None:
         self.image = None if array is None else to_qimage(array)
         self.caption = caption
+        if array is None:
+            self.note = ""
+        self.update()
+
+    def set_note(self, text: str, colour: str = "#b54708") -> None:
+        """A line above the picture (the GAN verdict: collapse, D winning), wrapped to fit."""
+        self.note, self.note_colour = text, colour
         self.update()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
         return QSize(320, 320)
 
+    def _text_height(self, p: QPainter, text: str) -> int:
+        if not text:
+            return 0
+        flags = int(Qt.TextFlag.TextWordWrap)
+        return p.fontMetrics().boundingRect(QRect(0, 0, max(40, self.width() - 8), 2000), flags, text).height() + 4
+
     def paintEvent(self, _event: Any) -> None:  # noqa: N802 (Qt override)
         p = QPainter(self)
         p.fillRect(self.rect(), QColor("#ffffff"))
-        area = self.rect().adjusted(4, 4, -4, -22)
         if self.image is None:
             p.setPen(QColor("#667085"))
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter | Qt.TextFlag.TextWordWrap, self.placeholder)
             return
+        # the caption and the note wrap onto as many lines as the width needs: never cut off
+        top, bottom = self._text_height(p, self.note), max(18, self._text_height(p, self.caption))
+        area = self.rect().adjusted(4, 4 + top, -4, -4 - bottom)
         w, h = self.image.width(), self.image.height()
-        scale = min(area.width() / w, area.height() / h)  # nearest-neighbour: pixels stay sharp
+        scale = max(0.0, min(area.width() / w, area.height() / h))  # nearest-neighbour: sharp
         target = QRectF(0, 0, w * scale, h * scale)
         target.moveCenter(QRectF(area).center())
         p.drawImage(target, self.image)
+        wrap = Qt.TextFlag.TextWordWrap | Qt.AlignmentFlag.AlignHCenter
+        if self.note:
+            p.setPen(QColor(self.note_colour))
+            p.drawText(self.rect().adjusted(4, 2, -4, 0), wrap | Qt.AlignmentFlag.AlignTop, self.note)
         p.setPen(QColor("#344054"))
-        caption = p.fontMetrics().elidedText(self.caption, Qt.TextElideMode.ElideRight, self.width() - 8)
-        p.drawText(self.rect().adjusted(4, 0, -4, -4), Qt.AlignmentFlag.AlignBottom | Qt.AlignmentFlag.AlignHCenter,
-                   caption)
+        p.drawText(self.rect().adjusted(4, 0, -4, -4), wrap | Qt.AlignmentFlag.AlignBottom, self.caption)
 
 
 class ConfusionView(QWidget):
@@ -303,6 +321,33 @@ class FeatureMapsTab(QWidget):
             self.requested.emit(self.node.currentText(), self.sample.value())
 
 
+COLLAPSED = 0.25  # diversity (sample spread / real spread) below which the samples have collapsed
+D_WINS = (0.95, 0.05)  # D(x) above and D(G(z)) below these on held-out data: the discriminator wins
+
+
+def gan_verdict(metrics: dict[str, Any]) -> tuple[str, str]:
+    """How a GAN's epoch went, in words: (text, colour). Reads the validation D(x), D(G(z)) and
+    `diversity` (how much the fixed-noise samples differ, against real samples)."""
+    d_x, d_g_z, diversity = (metrics.get(k) for k in ("d_x", "d_g_z", "diversity"))
+    known = isinstance(d_x, float) and isinstance(d_g_z, float)
+    figures = f"D(x) {d_x:.2f}, D(G(z)) {d_g_z:.2f}" if known else ""
+    if isinstance(diversity, float):
+        figures += f"{', ' if figures else ''}sample spread {diversity:.2f} of the real digits'"
+    problems = []
+    if isinstance(diversity, float) and diversity < COLLAPSED:
+        problems.append("⚠ Mode collapse: the samples have stopped differing, nearly one image for every "
+                        "noise vector (normal for the first epochs only). Try batch norm in the generator, "
+                        "dropout in the discriminator, more epochs or a lower lr.")
+    if known and d_x > D_WINS[0] and d_g_z < D_WINS[1]:
+        problems.append("⚠ The discriminator wins outright: the generator gets almost no gradient. "
+                        "Weaken D (dropout, fewer filters, lower lr).")
+    if problems:
+        return f"{figures}. " + " ".join(problems), "#b42318"
+    if figures:
+        return f"{figures}: neither side wins outright and the samples differ.", "#067647"
+    return "", "#667085"
+
+
 class ResultsPanel(QTabWidget):
     """All result tabs; `set_regime` shows the ones that apply."""
 
@@ -325,6 +370,7 @@ class ResultsPanel(QTabWidget):
         self.set_regime("supervised")
 
     def set_regime(self, regime: str) -> None:
+        self.regime = regime
         shown = {"supervised": ("confusion", "predictions"), "autoencoder": ("samples", "latent", "latent_grid"),
                  "vae": ("samples", "latent", "latent_grid"), "gan": ("samples",),
                  "segmentation": ("samples",)}.get(regime, ())
@@ -349,6 +395,12 @@ class ResultsPanel(QTabWidget):
             image = np.asarray(Image.open(event["path"]).convert("RGB"))
         what = SAMPLE_CAPTIONS.get(str(event.get("kind")), str(event.get("kind") or "samples"))
         self.samples.set_picture(image, f"Epoch {event.get('epoch')}: {what}")
+
+    def show_epoch(self, event: dict[str, Any]) -> None:
+        """An engine `epoch` event: for a GAN, say above its samples how the duel goes."""
+        if self.regime == "gan":
+            text, colour = gan_verdict(event.get("metrics") or {})
+            self.samples.set_note(text, colour)
 
     def show_results(self, results: Results) -> None:
         if results.confusion is not None:
