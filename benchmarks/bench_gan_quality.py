@@ -11,7 +11,9 @@ checkpoint and a classifier (two convolutions, two Dense layers; trained here on
 template's image size, its validation accuracy printed beside) labels them. Reported per template:
 the classes covered (argmax labels seen at least 1 % of the time), the mean top-class confidence,
 the mean pixel standard deviation across samples (near 0: every sample is the same image,
-a collapse), the last epoch's D(x) and D(G(z)), and the training seconds. The goal (issue 14): all
+a collapse), the last epoch's D(x) and D(G(z)), and the training seconds: CPU seconds of this
+process (with one torch thread, what the run costs on an idle core; the goal is judged on it)
+and wall seconds (longer on a shared machine). The goal (issue 14): all
 10 classes, mean confidence >= 0.8, each template within 2 minutes of CPU training. Prints a
 Markdown table for docs/benchmarks.md; exits 1 when a goal is missed.
 """
@@ -104,9 +106,9 @@ def run_template(name: str, overrides: dict[str, Any], out: Path, seed: int) -> 
 
     def on_event(e: dict[str, Any]) -> None:
         if e["type"] == "step" and "first" not in times:
-            times["first"] = time.perf_counter()
+            times["first"], times["cpu_first"] = time.perf_counter(), time.process_time()
         if e["type"] == "epoch":
-            times["last"] = time.perf_counter()
+            times["last"], times["cpu_last"] = time.perf_counter(), time.process_time()
 
     run_dir = out / name
     result = train(graph, {"out": str(run_dir), "device": "cpu", "seed": seed, **overrides}, on_event=on_event)
@@ -118,13 +120,14 @@ def run_template(name: str, overrides: dict[str, Any], out: Path, seed: int) -> 
     last = result.history[-1] if result.history else {}
     return {"template": name, "size": size, "epochs": result.epochs,
             "train_seconds": times.get("last", 0) - times.get("first", 0),
+            "cpu_seconds": times.get("cpu_last", 0) - times.get("cpu_first", 0),
             "classifier_accuracy": accuracy, "d_x": last.get("d_x", last.get("val_d_x")),
             "d_g_z": last.get("d_g_z", last.get("val_d_g_z")), **verdict}
 
 
 def passed(row: dict[str, Any]) -> bool:
     return (row["classes"] >= GOAL_CLASSES and row["confidence"] >= GOAL_CONFIDENCE
-            and row["train_seconds"] <= GOAL_SECONDS)
+            and row["cpu_seconds"] <= GOAL_SECONDS)
 
 
 def markdown(rows: list[dict[str, Any]], threads: int, overrides: dict[str, Any]) -> str:
@@ -134,11 +137,12 @@ def markdown(rows: list[dict[str, Any]], threads: int, overrides: dict[str, Any]
     lines = [f"CPU ({platform.processor() or platform.machine()}), {threads} torch threads. Command: "
              f"`.venv/bin/python benchmarks/bench_gan_quality.py --threads {threads}`"
              + (f" with {overrides}" if overrides else ""), "",
-             "| template | image | epochs | training s | classes covered | mean confidence | "
+             "| template | image | epochs | training CPU s (wall s) | classes covered | mean confidence | "
              "pixel spread | D(x) / D(G(z)) last epoch | classifier val acc | goal met |",
              "|---|---|---|---|---|---|---|---|---|---|"]
     for r in rows:
-        lines.append(f"| {r['template']} | {r['size']}x{r['size']} | {r['epochs']} | {r['train_seconds']:.0f} | "
+        lines.append(f"| {r['template']} | {r['size']}x{r['size']} | {r['epochs']} | "
+                     f"{r['cpu_seconds']:.0f} ({r['train_seconds']:.0f}) | "
                      f"{r['classes']}/10 {r['counts']} | {r['confidence']:.3f} | {r['spread']:.3f} | "
                      f"{num(r['d_x'])} / {num(r['d_g_z'])} | {r['classifier_accuracy']:.3f} | "
                      f"{'yes' if passed(r) else 'NO'} |")

@@ -14,7 +14,7 @@ from typing import Any
 import numpy as np
 import pyqtgraph as pg
 from PySide6.QtCore import QRect, QRectF, QSize, Qt, Signal
-from PySide6.QtGui import QColor, QFont, QImage, QPainter, QPen
+from PySide6.QtGui import QColor, QFont, QFontMetrics, QImage, QPainter, QPen
 from PySide6.QtWidgets import (
     QComboBox,
     QHBoxLayout,
@@ -113,6 +113,7 @@ class ConfusionView(QWidget):
         self.matrix: np.ndarray | None = None
         self.names: list[str] = []
         self.caption = ""
+        self.drawn_labels: list[tuple[str, str]] = []  # (row, column) text of each class, as painted
         self.setMinimumSize(160, 140)  # a short screen keeps room for the canvas
 
     def set_matrix(self, matrix: np.ndarray | None, names: list[str] | None, caption: str = "") -> None:
@@ -128,13 +129,24 @@ class ConfusionView(QWidget):
             return
         m = self.matrix
         n = len(m)
-        margin_l, margin_t, margin_b = 70, 40, 24
+        labels = [self.names[i] if i < len(self.names) else str(i) for i in range(n)]
+        margin_b = 24
+        font = QFont(self.font())
+        font.setPointSizeF(9.0)
+        fm = QFontMetrics(font)
+        widest = max((fm.horizontalAdvance(label) for label in labels), default=0)
+        # rows: room for the longest class name (up to 40 % of the width); columns: names laid
+        # on their side when they are wider than a cell ("background" was cut to "backgr")
+        margin_l = int(min(max(40, widest + 32), self.width() * 0.4))
+        cell = max(min((self.width() - margin_l - 10) / max(n, 1), (self.height() - 40 - margin_b) / max(n, 1)), 4.0)
+        rotated = widest > cell - 4
+        # slanted at 45 degrees the names need 0.71 of their width in height: a 200-pixel dock
+        # has room for "background" that way, not upright
+        margin_t = int(22 + (min(widest * 0.71, self.height() * 0.45) + 8 if rotated else 18))
         size = min(self.width() - margin_l - 10, self.height() - margin_t - margin_b)
         cell = max(size / max(n, 1), 4.0)
         rows = m.sum(axis=1, keepdims=True).clip(min=1)
         share = m / rows
-        font = QFont(self.font())
-        font.setPointSizeF(max(6.0, min(10.0, cell / 3.2)))
         p.setFont(font)
         p.setPen(QColor("#344054"))
         p.drawText(QRectF(margin_l, 2, n * cell, 18), Qt.AlignmentFlag.AlignCenter, "predicted →")
@@ -143,12 +155,24 @@ class ConfusionView(QWidget):
         p.rotate(-90)
         p.drawText(QRectF(-60, -10, 120, 20), Qt.AlignmentFlag.AlignCenter, "true →")
         p.restore()
-        for i in range(n):
-            label = self.names[i] if i < len(self.names) else str(i)
+        self.drawn_labels = []
+        for i, label in enumerate(labels):
             p.setPen(QColor("#344054"))
-            p.drawText(QRectF(margin_l + i * cell, 20, cell, 18), Qt.AlignmentFlag.AlignCenter, label[:6])
+            row_text = fm.elidedText(label, Qt.TextElideMode.ElideRight, margin_l - 26)
+            col_room = (margin_t - 28) / 0.71 if rotated else cell
+            col_text = fm.elidedText(label, Qt.TextElideMode.ElideRight, int(max(col_room, 8)))
+            self.drawn_labels.append((row_text, col_text))
+            if rotated:
+                p.save()
+                p.translate(margin_l + (i + 0.5) * cell, margin_t - 6)
+                p.rotate(-45)
+                p.drawText(QRectF(0, -fm.height() / 2, col_room + 4, fm.height()),
+                           Qt.AlignmentFlag.AlignLeft | Qt.AlignmentFlag.AlignVCenter, col_text)
+                p.restore()
+            else:
+                p.drawText(QRectF(margin_l + i * cell, margin_t - 20, cell, 18), Qt.AlignmentFlag.AlignCenter, col_text)
             p.drawText(QRectF(22, margin_t + i * cell, margin_l - 26, cell),
-                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, label[:8])
+                       Qt.AlignmentFlag.AlignRight | Qt.AlignmentFlag.AlignVCenter, row_text)
             for j in range(n):
                 v = float(share[i, j])
                 color = QColor.fromRgbF(1 - 0.8 * v, 1 - 0.55 * v, 1 - 0.25 * v)
@@ -161,7 +185,7 @@ class ConfusionView(QWidget):
                     p.drawText(r, Qt.AlignmentFlag.AlignCenter, str(int(m[i, j])))
         p.setPen(QColor("#344054"))
         p.drawText(QRectF(0, self.height() - margin_b, self.width(), margin_b), Qt.AlignmentFlag.AlignCenter,
-                   self.caption)
+                   fm.elidedText(self.caption, Qt.TextElideMode.ElideRight, self.width() - 8))
 
 
 class PredictionGrid(QWidget):
@@ -172,6 +196,7 @@ class PredictionGrid(QWidget):
         self.setObjectName("predictionGrid")
         self.predictions: Predictions | None = None
         self.images: list[QImage] = []
+        self.drawn_captions: list[list[str]] = []  # each sample's caption lines, as painted
         self.setMinimumSize(200, 160)
 
     def set_predictions(self, predictions: Predictions | None) -> None:
@@ -188,19 +213,32 @@ class PredictionGrid(QWidget):
             p.drawText(self.rect(), Qt.AlignmentFlag.AlignCenter, "Labelled predictions appear after the first epoch.")
             return
         n = len(self.images)
+        fm = QFontMetrics(p.font())
+        names = pr.class_names
+        texts = [(str(names[pr.truth[k]]), str(names[pr.predicted[k]])) for k in range(n)]
         columns = max(1, int(np.ceil(np.sqrt(n * self.width() / max(self.height(), 1)))))
+        cw = self.width() / columns
+        # one caption line "true -> predicted" when it fits the column, else two (true, then
+        # "-> predicted"), each elided to the column: neighbours' captions never run together
+        two_lines = any(fm.horizontalAdvance(f"{t} → {q}") > cw - 6 for t, q in texts)
+        text_h = fm.height() * (2 if two_lines else 1) + 2
         rows = -(-n // columns)
-        cw, ch = self.width() / columns, self.height() / rows
-        side = max(4.0, min(cw - 6, ch - 18))
+        ch = self.height() / rows
+        side = max(4.0, min(cw - 6, ch - text_h - 2))
+        self.drawn_captions = []
         for k, img in enumerate(self.images):
             r, c = divmod(k, columns)
             x, y = c * cw + (cw - side) / 2, r * ch + 2
             p.drawImage(QRectF(x, y, side, side), img)
             right = pr.truth[k] == pr.predicted[k]
-            names = pr.class_names
-            text = f"{names[pr.truth[k]]} → {names[pr.predicted[k]]}"
+            truth, predicted = texts[k]
+            lines = [f"{truth}", f"→ {predicted}"] if two_lines else [f"{truth} → {predicted}"]
+            lines = [fm.elidedText(line, Qt.TextElideMode.ElideRight, int(cw - 6)) for line in lines]
+            self.drawn_captions.append(lines)
             p.setPen(QColor("#067647") if right else QColor("#b42318"))
-            p.drawText(QRectF(c * cw, y + side, cw, 16), Qt.AlignmentFlag.AlignCenter, text)
+            for j, line in enumerate(lines):
+                p.drawText(QRectF(c * cw + 3, y + side + j * fm.height(), cw - 6, fm.height()),
+                           Qt.AlignmentFlag.AlignCenter, line)
 
 
 class LatentView(pg.PlotWidget):
