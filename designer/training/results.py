@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from .analysis import FeatureMaps, Predictions, Results
+from .sequence_logo import SequenceLogoView
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                 "#7f7f7f", "#bcbd22", "#17becf")
@@ -316,6 +317,8 @@ class FeatureMapsTab(QWidget):
         self.info.setWordWrap(True)
         self.activations = PictureView("activationsView", "Activations of the chosen layer")
         self.kernels = PictureView("kernelsView", "Learned kernels of the chosen layer")
+        self.logos = SequenceLogoView()  # instead of the kernels, for a Conv1d over one-hot DNA
+        self.logos.hide()
         row = QHBoxLayout()
         row.addWidget(QLabel("Layer"))
         row.addWidget(self.node, 1)
@@ -325,6 +328,7 @@ class FeatureMapsTab(QWidget):
         pictures = QHBoxLayout()
         pictures.addWidget(self.activations, 3)
         pictures.addWidget(self.kernels, 2)
+        pictures.addWidget(self.logos, 2)
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.info)
@@ -352,6 +356,10 @@ class FeatureMapsTab(QWidget):
         self.info.setText(maps.description)
         self.activations.set_picture(maps.activations, "activations per channel")
         self.kernels.set_picture(maps.kernels, "kernels per output channel")
+        logo = getattr(maps, "logo", None)
+        self.logos.set_logos(logo)
+        self.logos.setVisible(logo is not None)
+        self.kernels.setVisible(logo is None)
 
     def _request(self) -> None:
         if self.node.count():
