@@ -77,7 +77,7 @@ PLOTS = (
         CurveSpec("train/kl", "KL (step)", PURPLE, False),
         CurveSpec("val/reconstruction", "reconstruction (val)", ORANGE, True),
         CurveSpec("val/kl", "KL (val)", RED, True)), True),
-    PlotSpec("ganLossPlot", "Discriminator and generator loss", "loss", (
+    PlotSpec("ganLossPlot", "D and G loss", "loss", (
         CurveSpec("train/d_loss", "d_loss", BLUE, False),
         CurveSpec("train/g_loss", "g_loss", GREEN, False),
         CurveSpec("val/d_loss", "d_loss (val)", ORANGE, True),

@@ -198,6 +198,7 @@ class PredictionGrid(QWidget):
         self.predictions: Predictions | None = None
         self.images: list[QImage] = []
         self.drawn_captions: list[list[str]] = []  # each sample's caption lines, as painted
+        self.shown = 0  # samples that fit with readable captions (the rest: a tooltip says so)
         self.setMinimumSize(200, 160)
 
     def set_predictions(self, predictions: Predictions | None) -> None:
@@ -217,17 +218,26 @@ class PredictionGrid(QWidget):
         fm = QFontMetrics(p.font())
         names = pr.class_names
         texts = [(str(names[pr.truth[k]]), str(names[pr.predicted[k]])) for k in range(n)]
-        columns = max(1, int(np.ceil(np.sqrt(n * self.width() / max(self.height(), 1)))))
+        # As many samples as fit with their class names whole: a column at least as wide as the
+        # longest name (two caption lines: true, "-> predicted"), a row at least 28 px of picture.
+        widest = max(fm.horizontalAdvance(line) for t, q in texts for line in (t, f"→ {q}"))
+        fit_columns = max(1, int(self.width() // (widest + 8)))
+        fit_rows = max(1, int(self.height() // (2 * fm.height() + 30)))
+        n = min(n, fit_columns * fit_rows)
+        self.shown = n
+        self.setToolTip("" if n == len(self.images) else
+                        f"{n} of {len(self.images)} samples shown: enlarge the dock to see more")
+        columns = min(fit_columns, max(1, int(np.ceil(np.sqrt(n * self.width() / max(self.height(), 1))))))
         cw = self.width() / columns
-        # one caption line "true -> predicted" when it fits the column, else two (true, then
-        # "-> predicted"), each elided to the column: neighbours' captions never run together
-        two_lines = any(fm.horizontalAdvance(f"{t} → {q}") > cw - 6 for t, q in texts)
+        # one caption line "true -> predicted" when it fits the column, else two, each elided to
+        # the column as a last resort: neighbours' captions never run together
+        two_lines = any(fm.horizontalAdvance(f"{t} → {q}") > cw - 6 for t, q in texts[:n])
         text_h = fm.height() * (2 if two_lines else 1) + 2
         rows = -(-n // columns)
         ch = self.height() / rows
         side = max(4.0, min(cw - 6, ch - text_h - 2))
         self.drawn_captions = []
-        for k, img in enumerate(self.images):
+        for k, img in enumerate(self.images[:n]):
             r, c = divmod(k, columns)
             x, y = c * cw + (cw - side) / 2, r * ch + 2
             p.drawImage(QRectF(x, y, side, side), img)
@@ -378,15 +388,14 @@ def gan_verdict(metrics: dict[str, Any]) -> tuple[str, str]:
     known = isinstance(d_x, float) and isinstance(d_g_z, float)
     figures = f"D(x) {d_x:.2f}, D(G(z)) {d_g_z:.2f}" if known else ""
     if isinstance(diversity, float):
-        figures += f"{', ' if figures else ''}sample spread {diversity:.2f} of the real digits'"
+        figures += f"{', ' if figures else ''}sample spread {diversity:.2f} (real: 1)"
     problems = []
     if isinstance(diversity, float) and diversity < COLLAPSED:
-        problems.append("⚠ Mode collapse: the samples have stopped differing, nearly one image for every "
-                        "noise vector (normal for the first epochs only). Try batch norm in the generator, "
-                        "dropout in the discriminator, more epochs or a lower lr.")
+        problems.append("⚠ Mode collapse: the samples have stopped differing (normal in the first epochs "
+                        "only). Try batch norm in G, dropout in D, more epochs.")
     if known and d_x > D_WINS[0] and d_g_z < D_WINS[1]:
-        problems.append("⚠ The discriminator wins outright: the generator gets almost no gradient. "
-                        "Weaken D (dropout, fewer filters, lower lr).")
+        problems.append("⚠ The discriminator wins outright: G gets almost no gradient. Weaken D "
+                        "(dropout, fewer filters, lower lr).")
     if problems:
         return f"{figures}. " + " ".join(problems), "#b42318"
     if figures:
