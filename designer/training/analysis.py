@@ -73,6 +73,7 @@ class FeatureMaps:
     # A Conv1d over one-hot DNA (4 input channels, A C G T): per kernel, the height in bits of
     # each base at each position, (out, 4, k), for a sequence logo (sequence_logo_heights).
     logo: np.ndarray | None = None
+    logo_order: np.ndarray | None = None  # kernel indices, the most decided filters first
 
 
 class RunAnalyser:
@@ -158,7 +159,10 @@ class RunAnalyser:
         if kernels is not None and kernels.ndim == 3 and kernels.shape[1] == 4 \
                 and self.graph.nodes[node_id].type == "Conv1d":
             logo = sequence_logo_heights(kernels)
-            description += " — over one-hot DNA: each kernel as a sequence logo of A, C, G, T"
+            margin = np.clip(kernels - kernels.mean(axis=1, keepdims=True), 0.0, None)
+            order = np.argsort(-margin.sum(axis=(1, 2)))  # the filters that care most first
+            description += " — over one-hot DNA: kernels as sequence logos of A, C, G, T"
+            return FeatureMaps(node_id, sample, act_img, kernel_img, description, logo, order)
         return FeatureMaps(node_id, sample, act_img, kernel_img, description, logo)
 
     # ---- regimes -----------------------------------------------------------------------------

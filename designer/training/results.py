@@ -338,7 +338,8 @@ class FeatureMapsTab(QWidget):
         pictures = QHBoxLayout()
         pictures.addWidget(self.activations, 3)
         pictures.addWidget(self.kernels, 2)
-        pictures.addWidget(self.logos, 2)
+        pictures.addWidget(self.logos, 3)
+        self.pictures = pictures
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(self.info)
@@ -367,9 +368,10 @@ class FeatureMapsTab(QWidget):
         self.activations.set_picture(maps.activations, "activations per channel")
         self.kernels.set_picture(maps.kernels, "kernels per output channel")
         logo = getattr(maps, "logo", None)
-        self.logos.set_logos(logo)
+        self.logos.set_logos(logo, getattr(maps, "logo_order", None))
         self.logos.setVisible(logo is not None)
         self.kernels.setVisible(logo is None)
+        self.pictures.setStretchFactor(self.activations, 2 if logo is not None else 3)  # logos need width
 
     def _request(self) -> None:
         if self.node.count():

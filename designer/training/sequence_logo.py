@@ -17,7 +17,7 @@ from PySide6.QtWidgets import QWidget
 
 BASES = "ACGT"
 BASE_COLOURS = {"A": "#109648", "C": "#255c99", "G": "#f7b32b", "T": "#d62839"}
-MAX_LOGOS = 16  # kernels drawn; the rest are named in the caption
+MAX_LOGOS = 8  # kernels drawn (the most decided first); the caption says how many there are
 
 
 class SequenceLogoView(QWidget):
@@ -27,11 +27,14 @@ class SequenceLogoView(QWidget):
         super().__init__()
         self.setObjectName("sequenceLogoView")
         self.heights: np.ndarray | None = None
+        self.order: np.ndarray | None = None
         self.drawn_letters = 0  # letters painted in the last paint (for tests)
         self.setMinimumSize(160, 120)
 
-    def set_logos(self, heights: np.ndarray | None) -> None:
+    def set_logos(self, heights: np.ndarray | None, order: np.ndarray | None = None) -> None:
+        """Letter heights (out, 4, k); `order` lists the kernels to draw first (strongest)."""
         self.heights = heights
+        self.order = order if order is not None or heights is None else np.arange(len(heights))
         self.update()
 
     def sizeHint(self) -> QSize:  # noqa: N802 (Qt override)
@@ -44,25 +47,27 @@ class SequenceLogoView(QWidget):
         self.drawn_letters = 0
         if self.heights is None:
             return
-        logos = self.heights[:MAX_LOGOS]
-        n = len(logos)
-        columns = max(1, int(np.ceil(np.sqrt(n * self.width() / max(self.height() - 20, 1) / 2.5))))
+        chosen = [int(k) for k in self.order[:MAX_LOGOS]]
+        n = len(chosen)
+        # each logo about three times as wide as high: one column in a narrow dock, two in a wide one
+        columns = max(1, min(n, int(round(np.sqrt(n * self.width() / max(self.height() - 20, 1) / 3.0)))))
         rows = -(-n // columns)
         cw, ch = self.width() / columns, (self.height() - 20) / rows
         font = QFont(self.font())
         font.setBold(True)
         glyphs = {b: _glyph(b, font) for b in BASES}
-        for k, logo in enumerate(logos):
-            r, c = divmod(k, columns)
-            box = QRectF(c * cw + 18, r * ch + 4, cw - 24, ch - 16)
+        for slot, k in enumerate(chosen):
+            r, c = divmod(slot, columns)
+            box = QRectF(c * cw + 26, r * ch + 3, cw - 32, ch - 6)
             p.setPen(QColor("#98a2b3"))
-            p.drawText(QRectF(c * cw, r * ch + 4, 16, 14), Qt.AlignmentFlag.AlignRight, str(k))
+            p.drawText(QRectF(c * cw, r * ch + 3, 22, 14), Qt.AlignmentFlag.AlignRight, f"#{k}")
             p.drawLine(box.bottomLeft(), box.bottomRight())
-            self._draw_logo(p, logo, box, glyphs)
+            self._draw_logo(p, self.heights[k], box, glyphs)
         p.setPen(QColor("#344054"))
-        more = f" (first {MAX_LOGOS} of {len(self.heights)})" if len(self.heights) > MAX_LOGOS else ""
-        p.drawText(QRectF(0, self.height() - 18, self.width(), 16), Qt.AlignmentFlag.AlignCenter,
-                   f"kernels as sequence logos: letter height = how much the filter favours the base{more}")
+        more = f"{n} of {len(self.heights)} kernels, most decided first" if len(self.heights) > n else "kernels"
+        text = f"{more}: A C G T sized by how much the filter favours the base"
+        p.drawText(QRectF(2, self.height() - 18, self.width() - 4, 16), Qt.AlignmentFlag.AlignCenter,
+                   p.fontMetrics().elidedText(text, Qt.TextElideMode.ElideRight, self.width() - 4))
 
     def _draw_logo(self, p: QPainter, logo: np.ndarray, box: QRectF, glyphs: dict[str, QPainterPath]) -> None:
         width = box.width() / max(logo.shape[1], 1)
