@@ -120,6 +120,9 @@ class SettingsForm(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         outer.addWidget(self.title)
         outer.addWidget(self._build_data())
+        # right under the data: with frozen layers waiting for it, the weights file comes first
+        self.pretrained = PretrainedBox(document, message, graph_folder)
+        outer.addWidget(self.pretrained)
         heading = QLabel("<b>Training</b>")
         outer.addWidget(heading)
         for group in SETTING_GROUPS:
@@ -129,8 +132,6 @@ class SettingsForm(QWidget):
             for spec in (s for s in SETTINGS if s.group == group):
                 self._add(form, "training", spec)
             outer.addWidget(box)
-        self.pretrained = PretrainedBox(document, message, graph_folder)
-        outer.addWidget(self.pretrained)
         self.ignored = QLabel()
         self.ignored.setWordWrap(True)
         self.ignored.setStyleSheet(_HINT_STYLE)
