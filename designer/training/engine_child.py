@@ -182,7 +182,7 @@ class Engine:
             job.control.resume()
         elif cmd == "warm":  # on the main thread, where the runs will use torch
             self.runs.put(WARM)
-        elif cmd in ("feature_maps", "devices", "export_onnx", "pretrained"):
+        elif cmd in ("feature_maps", "devices", "export_onnx", "explain", "pretrained"):
             self.requests.put(message)
         elif cmd == "exit":
             if job is not None:
@@ -241,6 +241,10 @@ class Engine:
             elif message["cmd"] == "pretrained":
                 ok, lines = _pretrained_report(message)
                 self.outbox.put({"type": "pretrained_report", "ok": ok, "lines": lines})
+            elif message["cmd"] == "explain":
+                from .explain_engine import explain_request
+
+                self.outbox.put(explain_request(message))
             else:
                 maps, text = self._feature_maps(Path(message["run_dir"]), message["node"],
                                                 int(message["sample"]), message.get("root"))
