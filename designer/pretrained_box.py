@@ -48,7 +48,7 @@ def frozen_without_weights(graph: Graph, folder: Path | None, shapes: Mapping[st
         return frozen
     keys = spec.get("keys")
     if not isinstance(keys, dict):
-        return frozen  # issue 15's loading by name fills every node whose tensors match
+        return []  # loaded by name: every node whose tensors the file holds is filled
     covered = {str(v).split("/")[0] for v in keys.values() if v}
     return [n for n in frozen if n not in covered]
 
