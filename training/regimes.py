@@ -206,6 +206,9 @@ class HeadRegime(Regime):
         return total, parts
 
 
+REAL_TARGET = 0.9  # the discriminator's training target for real samples (one-sided smoothing)
+
+
 class GanRegime(Regime):
     """Alternating discriminator and generator steps, each with its own optimizer."""
 
@@ -241,7 +244,10 @@ class GanRegime(Regime):
             # PatchGAN scores every patch, so every score counts
             scores = self.d_fwd(torch.cat([real, fake.detach()])).float().reshape(2 * n, -1)
             d_real, d_fake = scores[:n], scores[n:]
-            d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
+            # One-sided label smoothing (Salimans et al. 2016): real samples are aimed at 0.9, not
+            # 1, so the discriminator cannot grow certain on the few real digits and starve the
+            # generator of gradient (D(x) stuck at 1, D(G(z)) at 0); fakes stay aimed at 0.
+            d_loss = self._bce(d_real, REAL_TARGET) + self._bce(d_fake, 0.0)
         self._update(d_loss, 0, self.d_params)
         with self.autocast():
             g_scores = self.d_fwd(fake).float().reshape(n, -1)
@@ -296,12 +302,25 @@ class GanRegime(Regime):
                 values = torch.stack([d_loss + g_loss, d_loss, g_loss, self._prob(d_real).mean(),
                                       self._prob(d_fake).mean()]).tolist()
                 acc.add_losses(dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values)), len(index))
+            diversity = self._diversity(feeder)
         finally:
             self.g_net.train()
             self.d_net.train()
         losses, _ = acc.result()
-        metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0)}
+        metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0), "diversity": diversity}
         return losses, metrics
+
+    def _diversity(self, feeder: Feeder) -> float:
+        """How much the fixed-noise samples differ from one another, against how much real samples
+        do (per-pixel standard deviation across samples, averaged): near 1 healthy, near 0 a
+        collapse (one image for every noise vector). Read by the designer's GAN Results."""
+        noise = self.fixed_noise
+        if self.condition is not None:  # as sample_grid: the same held-out conditions
+            noise = feeder.batch(torch.arange(min(64, len(feeder))))[self.condition]
+        with self.autocast():
+            fake = self.g_net(noise).float()
+        real = feeder.batch(torch.arange(min(len(feeder), len(fake))))[self.real_field].float()
+        return float(fake.std(0).mean() / real.std(0).mean().clamp_min(1e-8))
 
     @torch.no_grad()
     def sample_grid(self, feeder: Feeder) -> tuple[np.ndarray, str] | None:

@@ -128,6 +128,12 @@ class EngineProcess:
         self._send({"cmd": "export_onnx", "graph": gc.graph_to_dict(graph), "path": str(path),
                     "weights": str(weights), "name": name})
 
+    def pretrained(self, graph: gc.Graph, root: str | Path | None) -> None:
+        """Load the graph's pretrained weights file into its model; answered by a
+        `pretrained_report` event (ok, lines)."""
+        self.ensure_started()
+        self._send({"cmd": "pretrained", "graph": gc.graph_to_dict(graph), "root": str(root) if root else None})
+
     def warm(self) -> None:
         """Start the engine and have it import what a run needs (torch, the engine, codegen)
         now, so the first Train starts at once; answered by a `warm` event."""
