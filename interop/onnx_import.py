@@ -1,0 +1,274 @@
+"""ONNX file -> an editable Netwright graph plus a safetensors file of its weights.
+
+The steps: read and check the file (interop.onnx_read), fuse multi-node patterns
+(interop.onnx_patterns), then walk the nodes in order: a node whose inputs are all constants
+is folded with numpy (interop.onnx_fold), any other is mapped through the op table
+(interop.onnx_ops). Every node that cannot be mapped is listed with its reason and the import
+is refused with that list. Otherwise the graph is laid out like a template, compiled once so
+each node's tensors can be copied into its module, and written as graph JSON with the weights
+beside it; `training.init_weights` names the weights file so training, export and the designer
+start from the model's own numbers.
+"""
+
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+import numpy as np
+
+import graph_core as gc
+from graph_core import Graph, Node, TensorType
+
+from .layout import lay_out
+from .onnx_build import Builder, Unmappable, Value, attributes, node_label
+from .onnx_fold import BATCH, FOLDERS, FoldError, fold, tensor_to_array
+from .onnx_ops import OPS
+from .onnx_patterns import fuse_patterns
+from .onnx_read import ImportRefused, Refusal, default_opset, read_model
+
+if TYPE_CHECKING:
+    import onnx
+    import torch
+
+WEIGHTS_FORMAT = "netwright_state"  # keys are the compiled module's state_dict keys
+_DTYPES = {1: "float32", 7: "int64"}  # TensorProto.FLOAT, TensorProto.INT64
+
+
+@dataclass
+class ImportResult:
+    """An imported model, before or after it is written to disk.
+
+    Attributes:
+        graph: the graph (with layout and, once written, training.init_weights).
+        tensors: node id -> its module's tensor name -> array.
+        opset: the file's ai.onnx opset.
+        file_params: numbers in the file's weights that are trained parameters (what
+            `summary` will count), i.e. float initializers less BatchNorm statistics.
+        graph_path / weights_path: where `write` put them.
+    """
+
+    graph: Graph
+    tensors: dict[str, dict[str, np.ndarray]]
+    opset: int
+    file_params: int
+    graph_path: Path | None = None
+    weights_path: Path | None = None
+    notes: list[str] = field(default_factory=list)
+
+
+def import_onnx(path: str | os.PathLike, name: str | None = None) -> ImportResult:
+    """Read an ONNX file and map it to a graph (nothing is written).
+
+    Raises:
+        ImportRefused: the file is malformed, or some nodes cannot be mapped (listed).
+    """
+    model = read_model(path)
+    return import_model(model, name or Path(path).stem)
+
+
+def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
+    """Map a checked ModelProto (see `interop.onnx_read.parse_model`) to a graph."""
+    g = model.graph
+    opset = default_opset(model)
+    b = Builder(graph=Graph(name=name), opset=opset, consumers={})
+    for init in g.initializer:
+        b.consts[init.name] = tensor_to_array(init)
+    b.graph_outputs = {o.name for o in g.output}
+    nodes = fuse_patterns(list(g.node), _constant_reader(b, g), b.graph_outputs)
+    for n in nodes:
+        for i in n.input:
+            b.consumers.setdefault(i, []).append(n)
+    refusals = _add_inputs(b, g)
+    refusals += _map_nodes(b, nodes)
+    if not refusals:
+        refusals += _add_outputs(b, g)
+    if refusals:
+        raise ImportRefused([f"cannot import {name}: {len(refusals)} node"
+                             f"{'s' if len(refusals) != 1 else ''} cannot be mapped"]
+                            + [f"  {r}" for r in refusals], refusals)
+    _drop_unused(b)
+    lay_out(b.graph)
+    b.graph.training = {"optimizer": "adam", "lr": 0.001, "epochs": 5, "batch_size": 64}
+    return ImportResult(b.graph, b.weights, opset, _file_params(model, b))
+
+
+def write_import(result: ImportResult, graph_path: str | os.PathLike) -> ImportResult:
+    """Write the graph JSON and, beside it, `<stem>.safetensors` with the model's weights.
+
+    The graph's `training.init_weights` names the weights file (relative to the graph) and
+    maps each tensor's module prefix to its node, the form training's pretrained loader reads.
+    """
+    target = Path(graph_path)
+    weights_path = target.with_suffix(".safetensors")
+    model = build_weighted_module(result.graph, result.tensors)
+    from codegen.weights import save_weights
+
+    save_weights(model, weights_path)
+    paths = model.generated.node_paths
+    keys = {attr: "/".join(path) for path, attr in paths.items() if len(path) == 1 and path[0] in result.tensors}
+    result.graph.training["init_weights"] = {"path": weights_path.name, "format": WEIGHTS_FORMAT, "keys": keys}
+    gc.save_graph(result.graph, target)
+    result.graph_path, result.weights_path = target, weights_path
+    return result
+
+
+def build_weighted_module(graph: Graph, tensors: dict[str, dict[str, np.ndarray]]) -> torch.nn.Module:
+    """Compile the graph and copy each node's tensors into its module (shapes must agree)."""
+    import torch
+
+    from codegen import compile_graph
+
+    model = compile_graph(graph)
+    paths = model.generated.node_paths
+    with torch.no_grad():
+        for nid, named in tensors.items():
+            module = model.get_submodule(paths[(nid,)])
+            own = dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
+            for key, array in named.items():
+                target = own[key]
+                value = torch.from_numpy(np.asarray(array, dtype=np.float32)).reshape(target.shape)
+                target.copy_(value.to(target.dtype))
+    model.eval()
+    return model
+
+
+# ---- steps -----------------------------------------------------------------------------------
+
+
+def _constant_reader(b: Builder, g: onnx.GraphProto):
+    constants = {n.output[0]: n for n in g.node if n.op_type == "Constant" and n.output}
+
+    def const_of(value_name: str) -> np.ndarray | None:
+        if value_name in b.consts:
+            return b.consts[value_name]
+        node = constants.get(value_name)
+        if node is None:
+            return None
+        try:
+            return fold("Constant", [], attributes(node), b.opset)[0]
+        except FoldError:
+            return None
+
+    return const_of
+
+
+def _add_inputs(b: Builder, g: onnx.GraphProto) -> list[Refusal]:
+    refusals = []
+    inputs = [i for i in g.input if i.name not in b.consts]
+    for vi in inputs:
+        try:
+            b.values[vi.name] = _input_node(b, vi, len(inputs))
+        except Unmappable as exc:
+            refusals.append(Refusal(vi.name, "graph input", str(exc)))
+    return refusals
+
+
+def _input_node(b: Builder, vi: onnx.ValueInfoProto, count: int) -> Value:
+    t = vi.type.tensor_type
+    dtype = _DTYPES.get(t.elem_type)
+    if dtype is None:
+        raise Unmappable(f"element type {t.elem_type} is neither float32 nor int64")
+    dims = list(t.shape.dim)
+    if len(dims) < 2:
+        raise Unmappable("has no axis besides the batch")
+    first = dims[0]
+    if first.HasField("dim_value"):
+        b.batch = first.dim_value
+    sizes = []
+    for k, d in enumerate(dims[1:], start=1):
+        if not d.HasField("dim_value") or d.dim_value < 1:
+            raise Unmappable(f"axis {k} has no fixed size ({d.dim_param or '?'}); export with a fixed size")
+        sizes.append(int(d.dim_value))
+    nid = b.graph.unique_id(vi.name)
+    field_name = ("image" if len(sizes) >= 2 and dtype == "float32" else "features") if count == 1 else nid
+    b.graph.nodes[nid] = Node(nid, "Input", {"shape": sizes, "dtype": dtype, "field": field_name}, name=vi.name)
+    return Value(nid, "out", TensorType(tuple(sizes), dtype))
+
+
+def _map_nodes(b: Builder, nodes: list[onnx.NodeProto]) -> list[Refusal]:
+    refusals: list[Refusal] = []
+    failed: set[str] = set()
+    for node in nodes:
+        if node.output and all(o in b.values or not o for o in node.output):
+            continue  # already produced by a fusion
+        if any(i in failed for i in node.input):
+            failed.update(node.output)  # follows a refused node: reported there
+            continue
+        try:
+            _map_node(b, node)
+        except Unmappable as exc:
+            refusals.append(Refusal(node_label(node) if node.name else node.output[0], node.op_type, str(exc)))
+            failed.update(node.output)
+    return refusals
+
+
+def _map_node(b: Builder, node: onnx.NodeProto) -> None:
+    if node.domain not in ("", "ai.onnx"):
+        raise Unmappable(f"is in the custom domain {node.domain!r}; only standard ONNX operators map")
+    ins = list(node.input)
+    if node.op_type == "Shape" and ins and ins[0] in b.values:
+        shape = np.array((BATCH,) + b.values[ins[0]].shape, dtype=np.int64)
+        a = attributes(node)
+        b.consts[node.output[0]] = shape[a.get("start", 0):a.get("end", None)]
+        return
+    if node.op_type in FOLDERS and all(not i or i in b.consts for i in ins):
+        try:
+            results = fold(node.op_type, [b.consts[i] if i else None for i in ins], attributes(node), b.opset)
+        except FoldError as exc:
+            raise Unmappable(str(exc)) from None
+        for out, value in zip(node.output, results):
+            b.consts[out] = value
+        return
+    rule = OPS.get(node.op_type)
+    if rule is None:
+        raise Unmappable(f"no Netwright node does what {node.op_type} does")
+    rule.convert(b, node)
+
+
+def _add_outputs(b: Builder, g: onnx.GraphProto) -> list[Refusal]:
+    refusals = []
+    for out in g.output:
+        if out.name not in b.values:
+            why = "is a constant" if out.name in b.consts else "is produced by no mapped node"
+            refusals.append(Refusal(out.name, "graph output", why))
+            continue
+        v = b.values[out.name]
+        classes = v.type.rank == 1 and v.shape[0] > 1 and v.type.dtype == "float32"
+        params = {"loss": "cross_entropy", "target": "label"} if classes else {"loss": "mse", "target": "target"}
+        nid = b.graph.unique_id(out.name)
+        b.graph.nodes[nid] = Node(nid, "Output", params, name=out.name)
+        b.graph.edges.append(gc.Edge((v.node, v.port), (nid, "in")))
+    return refusals
+
+
+def _drop_unused(b: Builder) -> None:
+    """Remove nodes whose outputs reach no Output (side branches the model computes and drops)."""
+    feeds: dict[str, set[str]] = {}
+    for e in b.graph.edges:
+        feeds.setdefault(e.dst[0], set()).add(e.src[0])
+    keep = {nid for nid, n in b.graph.nodes.items() if n.type in ("Output", "Input")}
+    stack = list(keep)
+    while stack:
+        for src in feeds.get(stack.pop(), ()):
+            if src not in keep:
+                keep.add(src)
+                stack.append(src)
+    for nid in [n for n in b.graph.nodes if n not in keep]:
+        del b.graph.nodes[nid]
+        b.weights.pop(nid, None)
+    b.graph.edges = [e for e in b.graph.edges if e.src[0] in keep and e.dst[0] in keep]
+
+
+_WEIGHT_OPS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "Add": (0, 1),
+               "BatchNormalization": (1, 2), "LayerNormalization": (1, 2), "Gather": (0,)}
+
+
+def _file_params(model: onnx.ModelProto, b: Builder) -> int:
+    """Numbers in float initializers that layers learn (not BatchNorm statistics, not shapes)."""
+    learned = {n.input[k] for n in model.graph.node for k in _WEIGHT_OPS.get(n.op_type, ())
+               if len(n.input) > k}
+    return sum(int(np.prod(t.dims)) for t in model.graph.initializer
+               if t.data_type in (1, 10, 11, 16) and t.name in learned and len(t.dims) > 0)
