@@ -10,7 +10,15 @@ from __future__ import annotations
 import argparse
 import sys
 
-from netwright import __version__, cmd_codegen, cmd_graph, cmd_gui, cmd_import, cmd_templates, cmd_train
+from netwright import (
+    __version__,
+    cmd_codegen,
+    cmd_graph,
+    cmd_gui,
+    cmd_import,
+    cmd_templates,
+    cmd_train,
+)
 
 _MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train, cmd_import)
 
