@@ -16,6 +16,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 import graph_core as gc
+from graph_core import TensorType
 
 from .onnx_build import Builder, PendingPad, Unmappable, Value, attributes, axis_of
 from .onnx_fold import BATCH
@@ -515,6 +516,23 @@ def _gather(b, node):
         raise Unmappable("only picking rows of a 2-D constant table by int64 ids maps (an Embedding)")
     params = {"num_embeddings": int(table.shape[0]), "embedding_dim": int(table.shape[1])}
     b.set_output(node, b.add(node, "Embedding", params, [ids], {"weight": table}))
+
+
+@rule("Transpose", (), "swapping the last two axes right after an Embedding becomes its "
+      "channels_first; other permutations wait for the Transpose node")
+def _transpose(b, node):
+    x = b.value(node.input[0])
+    perm = list(attributes(node).get("perm") or reversed(range(x.rank)))
+    made = b.graph.nodes.get(x.node)
+    only_reader = len(b.consumers.get(node.input[0], [])) == 1 and node.input[0] not in b.graph_outputs
+    if (made is None or made.type != "Embedding" or made.params.get("channels_first") or not only_reader
+            or perm != [0, 2, 1]):
+        raise Unmappable(f"permutes axes {perm}; there is no Transpose node yet")
+    made.params["channels_first"] = True
+    spec = gc.get_spec("Embedding")
+    ids = TensorType(x.shape[:-1], "int64")
+    out = spec.infer(spec.resolve(made.params), {"in": [ids]}).outputs["out"]
+    b.set_output(node, Value(x.node, x.port, out))
 
 
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
