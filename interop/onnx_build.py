@@ -67,6 +67,7 @@ class Builder:
         pending_pads: ONNX value name -> a Pad waiting to be folded into its consumer.
         sources: node id -> the ONNX node it came from (for fusions that revisit a node).
         graph_outputs: names of the model's outputs.
+        origins: folded constant -> the initializers it was computed from.
     """
 
     graph: Graph
@@ -79,6 +80,7 @@ class Builder:
     pending_pads: dict[str, PendingPad] = field(default_factory=dict)
     sources: dict[str, onnx.NodeProto] = field(default_factory=dict)
     graph_outputs: set[str] = field(default_factory=set)
+    origins: dict[str, set[str]] = field(default_factory=dict)
 
     # ---- reading the ONNX node -------------------------------------------------------------
 

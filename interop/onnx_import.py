@@ -221,8 +221,10 @@ def _map_node(b: Builder, node: onnx.NodeProto) -> None:
             results = fold(node.op_type, [b.consts[i] if i else None for i in ins], attributes(node), b.opset)
         except FoldError as exc:
             raise Unmappable(str(exc)) from None
+        sources = set().union(*(b.origins.get(i, {i}) for i in ins if i))
         for out, value in zip(node.output, results):
             b.consts[out] = value
+            b.origins[out] = sources
         return
     rule = OPS.get(node.op_type)
     if rule is None:
@@ -269,11 +271,17 @@ _WEIGHT_OPS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul"
 
 
 def _file_params(model: onnx.ModelProto, b: Builder) -> int:
-    """Numbers in float initializers that layers learn (not BatchNorm statistics, not shapes)."""
-    learned = {n.input[k] for n in model.graph.node for k in _WEIGHT_OPS.get(n.op_type, ())
-               if len(n.input) > k}
-    return sum(int(np.prod(t.dims)) for t in model.graph.initializer
-               if t.data_type in (1, 10, 11, 16) and t.name in learned and len(t.dims) > 0)
+    """Numbers in float initializers that layers learn (not BatchNorm statistics, not shapes).
+
+    An initializer counts when it reaches a layer's weight input, directly or through folded
+    constant nodes (a Reshape of a weight, an Identity that shares it); each use counts, since
+    every layer that uses a shared initializer gets its own copy in the graph.
+    """
+    sizes = {t.name: int(np.prod(t.dims)) for t in model.graph.initializer
+             if t.data_type in (1, 10, 11, 16) and len(t.dims) > 0}
+    return sum(sizes[origin] for n in model.graph.node if n.output and n.output[0] not in b.consts
+               for k in _WEIGHT_OPS.get(n.op_type, ()) if len(n.input) > k
+               for origin in b.origins.get(n.input[k], {n.input[k]}) if origin in sizes)
 
 
 def compare_with_onnxruntime(result: ImportResult, onnx_path: str | os.PathLike, seed: int = 0) -> float:
