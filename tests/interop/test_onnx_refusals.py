@@ -1,0 +1,95 @@
+"""Malformed, truncated and hostile files get one clear line; nothing in them is executed."""
+
+from __future__ import annotations
+
+import numpy as np
+import onnx
+import pytest
+import torch
+from onnx import TensorProto, helper, numpy_helper
+
+from interop import ImportRefused
+from interop.onnx_import import import_onnx
+from netwright.cli import main
+
+from .helpers import export_module
+
+
+@pytest.fixture
+def good_file(tmp_path):
+    module = torch.nn.Sequential(torch.nn.Conv2d(1, 2, 3), torch.nn.Flatten(), torch.nn.Linear(2 * 4 * 4, 3))
+    return export_module(module, torch.randn(1, 1, 6, 6), tmp_path / "good.onnx")
+
+
+def _one_line(path):
+    with pytest.raises(ImportRefused) as refused:
+        import_onnx(path)
+    assert len(refused.value.lines) == 1 and "\n" not in refused.value.lines[0]
+    return refused.value.lines[0]
+
+
+def test_not_onnx_empty_and_truncated_files(tmp_path, good_file):
+    (tmp_path / "text.onnx").write_text("import os; os.system('echo hacked')\n")
+    assert "not an ONNX file" in _one_line(tmp_path / "text.onnx")
+    (tmp_path / "empty.onnx").write_bytes(b"")
+    assert "no graph inside" in _one_line(tmp_path / "empty.onnx")
+    data = good_file.read_bytes()
+    (tmp_path / "cut.onnx").write_bytes(data[: len(data) // 2])
+    assert "truncated" in _one_line(tmp_path / "cut.onnx")
+    assert "no such file" in _one_line(tmp_path / "missing.onnx")
+
+
+def _with_external(tmp_path, location):
+    tensor = numpy_helper.from_array(np.ones((2, 3), np.float32), "W")
+    tensor.ClearField("float_data")
+    tensor.ClearField("raw_data")
+    tensor.data_location = TensorProto.EXTERNAL
+    tensor.external_data.add(key="location", value=location)
+    graph = helper.make_graph([helper.make_node("MatMul", ["x", "W"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3])], [tensor])
+    path = tmp_path / "ext.onnx"
+    path.write_bytes(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]).SerializeToString())
+    return path
+
+
+def test_external_data_outside_the_folder_is_refused(tmp_path):
+    (tmp_path / "secret").write_bytes(b"\0" * 24)
+    assert "not a file beside the model" in _one_line(_with_external(tmp_path, "../secret"))
+    assert "not a file beside the model" in _one_line(_with_external(tmp_path, "/etc/passwd"))
+
+
+def test_external_data_beside_the_file_is_read(tmp_path):
+    (tmp_path / "w.bin").write_bytes(np.arange(6, dtype=np.float32).tobytes())
+    result = import_onnx(_with_external(tmp_path, "w.bin"))
+    np.testing.assert_array_equal(next(iter(result.tensors.values()))["weight"], np.arange(6).reshape(2, 3).T)
+    (tmp_path / "w.bin").write_bytes(b"\0" * 8)
+    assert "too small for the declared shape" in _one_line(_with_external(tmp_path, "w.bin"))
+
+
+def test_inconsistent_graph_is_refused(tmp_path):
+    graph = helper.make_graph([helper.make_node("Relu", ["nowhere"], ["y"])], "g",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 2])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 2])])
+    path = tmp_path / "dangling.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    assert "not a valid ONNX model" in _one_line(path)
+
+
+def test_cli_exit_codes_and_lines(tmp_path, good_file, capsys):
+    assert main(["import", str(good_file), "-o", str(tmp_path / "out" / "g.json")]) == 0
+    out = capsys.readouterr().out
+    assert "max abs difference" in out and (tmp_path / "out" / "g.safetensors").is_file()
+    (tmp_path / "junk.onnx").write_bytes(b"\x08\x01garbage" * 7)
+    assert main(["import", str(tmp_path / "junk.onnx"), "-o", str(tmp_path / "j.json")]) == 2
+    err = capsys.readouterr().err.strip().splitlines()
+    assert len(err) == 1 and err[0].startswith("error: ") and "Traceback" not in err[0]
+    assert not (tmp_path / "j.json").exists()
+    lrn = helper.make_graph([helper.make_node("LRN", ["x"], ["y"], name="norm1", size=3)], "g",
+                            [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 3, 4, 4])],
+                            [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 3, 4, 4])])
+    onnx.save(helper.make_model(lrn, opset_imports=[helper.make_opsetid("", 13)]), str(tmp_path / "lrn.onnx"))
+    assert main(["import", str(tmp_path / "lrn.onnx"), "-o", str(tmp_path / "l.json")]) == 1
+    err = capsys.readouterr().err.splitlines()
+    assert err[0] == "error: cannot import l: 1 node cannot be mapped"
+    assert err[1].startswith("  norm1 (LRN): ")
