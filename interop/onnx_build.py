@@ -68,6 +68,7 @@ class Builder:
         sources: node id -> the ONNX node it came from (for fusions that revisit a node).
         graph_outputs: names of the model's outputs.
         origins: folded constant -> the initializers it was computed from.
+        initializers: names of the file's initializers.
     """
 
     graph: Graph
@@ -81,6 +82,7 @@ class Builder:
     sources: dict[str, onnx.NodeProto] = field(default_factory=dict)
     graph_outputs: set[str] = field(default_factory=set)
     origins: dict[str, set[str]] = field(default_factory=dict)
+    initializers: set[str] = field(default_factory=set)
 
     # ---- reading the ONNX node -------------------------------------------------------------
 
@@ -95,6 +97,10 @@ class Builder:
             raise Unmappable(f"its {what} must be a constant (weights stored in the file); "
                              f"{name or 'it'} is computed by the network")
         return value
+
+    def from_file(self, name: str) -> bool:
+        """True when the constant `name` holds numbers from the file's initializers."""
+        return bool(self.origins.get(name, {name}) & self.initializers)
 
     def value(self, name: str) -> Value:
         """The graph tensor called `name`; a constant there cannot be wired."""

@@ -89,6 +89,11 @@ def _cast(inputs, attrs, opset):
     return [np.asarray(inputs[0]).astype(helper.tensor_dtype_to_np_dtype(attrs["to"]))]
 
 
+@folder("CastLike")
+def _cast_like(inputs, attrs, opset):
+    return [np.asarray(inputs[0]).astype(np.asarray(inputs[1]).dtype)]
+
+
 @folder("Gather")
 def _gather(inputs, attrs, opset):
     data, idx = np.asarray(inputs[0]), np.asarray(inputs[1]).astype(np.int64)

@@ -77,6 +77,7 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
     b = Builder(graph=Graph(name=name), opset=opset, consumers={})
     for init in g.initializer:
         b.consts[init.name] = tensor_to_array(init)
+        b.initializers.add(init.name)
     b.graph_outputs = {o.name for o in g.output}
     nodes = fuse_patterns(list(g.node), _constant_reader(b, g), b.graph_outputs)
     for n in nodes:
@@ -216,12 +217,19 @@ def _map_node(b: Builder, node: onnx.NodeProto) -> None:
         a = attributes(node)
         b.consts[node.output[0]] = shape[a.get("start", 0):a.get("end", None)]
         return
+    if node.op_type == "CastLike" and ins[0] in b.consts and ins[1] in b.values:
+        # a constant cast to a tensor's type (torch.export writes these for default biases)
+        b.consts[node.output[0]] = b.consts[ins[0]].astype(b.values[ins[1]].type.dtype)
+        b.origins[node.output[0]] = b.origins.get(ins[0], {ins[0]})
+        return
     if node.op_type in FOLDERS and all(not i or i in b.consts for i in ins):
         try:
             results = fold(node.op_type, [b.consts[i] if i else None for i in ins], attributes(node), b.opset)
         except FoldError as exc:
             raise Unmappable(str(exc)) from None
-        sources = set().union(*(b.origins.get(i, {i}) for i in ins if i))
+        # Shape and Size read only a tensor's size, none of its numbers
+        sources = set() if node.op_type in ("Shape", "Size") else set().union(
+            *(b.origins.get(i, {i}) for i in ins if i))
         for out, value in zip(node.output, results):
             b.consts[out] = value
             b.origins[out] = sources

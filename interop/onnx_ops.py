@@ -274,6 +274,8 @@ def _conv(b, node):
     bias = b.const(node.input[2]) if len(node.input) > 2 else None
     if len(node.input) > 2 and node.input[2] and bias is None:
         raise Unmappable("its bias is computed by the network; Conv needs a constant bias")
+    if bias is not None and not b.from_file(node.input[2]) and not np.any(bias):
+        bias = None  # zeros computed by the exporter for a conv without bias (torch.export)
     if bias is not None:
         tensors["bias"] = bias
     params = {"out_channels": int(w.shape[0]), "kernel_size": _compact(kernel), "stride": _compact(strides),

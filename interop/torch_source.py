@@ -3,8 +3,9 @@
 `torchvision:resnet18` and `timm:NAME` build the library's architecture with no pretrained
 weights (nothing is downloaded); `module:package.module:Factory` calls a factory of the user's
 own code. The model gets its weights from a file the user gives (a state dict, read with
-`weights_only=True`), is exported with torch.export (the ONNX dynamo exporter) to a temporary
-file, and that file is imported like any other — the same table, the same checks. torchvision
+`weights_only=True`), is exported with torch.export (the ONNX dynamo exporter, unoptimised so
+BatchNorm stays a layer of its own instead of being folded into the conv before it) to a
+temporary file, and that file is imported like any other — the same table, the same checks. torchvision
 and timm are optional: without them the import says so in one line.
 """
 
@@ -98,7 +99,7 @@ def import_architecture(source: str, input_shape: Sequence[int], weights: str | 
             with contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
                 torch.onnx.export(model, (example,), str(target), input_names=["image"],
                                   output_names=["score"], dynamo=True, opset_version=opset,
-                                  external_data=False, verbose=False)
+                                  external_data=False, verbose=False, optimize=False)
         except Exception as exc:  # the exporter raises many kinds; one line says which
             raise ImportRefused(f"{source}: torch.export cannot trace it ({' '.join(str(exc).split())[:200]})") from None
         result = import_onnx(target, label)
