@@ -16,6 +16,7 @@ from typing import Any
 import numpy as np
 
 BATCH = 2**31 - 1  # stands for the unknown batch size inside folded shape vectors
+MAX_ELEMENTS = 1 << 26  # a folded constant larger than any layer's weights is a hostile file
 
 
 class FoldError(ValueError):
@@ -74,7 +75,7 @@ def _constant_of_shape(inputs, attrs, opset):
     if BATCH in shape:
         raise FoldError("ConstantOfShape of a batch-sized tensor has no fixed value")
     value = tensor_to_array(attrs["value"]).reshape(-1) if "value" in attrs else np.zeros(1, np.float32)
-    return [np.full(shape, value[0], dtype=value.dtype)]
+    return [np.full(_bounded(shape), value[0], dtype=value.dtype)]
 
 
 @folder("Identity")
@@ -180,6 +181,9 @@ def _size(inputs, attrs, opset):
 @folder("Range")
 def _range(inputs, attrs, opset):
     start, limit, delta = (np.asarray(i).item() for i in inputs)
+    if delta == 0:
+        raise FoldError("Range with step 0")
+    _bounded([max(0, int(np.ceil((limit - start) / delta)))])
     return [np.arange(start, limit, delta, dtype=np.asarray(inputs[0]).dtype)]
 
 
@@ -227,7 +231,7 @@ def _expand(inputs, attrs, opset):
     x, shape = np.asarray(inputs[0]), [int(s) for s in np.asarray(inputs[1]).reshape(-1)]
     if BATCH in shape:
         raise FoldError("expanding a constant to the batch size has no fixed value")
-    return [x * np.ones(shape, dtype=x.dtype)]
+    return [x * np.ones(_bounded(shape), dtype=x.dtype)]
 
 
 def _refuse_batch(a: np.ndarray, b: Any) -> None:
@@ -235,3 +239,11 @@ def _refuse_batch(a: np.ndarray, b: Any) -> None:
     for arr in (a, np.asarray(b)):
         if np.issubdtype(arr.dtype, np.integer) and np.any(arr == BATCH):
             raise FoldError("computes with the batch size, which is not known until a batch arrives")
+
+
+def _bounded(shape: Sequence[int]) -> list[int]:
+    """The shape, or FoldError when it is negative or too large to be a real constant."""
+    shape = [int(s) for s in shape]
+    if any(s < 0 for s in shape) or int(np.prod(shape, dtype=np.float64)) > MAX_ELEMENTS:
+        raise FoldError(f"a constant of shape {shape} is larger than any model needs")
+    return shape

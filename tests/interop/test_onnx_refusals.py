@@ -93,3 +93,18 @@ def test_cli_exit_codes_and_lines(tmp_path, good_file, capsys):
     err = capsys.readouterr().err.splitlines()
     assert err[0] == "error: cannot import l: 1 node cannot be mapped"
     assert err[1].startswith("  norm1 (LRN): ")
+
+
+def test_a_huge_folded_constant_is_refused_not_allocated(tmp_path):
+    shape = numpy_helper.from_array(np.array([4, 1 << 25], np.int64), "shape")
+    graph = helper.make_graph(
+        [helper.make_node("ConstantOfShape", ["shape"], ["big"], name="bomb"),
+         helper.make_node("Add", ["x", "big"], ["y"], name="use")], "g",
+        [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 1 << 25])],
+        [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", 4, 1 << 25])], [shape])
+    path = tmp_path / "bomb.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 13)]), str(path))
+    with pytest.raises(ImportRefused) as refused:
+        import_onnx(path)
+    assert [(r.node, r.op_type) for r in refused.value.refusals] == [("bomb", "ConstantOfShape")]
+    assert "larger than any model needs" in refused.value.refusals[0].why
