@@ -33,7 +33,7 @@ if TYPE_CHECKING:
     import onnx
     import torch
 
-WEIGHTS_FORMAT = "netwright_state"  # keys are the compiled module's state_dict keys
+WEIGHTS_FORMAT = "state_dict"  # module prefix -> node path, as codegen.pretrained reads it
 _DTYPES = {1: "float32", 7: "int64"}  # TensorProto.FLOAT, TensorProto.INT64
 
 
@@ -79,7 +79,7 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
         b.consts[init.name] = tensor_to_array(init)
         b.initializers.add(init.name)
     b.graph_outputs = {o.name for o in g.output}
-    nodes = fuse_patterns(list(g.node), _constant_reader(b, g), b.graph_outputs)
+    nodes = fuse_patterns(list(g.node), _constant_reader(b, g), b.graph_outputs, swish="Swish" in OPS)
     for n in nodes:
         for i in n.input:
             b.consumers.setdefault(i, []).append(n)

@@ -142,10 +142,19 @@ def _gemm(b, node):
     b.set_output(node, v)
 
 
-@rule("MatMul", "Dense", "input times a constant matrix; an Add of a constant vector right after "
-      "becomes the Dense's bias (MatMul + Add -> Dense)")
+_HAS_MATMUL = gc.has_spec("MatMul")
+
+
+@rule("MatMul", ("Dense", "MatMul") if _HAS_MATMUL else "Dense",
+      "input times a constant matrix; an Add of a constant vector right after becomes the Dense's "
+      "bias (MatMul + Add -> Dense)" + ("; two layer outputs become MatMul" if _HAS_MATMUL else ""))
 def _matmul(b, node):
     x = b.value(node.input[0])
+    if _HAS_MATMUL and node.input[1] in b.values:
+        from .onnx_ops_more import matmul_node
+
+        matmul_node(b, node)
+        return
     w = b.need_const(node, 1, "second operand")
     if w.ndim != 2:
         raise Unmappable(f"multiplies by a rank-{w.ndim} constant; Dense needs a matrix")
@@ -343,9 +352,18 @@ def _global_avg(b, node):
     b.set_output(node, b.add(node, f"AdaptiveAvgPool{rank}d", {"output_size": 1}, [x]))
 
 
-@rule("GlobalMaxPool", ("GlobalMaxPool", "Reshape"), "GlobalMaxPool, then a Reshape to ONNX's (C, 1, 1)")
+_HAS_ADAPTIVE_MAX = gc.has_spec("AdaptiveMaxPool2d")
+
+
+@rule("GlobalMaxPool", ("AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d") if _HAS_ADAPTIVE_MAX
+      else ("GlobalMaxPool", "Reshape"),
+      "output_size 1, keeping ONNX's (C, 1, 1)" if _HAS_ADAPTIVE_MAX
+      else "GlobalMaxPool, then a Reshape to ONNX's (C, 1, 1)")
 def _global_max(b, node):
     x = b.value(node.input[0])
+    if _HAS_ADAPTIVE_MAX and x.type.rank - 1 in (1, 2, 3):
+        b.set_output(node, b.add(node, f"AdaptiveMaxPool{x.type.rank - 1}d", {"output_size": 1}, [x]))
+        return
     pooled = b.add(node, "GlobalMaxPool", {}, [x])
     ones = [x.shape[0]] + [1] * (x.type.rank - 1)
     b.set_output(node, b.add(node, "Reshape", {"shape": ones}, [pooled], suffix="_keepdims"))
@@ -369,9 +387,8 @@ def _reduce_mean(b, node):
         b.set_output(node, b.add(node, "GlobalAvgPool", {}, [x]))
 
 
-@rule("Pad", (), "constant zero padding, the same on both sides of each spatial axis, is folded "
-      "into the Conv or AveragePool that reads it (pads as attribute before opset 11)")
 def _pad(b, node):
+    """A zero Pad that the Conv or AveragePool reading it absorbs (no node of its own)."""
     a = attributes(node)
     if a.get("mode", "constant") != "constant":
         raise Unmappable(f"mode {a['mode']!r} has no node yet (the Pad layer will)")
@@ -396,11 +413,47 @@ def _pad(b, node):
     b.pending_pads[node.output[0]] = PendingPad(x, spatial)
 
 
+_HAS_PAD = gc.has_spec("Pad")
+
+
+@rule("Pad", ("Pad", "Crop") if _HAS_PAD else (),
+      "constant zero padding, the same on both sides of each spatial axis, is folded into the Conv "
+      "or AveragePool that reads it (pads as attribute before opset 11)"
+      + ("; any other becomes Pad (constant, reflect, edge -> replicate, wrap -> circular), "
+         "negative amounts Crop" if _HAS_PAD else ""))
+def _pad_rule(b, node):
+    try:
+        _pad(b, node)
+    except Unmappable:
+        if not _HAS_PAD:
+            raise
+        from .onnx_ops_more import PAD_MODES, pad_node
+
+        x = b.value(node.input[0])
+        a = attributes(node)
+        mode = a.get("mode", "constant")
+        if mode not in PAD_MODES:
+            raise Unmappable(f"mode {mode!r} has no Pad mode") from None
+        if b.opset < 11:
+            pads, value = list(a.get("pads", a.get("paddings", []))), float(a.get("value", 0.0))
+        else:
+            if len(node.input) > 3 and node.input[3]:
+                raise Unmappable("pads only some axes (the axes input); give pads for every axis") from None
+            pads = [int(p) for p in b.need_const(node, 1, "pads").reshape(-1)]
+            given = b.const(node.input[2]) if len(node.input) > 2 else None
+            value = 0.0 if given is None else float(np.asarray(given).reshape(-1)[0])
+        pad_node(b, node, x, [int(p) for p in pads], mode, value)
+
+
 # ---- normalisation ---------------------------------------------------------------------------
 
 
-@rule("BatchNormalization", "BatchNorm", "inference form; epsilon is folded into the running "
-      "variance, momentum m becomes 1 - m; spatial=0 (opset < 9) refused")
+_BN_HAS_EPS = "eps" in {p.name for p in gc.get_spec("BatchNorm").params}
+
+
+@rule("BatchNormalization", "BatchNorm", "inference form; epsilon becomes "
+      + ("eps" if _BN_HAS_EPS else "part of the running variance")
+      + ", momentum m becomes 1 - m; spatial=0 (opset < 9) refused")
 def _batchnorm(b, node):
     a = attributes(node)
     if not a.get("spatial", 1):
@@ -411,11 +464,13 @@ def _batchnorm(b, node):
     scale, bias, mean, var = (b.need_const(node, k, w) for k, w in
                               ((1, "scale"), (2, "bias"), (3, "mean"), (4, "variance")))
     eps = float(a.get("epsilon", 1e-5))
-    # BatchNorm computes (x - mean) / sqrt(var + 1e-5): a different epsilon moves into var.
-    tensors = {"weight": scale, "bias": bias, "running_mean": mean,
-               "running_var": var.astype(np.float64) + eps - 1e-5}
-    momentum = 1.0 - float(a.get("momentum", 0.9))
-    v = b.add(node, "BatchNorm", {"momentum": min(max(momentum, 0.0), 1.0)}, [x], tensors)
+    params = {"momentum": min(max(1.0 - float(a.get("momentum", 0.9)), 0.0), 1.0)}
+    tensors = {"weight": scale, "bias": bias, "running_mean": mean, "running_var": var}
+    if _BN_HAS_EPS:
+        params["eps"] = eps
+    else:  # BatchNorm computes (x - mean) / sqrt(var + 1e-5): another epsilon moves into var
+        tensors["running_var"] = var.astype(np.float64) + eps - 1e-5
+    v = b.add(node, "BatchNorm", params, [x], tensors)
     b.set_output(node, v)
 
 
@@ -520,15 +575,25 @@ def _gather(b, node):
     b.set_output(node, b.add(node, "Embedding", params, [ids], {"weight": table}))
 
 
-@rule("Transpose", (), "swapping the last two axes right after an Embedding becomes its "
-      "channels_first; other permutations wait for the Transpose node")
+_HAS_TRANSPOSE = gc.has_spec("Transpose")
+
+
+@rule("Transpose", ("Transpose",) if _HAS_TRANSPOSE else (),
+      "swapping the last two axes right after an Embedding becomes its channels_first; "
+      + ("any other permutation that keeps the batch first becomes Transpose swaps" if _HAS_TRANSPOSE
+         else "other permutations wait for the Transpose node"))
 def _transpose(b, node):
     x = b.value(node.input[0])
-    perm = list(attributes(node).get("perm") or reversed(range(x.rank)))
+    perm = [int(p) for p in (attributes(node).get("perm") or reversed(range(x.rank)))]
     made = b.graph.nodes.get(x.node)
     only_reader = len(b.consumers.get(node.input[0], [])) == 1 and node.input[0] not in b.graph_outputs
     if (made is None or made.type != "Embedding" or made.params.get("channels_first") or not only_reader
             or perm != [0, 2, 1]):
+        if _HAS_TRANSPOSE:
+            from .onnx_ops_more import transpose_nodes
+
+            transpose_nodes(b, node, x, perm)
+            return
         raise Unmappable(f"permutes axes {perm}; there is no Transpose node yet")
     made.params["channels_first"] = True
     spec = gc.get_spec("Embedding")
@@ -586,3 +651,6 @@ def mapped_node_types() -> set[str]:
 
 
 __all__ = ["OPS", "OpRule", "Value", "mapped_node_types", "rule"]
+
+# The second wave's mappings register themselves when their node types exist.
+from . import onnx_ops_more  # noqa: E402, F401

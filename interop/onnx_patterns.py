@@ -1,6 +1,6 @@
 """Pattern fusion before mapping: several ONNX nodes that together are one layer become one node.
 
-Exporters before opset 20 have no Gelu operator and write GELU as
+x * Sigmoid(x) is SiLU (Swish with alpha 1). Exporters before opset 20 have no Gelu operator and write GELU as
 x * 0.5 * (1 + erf(x / sqrt(2))) — five nodes (Div, Erf, Add, Mul, Mul, the two Muls in any of
 three orders). `fuse_patterns` rewrites each such chain into one standard `Gelu` node, which the op
 table maps to a GELU node. MatMul + Add and a Pad before a convolution are fused by their
@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 ConstOf = Callable[[str], "np.ndarray | None"]
 
 
-def fuse_patterns(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[str]) -> list[onnx.NodeProto]:
-    """The node list with every erf-GELU chain replaced by one Gelu node."""
+def fuse_patterns(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[str],
+                  swish: bool = False) -> list[onnx.NodeProto]:
+    """The node list with every erf-GELU chain replaced by one Gelu node and, when `swish`
+    (the table maps Swish), every x * Sigmoid(x) by one Swish node."""
     from onnx import helper
 
     producer = {o: n for n in nodes for o in n.output}
@@ -41,6 +43,14 @@ def fuse_patterns(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[s
         for n in chain:
             replaced[id(n)] = None
         replaced[id(last)] = gelu
+    for mul in (n for n in nodes if swish and n.op_type == "Mul" and len(n.input) == 2):
+        for x, s in (tuple(mul.input), tuple(reversed(mul.input))):
+            sig = producer.get(s)
+            if (sig is not None and sig.op_type == "Sigmoid" and list(sig.input) == [x]
+                    and _private(sig, readers, outputs) and id(sig) not in replaced):
+                replaced[id(sig)] = None
+                replaced[id(mul)] = helper.make_node("Swish", [x], [mul.output[0]], name=mul.name)
+                break
     return [replaced.get(id(n), n) for n in nodes if replaced.get(id(n), n) is not None]
 
 

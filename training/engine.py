@@ -484,10 +484,10 @@ def load_pretrained(net: Any, graph: gc.Graph, root: str | Path | None) -> list[
     from codegen.pretrained import load_torchvision_vgg
 
     # Both formats map state-dict prefixes to node paths through init_weights.keys:
-    # torchvision_vgg (templates.transfer_vgg), netwright_state (interop's imported models).
-    if spec.get("format", "torchvision_vgg") not in ("torchvision_vgg", "netwright_state"):
+    # torchvision_vgg (templates.transfer_vgg), state_dict (interop's imported models).
+    if spec.get("format", "torchvision_vgg") not in ("torchvision_vgg", "state_dict"):
         raise ConfigError(f"init_weights: unknown format {spec.get('format')!r} "
-                          "(known: torchvision_vgg, netwright_state)")
+                          "(known: torchvision_vgg, state_dict)")
     path = Path(str(spec["path"])).expanduser()
     if not path.is_absolute() and root is not None:
         path = Path(root) / path
