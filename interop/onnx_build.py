@@ -162,8 +162,18 @@ def attributes(node: onnx.NodeProto) -> dict[str, Any]:
         value = helper.get_attribute_value(attr)
         if isinstance(value, bytes):
             value = value.decode("utf-8", "replace")
+        elif isinstance(value, float):
+            value = _short_float(value)
+        elif isinstance(value, list) and value and all(isinstance(v, float) for v in value):
+            value = [_short_float(v) for v in value]
         out[attr.name] = value
     return out
+
+
+def _short_float(value: float) -> float:
+    # ONNX stores float32: 1e-3 arrives as 0.0010000000474974513; the shortest decimal that is
+    # the same float32 keeps the graph file readable and loses nothing
+    return float(str(np.float32(value)))
 
 
 def node_label(node: onnx.NodeProto) -> str:

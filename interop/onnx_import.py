@@ -79,7 +79,7 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
         b.consts[init.name] = tensor_to_array(init)
         b.initializers.add(init.name)
     b.graph_outputs = {o.name for o in g.output}
-    nodes = fuse_patterns(list(g.node), _constant_reader(b, g), b.graph_outputs, swish="Swish" in OPS)
+    nodes = fuse_patterns(list(g.node), _constant_reader(b, g), b.graph_outputs, set(OPS))
     for n in nodes:
         for i in n.input:
             b.consumers.setdefault(i, []).append(n)
@@ -94,7 +94,7 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
     _drop_unused(b)
     lay_out(b.graph)
     b.graph.training = {"optimizer": "adam", "lr": 0.001, "epochs": 5, "batch_size": 64}
-    return ImportResult(b.graph, b.weights, opset, _file_params(model, b))
+    return ImportResult(b.graph, b.weights, opset, _file_params(nodes, b))
 
 
 def write_import(result: ImportResult, graph_path: str | os.PathLike) -> ImportResult:
@@ -275,19 +275,20 @@ def _drop_unused(b: Builder) -> None:
 
 
 _WEIGHT_OPS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "Add": (0, 1),
-               "BatchNormalization": (1, 2), "LayerNormalization": (1, 2), "Gather": (0,)}
+               "BatchNormalization": (1, 2), "LayerNormalization": (1, 2), "Gather": (0,), "PRelu": (1,),
+               "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2)}
 
 
-def _file_params(model: onnx.ModelProto, b: Builder) -> int:
+def _file_params(nodes: list[onnx.NodeProto], b: Builder) -> int:
     """Numbers in float initializers that layers learn (not BatchNorm statistics, not shapes).
 
     An initializer counts when it reaches a layer's weight input, directly or through folded
     constant nodes (a Reshape of a weight, an Identity that shares it); each use counts, since
     every layer that uses a shared initializer gets its own copy in the graph.
     """
-    sizes = {t.name: int(np.prod(t.dims)) for t in model.graph.initializer
-             if t.data_type in (1, 10, 11, 16) and len(t.dims) > 0}
-    return sum(sizes[origin] for n in model.graph.node if n.output and n.output[0] not in b.consts
+    sizes = {name: int(b.consts[name].size) for name in b.initializers
+             if b.consts[name].dtype.kind == "f" and b.consts[name].ndim > 0}
+    return sum(sizes[origin] for n in nodes if n.output and n.output[0] not in b.consts
                for k in _WEIGHT_OPS.get(n.op_type, ()) if len(n.input) > k
                for origin in b.origins.get(n.input[k], {n.input[k]}) if origin in sizes)
 
