@@ -12,13 +12,19 @@ import templates
 from interop import ImportRefused, import_source
 
 # Small settings keep the big templates quick; the layers are the same.
-PARAMS = {"vgg": {"depth": 11, "classifier_width": 64}, "transfer_vgg": {"depth": 11, "head_width": 32}}
+PARAMS = {"vgg": {"depth": 11, "classifier_width": 64}, "transfer_vgg": {"depth": 11, "head_width": 32},
+          "transfer": {"depth": 11, "head_width": 32}}
 
 # Templates whose exported file uses operators the registry cannot hold yet, and which node
 # says so (the importer must name it, not fail somewhere else).
 WAITING = {
     "segnet": "MaxPool",  # MaxUnpool's output size is computed from the batch in the file
     "dna_cnn": "Equal",  # F.one_hot exports as a comparison with a range; no OneHot pattern yet
+    # sequence models: padding masks (Equal), LSTM/attention internals (Split, a constant Add)
+    "rnn_classifier": "Equal",
+    "seq2seq": "Split",
+    "transformer": "Split",
+    "bert_tiny": "Add",
 }
 
 
