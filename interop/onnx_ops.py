@@ -416,6 +416,24 @@ def _pad(b, node):
 _HAS_PAD = gc.has_spec("Pad")
 
 
+@rule("ReduceMax", ("AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "GlobalMaxPool")
+      if _HAS_ADAPTIVE_MAX else ("GlobalMaxPool", "Reshape"),
+      "over every spatial axis: a global max pool (keepdims=1 keeps (C, 1, 1))")
+def _reduce_max(b, node):
+    a = attributes(node)
+    x = b.value(node.input[0])
+    axes = list(a.get("axes", []))
+    if b.opset >= 18 and len(node.input) > 1:
+        axes = [int(v) for v in b.need_const(node, 1, "axes").reshape(-1)]
+    spatial = set(range(2, x.rank))
+    if sorted(v % x.rank for v in axes) != sorted(spatial) or not spatial:
+        raise Unmappable(f"takes the maximum over axes {axes}; only every spatial axis maps (a global max pool)")
+    if a.get("keepdims", 1):
+        _global_max(b, node)
+    else:
+        b.set_output(node, b.add(node, "GlobalMaxPool", {}, [x]))
+
+
 @rule("Pad", ("Pad", "Crop") if _HAS_PAD else (),
       "constant zero padding, the same on both sides of each spatial axis, is folded into the Conv "
       "or AveragePool that reads it (pads as attribute before opset 11)"
@@ -600,6 +618,20 @@ def _transpose(b, node):
     ids = TensorType(x.shape[:-1], "int64")
     out = spec.infer(spec.resolve(made.params), {"in": [ids]}).outputs["out"]
     b.set_output(node, Value(x.node, x.port, out))
+
+
+@rule("OneHot", "OneHot", "int64 ids, values [0, 1], the class axis at 1 (channels first); also the "
+      "Unsqueeze-Equal-Cast-Transpose-Cast chain torch.export writes for F.one_hot")
+def _one_hot(b, node):
+    ids = b.value(node.input[0])
+    depth = int(np.asarray(b.need_const(node, 1, "depth")).reshape(-1)[0])
+    values = b.need_const(node, 2, "values").reshape(-1)
+    axis = attributes(node).get("axis", -1)
+    if ids.type.dtype != "int64" or list(values) != [0, 1] or values.dtype.kind != "f":
+        raise Unmappable("only int64 ids with off/on values 0 and 1 (as floats) map to OneHot")
+    if (axis % (ids.rank + 1)) != 1:
+        raise Unmappable(f"puts the classes on axis {axis}; OneHot puts them first (axis 1)")
+    b.set_output(node, b.add(node, "OneHot", {"num_classes": depth}, [ids]))
 
 
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}

@@ -126,23 +126,6 @@ def _lrn(b, node):
     b.set_output(node, b.add(node, "LocalResponseNorm", params, [b.value(node.input[0])]))
 
 
-@rule_if("ReduceMax", ("AdaptiveMaxPool1d", "AdaptiveMaxPool2d", "AdaptiveMaxPool3d", "GlobalMaxPool"),
-         "over every spatial axis: a global max pool (keepdims=1 keeps (C, 1, 1))")
-def _reduce_max(b, node):
-    a = attributes(node)
-    x = b.value(node.input[0])
-    axes = list(a.get("axes", []))
-    if b.opset >= 18 and len(node.input) > 1:
-        axes = [int(v) for v in b.need_const(node, 1, "axes").reshape(-1)]
-    spatial = set(range(2, x.rank))
-    if sorted(v % x.rank for v in axes) != sorted(spatial) or not spatial:
-        raise Unmappable(f"takes the maximum over axes {axes}; only every spatial axis maps (a global max pool)")
-    if a.get("keepdims", 1):
-        b.set_output(node, b.add(node, f"AdaptiveMaxPool{len(spatial)}d", {"output_size": 1}, [x]))
-    else:
-        b.set_output(node, b.add(node, "GlobalMaxPool", {}, [x]))
-
-
 # ---- shape -----------------------------------------------------------------------------------
 
 PAD_MODES = {"constant": "constant", "reflect": "reflect", "edge": "replicate", "wrap": "circular"}

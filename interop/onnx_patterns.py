@@ -62,6 +62,13 @@ def fuse_patterns(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[s
             for n in match[0]:
                 replaced[id(n)] = None
             replaced[id(where)] = match[1]
+    for eq in (n for n in nodes if "OneHot" in mapped and n.op_type == "Equal"):
+        match = _match_one_hot(eq, producer, readers, const_of, outputs)
+        if match is not None:
+            for n in match[0]:
+                replaced[id(n)] = None
+            replaced[id(match[1])] = match[2][-1]
+            extra[id(match[1])] = match[2][:-1]
     if "GroupNormalization" in mapped:
         for norm in (n for n in nodes if n.op_type == "InstanceNormalization"):
             match = _match_group_norm(norm, producer, readers, const_of, outputs)
@@ -95,6 +102,44 @@ def _match_softplus(where, producer, readers, const_of, outputs):
         return None
     name = _scope(where.name, "Softplus") or where.name
     return [cond, soft], helper.make_node("Softplus", [where.input[1]], [where.output[0]], name=name)
+
+
+def _match_one_hot(eq, producer, readers, const_of, outputs):
+    """torch.export's F.one_hot(ids, C).movedim(-1, 1).float(): Unsqueeze(ids, -1) == arange(C),
+    Cast, Transpose moving the class axis to 1, Cast to float."""
+    from onnx import TensorProto, helper, numpy_helper
+
+    unsqueeze = producer.get(eq.input[0])
+    classes = const_of(eq.input[1])
+    if unsqueeze is None or unsqueeze.op_type != "Unsqueeze" or classes is None or not _private(unsqueeze, readers, outputs):
+        return None
+    axes = const_of(unsqueeze.input[1]) if len(unsqueeze.input) > 1 else None
+    depth = int(np.asarray(classes).size)
+    if axes is None or list(np.asarray(axes).reshape(-1)) != [-1] or list(np.asarray(classes).reshape(-1)) != list(range(depth)):
+        return None
+    chain, node, moved = [unsqueeze, eq], eq, False
+    while True:
+        nxt = _only_reader(node, readers, outputs)
+        if nxt is None or nxt.op_type not in ("Cast", "Transpose") or (nxt.op_type == "Transpose" and moved):
+            break
+        if nxt.op_type == "Transpose":
+            perm = list({a.name: helper.get_attribute_value(a) for a in nxt.attribute}.get("perm", []))
+            if len(perm) < 3 or perm != [0, len(perm) - 1, *range(1, len(perm) - 1)]:
+                return None
+            moved = True
+        chain.append(nxt)
+        node = nxt
+    last = chain[-1]
+    to = {a.name: helper.get_attribute_value(a) for a in last.attribute}.get("to")
+    if not moved or last.op_type != "Cast" or to != TensorProto.FLOAT:
+        return None
+    name = _scope(eq.name, "OneHot") or eq.name
+    consts = [helper.make_node("Constant", [], [f"{name}:{k}"], name=f"{name}:{k}",
+                               value=numpy_helper.from_array(v, f"{name}:{k}"))
+              for k, v in (("depth", np.array(depth, np.int64)), ("values", np.array([0.0, 1.0], np.float32)))]
+    fused = helper.make_node("OneHot", [unsqueeze.input[0], f"{name}:depth", f"{name}:values"], [last.output[0]],
+                             name=name, axis=1)
+    return chain[:-1], last, [*consts, fused]
 
 
 def _is_hard_sigmoid(node) -> bool:

@@ -19,7 +19,6 @@ PARAMS = {"vgg": {"depth": 11, "classifier_width": 64}, "transfer_vgg": {"depth"
 # says so (the importer must name it, not fail somewhere else).
 WAITING = {
     "segnet": "MaxPool",  # MaxUnpool's output size is computed from the batch in the file
-    "dna_cnn": "Equal",  # F.one_hot exports as a comparison with a range; no OneHot pattern yet
     # sequence models: padding masks (Equal), LSTM/attention internals (Split, a constant Add)
     "rnn_classifier": "Equal",
     "seq2seq": "Split",
