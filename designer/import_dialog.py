@@ -10,7 +10,8 @@ from __future__ import annotations
 import os
 from pathlib import Path
 
-from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QApplication, QFileDialog, QMessageBox, QWidget
 
 ONNX_FILTER = "ONNX models (*.onnx);;All files (*)"
 GRAPH_FILTER = "Netwright graphs (*.json)"
@@ -49,12 +50,15 @@ class ModelImporter:
         from interop import ImportRefused, import_source
 
         self.window.statusBar().showMessage(f"Importing {source.name}…")
+        QApplication.setOverrideCursor(Qt.CursorShape.WaitCursor)  # a large model takes seconds
         try:
             result = import_source(str(source), target)
         except (ImportRefused, OSError) as exc:
+            QApplication.restoreOverrideCursor()
             lines = exc.lines if isinstance(exc, ImportRefused) else [f"{target}: {exc.strerror or exc}"]
             self._refuse(source, lines)
             return False
+        QApplication.restoreOverrideCursor()
         self.last_error = ""
         self.window.open_file(result.graph_path)
         self.window.statusBar().showMessage(
