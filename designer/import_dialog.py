@@ -63,7 +63,9 @@ class ModelImporter:
         self.window.open_file(result.graph_path)
         self.window.statusBar().showMessage(
             f"Imported {source.name}: {len(result.graph.nodes)} nodes, {result.file_params} parameters; "
-            f"weights in {result.weights_path.name}; matches onnxruntime to {result.max_diff:.1g}")
+            f"weights in {result.weights_path.name}; "
+            + (f"matches onnxruntime to {result.max_diff:.1g}" if result.max_diff is not None
+               else f"not compared ({result.compare_error})"))
         return True
 
     def _refuse(self, source: Path, lines: list[str]) -> None:

@@ -49,6 +49,7 @@ class ImportResult:
             `summary` will count), i.e. float initializers less BatchNorm statistics.
         graph_path / weights_path: where `write_import` put them.
         max_diff: largest difference from the source model on random input, once compared.
+        compare_error: why the comparison could not run (onnxruntime refused the file).
     """
 
     graph: Graph
@@ -58,6 +59,7 @@ class ImportResult:
     graph_path: Path | None = None
     weights_path: Path | None = None
     max_diff: float | None = None
+    compare_error: str | None = None
 
 
 def import_onnx(path: str | os.PathLike, name: str | None = None) -> ImportResult:
@@ -92,6 +94,10 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
                              f"{'s' if len(refusals) != 1 else ''} cannot be mapped"]
                             + [f"  {r}" for r in refusals], refusals)
     _drop_unused(b)
+    problems = [i for i in gc.validate(b.graph) if i.severity == gc.ERROR]
+    if problems:  # every node passed its spec alone; the whole graph must too
+        raise ImportRefused([f"cannot import {name}: the mapped graph is not valid"]
+                            + [f"  {p}" for p in problems])
     lay_out(b.graph)
     b.graph.training = {"optimizer": "adam", "lr": 0.001, "epochs": 5, "batch_size": 64}
     return ImportResult(b.graph, b.weights, opset, _file_params(nodes, b))
@@ -203,9 +209,18 @@ def _map_nodes(b: Builder, nodes: list[onnx.NodeProto]) -> list[Refusal]:
         try:
             _map_node(b, node)
         except Unmappable as exc:
-            refusals.append(Refusal(node_label(node) if node.name else node.output[0], node.op_type, str(exc)))
+            refusals.append(Refusal(_where(node), node.op_type, str(exc)))
+            failed.update(node.output)
+        except (ValueError, KeyError, IndexError, TypeError, ArithmeticError) as exc:
+            # attributes or tensors of a kind no exporter writes: name the node, not a traceback
+            refusals.append(Refusal(_where(node), node.op_type, f"cannot be read ({type(exc).__name__}: "
+                                                                 f"{' '.join(str(exc).split())[:120]})"))
             failed.update(node.output)
     return refusals
+
+
+def _where(node: onnx.NodeProto) -> str:
+    return node_label(node) if node.name else (node.output[0] if node.output else node.op_type)
 
 
 def _map_node(b: Builder, node: onnx.NodeProto) -> None:

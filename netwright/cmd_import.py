@@ -47,6 +47,8 @@ def run_import(args: argparse.Namespace) -> int:
         return 2
     nodes = len(result.graph.nodes)
     diff = "" if result.max_diff is None else f", max abs difference {result.max_diff:.2g} on random input"
+    if result.compare_error:
+        diff = f"; not compared: onnxruntime cannot run the file ({result.compare_error})"
     print(f"{result.graph_path}: {nodes} nodes, {result.file_params} parameters, opset {result.opset}; "
           f"weights in {result.weights_path}{diff}")
     return 0

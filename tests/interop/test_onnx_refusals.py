@@ -6,10 +6,13 @@ import numpy as np
 import onnx
 import pytest
 import torch
+from hypothesis import HealthCheck, given, settings
+from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
 from interop import ImportRefused
-from interop.onnx_import import import_onnx
+from interop.onnx_import import import_model, import_onnx
+from interop.onnx_read import parse_model
 from netwright.cli import main
 
 from .helpers import export_module
@@ -108,3 +111,16 @@ def test_a_huge_folded_constant_is_refused_not_allocated(tmp_path):
         import_onnx(path)
     assert [(r.node, r.op_type) for r in refused.value.refusals] == [("bomb", "ConstantOfShape")]
     assert "larger than any model needs" in refused.value.refusals[0].why
+
+
+@settings(max_examples=60, deadline=None, suppress_health_check=[HealthCheck.function_scoped_fixture])
+@given(st.data())
+def test_corrupted_bytes_never_raise_anything_but_a_refusal(good_file, data):
+    raw = bytearray(good_file.read_bytes())
+    for _ in range(data.draw(st.integers(1, 8))):
+        raw[data.draw(st.integers(0, len(raw) - 1))] = data.draw(st.integers(0, 255))
+    cut = data.draw(st.integers(len(raw) // 2, len(raw)))
+    try:
+        import_model(parse_model(bytes(raw[:cut]), "fuzzed.onnx"), "fuzzed")
+    except ImportRefused as exc:
+        assert exc.lines and all(isinstance(line, str) for line in exc.lines)
