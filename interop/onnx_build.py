@@ -69,6 +69,7 @@ class Builder:
         graph_outputs: names of the model's outputs.
         origins: folded constant -> the initializers it was computed from.
         initializers: names of the file's initializers.
+        outputs: node id -> its output ports' types.
     """
 
     graph: Graph
@@ -83,6 +84,7 @@ class Builder:
     graph_outputs: set[str] = field(default_factory=set)
     origins: dict[str, set[str]] = field(default_factory=dict)
     initializers: set[str] = field(default_factory=set)
+    outputs: dict[str, dict[str, TensorType]] = field(default_factory=dict)
 
     # ---- reading the ONNX node -------------------------------------------------------------
 
@@ -144,7 +146,12 @@ class Builder:
         if weights:
             self.weights[nid] = {k: np.ascontiguousarray(w, dtype=np.float32) for k, w in weights.items()}
         self.sources[nid] = node
+        self.outputs[nid] = dict(inference.outputs)
         return Value(nid, "out", inference.outputs["out"])
+
+    def port(self, value: Value, port: str) -> Value:
+        """Another output port of the node that produced `value`."""
+        return Value(value.node, port, self.outputs[value.node][port])
 
     def set_output(self, node: onnx.NodeProto, value: Value, index: int = 0) -> None:
         self.values[node.output[index]] = value

@@ -104,8 +104,11 @@ def _conv_transpose(b, node):
 def _pool(kind):
     def convert(b, node):
         a = attributes(node)
-        if kind == "Max" and b.output_used(node, 1):
-            raise Unmappable("its Indices output is used; MaxPool's indices feed only a MaxUnpool")
+        indices = kind == "Max" and b.output_used(node, 1)
+        if indices and (node.output[1] in b.graph_outputs
+                        or any(u.op_type != "MaxUnpool" for u in b.consumers.get(node.output[1], []))):
+            raise Unmappable("its Indices output is used by more than a MaxUnpool; MaxPool's indices "
+                             "feed only a MaxUnpool")
         kernel = tuple(a["kernel_shape"])
         rank = len(kernel)
         x, extra = _padded_input(b, node.input[0], rank) if kind == "Avg" else (b.value(node.input[0]), (0,) * rank)
@@ -120,12 +123,32 @@ def _pool(kind):
         params = {"kernel_size": _compact(kernel), "stride": _compact(strides), "padding": _compact(pads),
                   "ceil_mode": bool(a.get("ceil_mode", 0))}
         b.set_output(node, b.add(node, f"{kind}Pool{rank}d", params, [x]))
+        if indices:  # ONNX counts them over the whole tensor, PyTorch per map: each pair agrees
+            b.values[node.output[1]] = b.port(b.values[node.output[0]], "indices")
 
     return convert
 
 
-rule("MaxPool", ("MaxPool1d", "MaxPool2d", "MaxPool3d"), "symmetric pads, ceil_mode; dilation "
-     "and a used Indices output are refused")(_pool("Max"))
+rule("MaxPool", ("MaxPool1d", "MaxPool2d", "MaxPool3d"), "symmetric pads, ceil_mode; Indices "
+     "wired to a MaxUnpool; dilation refused")(_pool("Max"))
+
+
+@rule("MaxUnpool", ("MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"), "the Indices of a mapped MaxPool; "
+      "an output_shape other than that pool's input is refused")
+def _max_unpool(b, node):
+    a = attributes(node)
+    x, idx = b.value(node.input[0]), b.value(node.input[1])
+    kernel = tuple(a["kernel_shape"])
+    rank = len(kernel)
+    strides = tuple(a.get("strides") or (1,) * rank)
+    params = {"kernel_size": _compact(kernel), "stride": _compact(strides),
+              "padding": _compact(_symmetric(a.get("pads", ()), rank))}
+    v = b.add(node, f"MaxUnpool{rank}d", params, {"in": [x], "indices": [idx]})
+    wanted = b.const(node.input[2]) if len(node.input) > 2 and node.input[2] else None
+    if wanted is not None and tuple(int(s) for s in np.asarray(wanted).reshape(-1)[1:]) != v.shape:
+        raise Unmappable(f"output_shape {list(np.asarray(wanted).reshape(-1))} differs from the input of the "
+                         "pool that made the indices")
+    b.set_output(node, v)
 rule("AveragePool", ("AvgPool1d", "AvgPool2d", "AvgPool3d"), "as MaxPool; padding needs "
      "count_include_pad=1 (what PyTorch writes); a zero Pad before it is folded")(_pool("Avg"))
 

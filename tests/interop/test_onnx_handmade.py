@@ -128,3 +128,17 @@ def test_unmappable_nodes_are_listed_one_per_node(tmp_path):
     assert found == {("wave1", "Sin"), ("best", "TopK")}  # relu1 and join follow refused nodes
     assert refused.value.lines[0] == "cannot import bad: 2 nodes cannot be mapped"
     assert "  best (TopK): no Netwright node does what TopK does" in refused.value.lines
+
+
+def test_segnet_style_max_pool_indices_into_max_unpool(tmp_path):
+    inits = {"w": randn(4, 3, 3, 3)}
+    nodes = [
+        helper.make_node("Conv", ["x", "w"], ["c"], name="enc", pads=[1, 1, 1, 1]),
+        helper.make_node("MaxPool", ["c"], ["p", "i"], name="pool1", kernel_shape=[2, 2], strides=[2, 2]),
+        helper.make_node("Relu", ["p"], ["r"], name="relu"),
+        helper.make_node("MaxUnpool", ["r", "i"], ["y"], name="unpool1", kernel_shape=[2, 2],
+                         strides=[2, 2]),
+    ]
+    path = _save(tmp_path / "segnet.onnx", nodes, [_io("x", 3, 8, 8)], [_io("y", 4, 8, 8)], inits, opset=11)
+    result = import_and_compare(path)
+    assert ("pool1", "indices") in {e.src for e in result.graph.edges if e.dst == ("unpool1", "indices")}
