@@ -143,6 +143,7 @@ def _one_hot(b, node):
 
 
 _LINEAR = {1: "linear", 2: "bilinear", 3: "trilinear"}
+_ALIGN_CORNERS = "align_corners" in {p.name for p in gc.get_spec("Upsample").params}
 
 
 def _resize(b, node):
@@ -175,13 +176,15 @@ def _resize(b, node):
         params = {"scale_factor": factor, "mode": "nearest"}
     elif mode in ("linear", "bilinear") and coord in ("half_pixel", "pytorch_half_pixel"):
         params = {"scale_factor": factor, "mode": _LINEAR.get(x.rank - 2, "linear")}
+    elif mode in ("linear", "bilinear") and coord == "align_corners" and _ALIGN_CORNERS:
+        params = {"scale_factor": factor, "mode": _LINEAR.get(x.rank - 2, "linear"), "align_corners": True}
     else:
         raise Unmappable(f"mode {mode} with coordinate_transformation_mode {coord} has no Upsample mode")
     b.set_output(node, b.add(node, "Upsample", params, [x]))
 
 
 rule("Resize", "Upsample", "one scale for every spatial axis; nearest (asymmetric, floor) or "
-     "linear (half_pixel); sizes become a scale")(_resize)
+     "linear (half_pixel" + (", or align_corners" if _ALIGN_CORNERS else "") + "); sizes become a scale")(_resize)
 rule("Upsample", "Upsample", "the opset 7-9 form of Resize")(_resize)
 
 

@@ -78,3 +78,13 @@ class Attention(nn.Module):
 def test_transpose_and_matmul_of_two_tensors(opset, dynamo, tmp_path):
     result = import_and_compare(export_module(Attention(), torch.randn(2, 5, 6), tmp_path / "a.onnx", opset, dynamo))
     assert {"Transpose", "MatMul"} <= set(node_types(result))
+
+
+@pytest.mark.skipif("align_corners" not in {p.name for p in gc.get_spec("Upsample").params},
+                    reason="no Upsample align_corners yet")
+@pytest.mark.parametrize("align", [False, True])
+def test_bilinear_resize_with_and_without_align_corners(align, tmp_path):
+    module = nn.Sequential(nn.Conv2d(2, 3, 1), nn.Upsample(scale_factor=2, mode="bilinear", align_corners=align))
+    result = import_and_compare(export_module(module, torch.randn(2, 2, 5, 5), tmp_path / "up.onnx", 13))
+    up = next(n for n in result.graph.nodes.values() if n.type == "Upsample")
+    assert up.params["mode"] == "bilinear" and bool(up.params.get("align_corners", False)) == align
