@@ -16,6 +16,9 @@ from .helpers import import_and_compare, node_types, randn
 
 
 def _save(path, nodes, inputs, outputs, inits, opset, ir=None):
+    if ir is not None and ir < 4:  # old files list every initializer among the graph inputs too
+        inputs = inputs + [helper.make_tensor_value_info(k, helper.np_dtype_to_tensor_dtype(v.dtype), v.shape)
+                           for k, v in inits.items()]
     graph = helper.make_graph(nodes, "handmade", inputs, outputs,
                               [numpy_helper.from_array(v, k) for k, v in inits.items()])
     model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", opset)],
@@ -142,3 +145,23 @@ def test_segnet_style_max_pool_indices_into_max_unpool(tmp_path):
     path = _save(tmp_path / "segnet.onnx", nodes, [_io("x", 3, 8, 8)], [_io("y", 4, 8, 8)], inits, opset=11)
     result = import_and_compare(path)
     assert ("pool1", "indices") in {e.src for e in result.graph.edges if e.dst == ("unpool1", "indices")}
+
+
+@pytest.mark.parametrize("opset", [7, 9, 11, 13, 17, 21])
+def test_one_small_network_at_many_opsets(opset, tmp_path):
+    import onnx
+
+    opset = min(opset, onnx.defs.onnx_opset_version())
+    inits = {"w": randn(4, 2, 3, 3), "b": randn(4), "fc": randn(3, 4 * 3 * 3), "fcb": randn(3)}
+    nodes = [
+        helper.make_node("Conv", ["x", "w", "b"], ["c"], name="conv", kernel_shape=[3, 3], strides=[2, 2]),
+        helper.make_node("Relu", ["c"], ["r"], name="relu"),
+        helper.make_node("Flatten", ["r"], ["f"], name="flatten"),
+        helper.make_node("Gemm", ["f", "fc", "fcb"], ["g"], name="fc", transB=1),
+        helper.make_node("Softmax", ["g"], ["y"], name="prob", axis=1),
+    ]
+    ir = {7: 3, 9: 4, 11: 6, 13: 7, 17: 8, 21: 10}[opset] if opset in (7, 9, 11, 13, 17, 21) else None
+    path = _save(tmp_path / f"o{opset}.onnx", nodes, [_io("x", 2, 7, 7)], [_io("y", 3)], inits, opset, ir)
+    result = import_and_compare(path)
+    assert result.opset == opset
+    assert node_types(result) == ["Input", "Conv2d", "ReLU", "Flatten", "Dense", "Softmax", "Output"]
