@@ -19,7 +19,7 @@ if TYPE_CHECKING:
 
 
 def import_source(source: str, graph_path: str | os.PathLike, weights: str | os.PathLike | None = None,
-                  input_shape: Sequence[int] = (3, 224, 224)) -> ImportResult:
+                  input_shape: Sequence[int] | None = None) -> ImportResult:
     """Import an .onnx file or a library architecture, write graph + weights, and compare.
 
     Args:
@@ -28,7 +28,8 @@ def import_source(source: str, graph_path: str | os.PathLike, weights: str | os.
         graph_path: the .json graph to write; the weights go beside it as .safetensors.
         weights: a state dict for a library architecture (ignored for ONNX files, whose
             weights are inside).
-        input_shape: a library architecture's sample shape without the batch axis.
+        input_shape: one sample's shape without the batch axis: a library architecture's
+            (default 3, 224, 224), or the sizes an ONNX file leaves open on its first input.
 
     Raises:
         ImportRefused: unreadable source, missing library, or unmappable nodes (listed).
@@ -38,9 +39,9 @@ def import_source(source: str, graph_path: str | os.PathLike, weights: str | os.
 
     target = Path(graph_path)
     if is_library_source(source):
-        result = import_architecture(source, input_shape, weights, name=target.stem)
+        result = import_architecture(source, input_shape or (3, 224, 224), weights, name=target.stem)
     else:
-        result = import_onnx(source, target.stem)
+        result = import_onnx(source, target.stem, input_shape)
         try:
             result.max_diff = compare_with_onnxruntime(result, source)
         except Exception as exc:  # onnxruntime refuses some valid files; the import still stands

@@ -13,6 +13,7 @@ start from the model's own numbers.
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -62,13 +63,15 @@ class ImportResult:
     compare_error: str | None = None
 
 
-def import_onnx(path: str | os.PathLike, name: str | None = None) -> ImportResult:
-    """Read an ONNX file and map it to a graph (nothing is written).
+def import_onnx(path: str | os.PathLike, name: str | None = None,
+                input_shape: Sequence[int] | None = None) -> ImportResult:
+    """Read an ONNX file and map it to a graph (nothing is written); `input_shape` fills the
+    sizes the file leaves open on its first input.
 
     Raises:
         ImportRefused: the file is malformed, or some nodes cannot be mapped (listed).
     """
-    model = read_model(path)
+    model = read_model(path, input_shape)
     return import_model(model, name or Path(path).stem)
 
 
@@ -189,7 +192,7 @@ def _input_node(b: Builder, vi: onnx.ValueInfoProto, count: int) -> Value:
     sizes = []
     for k, d in enumerate(dims[1:], start=1):
         if not d.HasField("dim_value") or d.dim_value < 1:
-            raise Unmappable(f"axis {k} has no fixed size ({d.dim_param or '?'}); export with a fixed size")
+            raise Unmappable(f"axis {k} has no fixed size ({d.dim_param or '?'}); give --input-shape or export with a fixed size")
         sizes.append(int(d.dim_value))
     nid = b.graph.unique_id(vi.name)
     field_name = ("image" if len(sizes) >= 2 and dtype == "float32" else "features") if count == 1 else nid

@@ -9,6 +9,7 @@ these becomes an `ImportRefused` with one clear line; the importer never shows a
 from __future__ import annotations
 
 import os
+from collections.abc import Sequence
 from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING
@@ -46,8 +47,11 @@ class ImportRefused(ValueError):
         super().__init__("\n".join(self.lines))
 
 
-def read_model(path: str | os.PathLike) -> onnx.ModelProto:
+def read_model(path: str | os.PathLike, input_shape: Sequence[int] | None = None) -> onnx.ModelProto:
     """Parse, check and shape-infer an ONNX file without loading external data.
+
+    `input_shape` (one sample, without the batch) fills the sizes the file leaves open on its
+    first input (a model exported with a dynamic height and width).
 
     Raises:
         ImportRefused: the file is missing, not ONNX, truncated, inconsistent, too old, or
@@ -59,10 +63,11 @@ def read_model(path: str | os.PathLike) -> onnx.ModelProto:
     size = source.stat().st_size
     if size >= MAX_FILE_BYTES:
         raise ImportRefused(f"{source}: {size} bytes is larger than any ONNX file can be")
-    return parse_model(source.read_bytes(), str(source), source.parent)
+    return parse_model(source.read_bytes(), str(source), source.parent, input_shape)
 
 
-def parse_model(data: bytes, where: str = "model", folder: Path | None = None) -> onnx.ModelProto:
+def parse_model(data: bytes, where: str = "model", folder: Path | None = None,
+                input_shape: Sequence[int] | None = None) -> onnx.ModelProto:
     """The checked model held by `data` (the bytes of an .onnx file); see `read_model`.
 
     Weights kept in external data files (what torch.onnx.export writes beside large models) are
@@ -81,6 +86,8 @@ def parse_model(data: bytes, where: str = "model", folder: Path | None = None) -
     for tensor in model.graph.initializer:
         if tensor.data_location == onnx.TensorProto.EXTERNAL:
             _read_external(tensor, where, folder)
+    if input_shape is not None:
+        _fix_input_shape(model, input_shape, where)
     opset = default_opset(model)
     if opset < OLDEST_OPSET:
         raise ImportRefused(f"{where}: opset {opset} is older than {OLDEST_OPSET}; convert it with "
@@ -125,6 +132,22 @@ def _read_external(tensor: onnx.TensorProto, where: str, folder: Path | None) ->
     tensor.raw_data = raw
     tensor.data_location = onnx.TensorProto.DEFAULT
     del tensor.external_data[:]
+
+
+def _fix_input_shape(model: onnx.ModelProto, shape: Sequence[int], where: str) -> None:
+    initializers = {t.name for t in model.graph.initializer}
+    first = next((i for i in model.graph.input if i.name not in initializers), None)
+    if first is None:
+        raise ImportRefused(f"{where}: the model has no input to give a shape")
+    dims = first.type.tensor_type.shape.dim
+    if len(dims) != len(shape) + 1:
+        raise ImportRefused(f"{where}: input {first.name} has {len(dims) - 1} axes besides the batch; "
+                            f"--input-shape gives {len(shape)}")
+    for k, (dim, size) in enumerate(zip(list(dims)[1:], shape), start=1):
+        if dim.HasField("dim_value") and dim.dim_value != size:
+            raise ImportRefused(f"{where}: input {first.name} has size {dim.dim_value} on axis {k}, "
+                                f"--input-shape gives {size}")
+        dim.dim_value = int(size)
 
 
 def default_opset(model: onnx.ModelProto) -> int:

@@ -23,8 +23,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("-o", "--output", required=True, help="the .json graph file to write")
     p.add_argument("--weights", help="for a library architecture: its state dict (.pth or .safetensors); "
                                      "without it the weights are random (nothing is downloaded)")
-    p.add_argument("--input-shape", default="3,224,224",
-                   help="for a library architecture: one sample's shape without the batch (default 3,224,224)")
+    p.add_argument("--input-shape",
+                   help="one sample's shape without the batch, e.g. 3,224,224: a library architecture's "
+                        "(default 3,224,224), or the sizes an ONNX file leaves open")
     p.set_defaults(handler=run_import)
 
 
@@ -32,7 +33,7 @@ def run_import(args: argparse.Namespace) -> int:
     from interop import ImportRefused, import_source
 
     try:
-        shape = tuple(int(s) for s in args.input_shape.split(","))
+        shape = tuple(int(s) for s in args.input_shape.split(",")) if args.input_shape else None
     except ValueError:
         print(f"error: --input-shape {args.input_shape!r}: write sizes like 3,224,224", file=sys.stderr)
         return 2

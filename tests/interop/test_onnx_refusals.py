@@ -10,6 +10,7 @@ from hypothesis import HealthCheck, given, settings
 from hypothesis import strategies as st
 from onnx import TensorProto, helper, numpy_helper
 
+import graph_core as gc
 from interop import ImportRefused
 from interop.onnx_import import import_model, import_onnx
 from interop.onnx_read import parse_model
@@ -124,3 +125,18 @@ def test_corrupted_bytes_never_raise_anything_but_a_refusal(good_file, data):
         import_model(parse_model(bytes(raw[:cut]), "fuzzed.onnx"), "fuzzed")
     except ImportRefused as exc:
         assert exc.lines and all(isinstance(line, str) for line in exc.lines)
+
+
+def test_dynamic_image_size_needs_and_takes_an_input_shape(tmp_path, capsys):
+    module = torch.nn.Sequential(torch.nn.Conv2d(3, 4, 3, padding=1), torch.nn.AdaptiveAvgPool2d(1),
+                                 torch.nn.Flatten(), torch.nn.Linear(4, 2))
+    path = tmp_path / "dyn.onnx"
+    torch.onnx.export(module.eval(), (torch.randn(1, 3, 16, 16),), str(path), dynamo=False, opset_version=13,
+                      input_names=["x"], dynamic_axes={"x": {0: "n", 2: "h", 3: "w"}})
+    assert main(["import", str(path), "-o", str(tmp_path / "d.json")]) == 1
+    err = capsys.readouterr().err
+    assert "x (graph input): axis 2 has no fixed size (h); give --input-shape" in err
+    assert main(["import", str(path), "-o", str(tmp_path / "d.json"), "--input-shape", "3,20,24"]) == 0
+    assert gc.load_graph(tmp_path / "d.json").nodes["x"].params["shape"] == [3, 20, 24]
+    assert main(["import", str(path), "-o", str(tmp_path / "e.json"), "--input-shape", "3,20"]) == 2
+    assert "has 3 axes besides the batch; --input-shape gives 2" in capsys.readouterr().err
