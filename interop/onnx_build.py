@@ -33,6 +33,8 @@ class Value:
     node: str
     port: str
     type: TensorType
+    layout: str = "batch"  # "time": the same tensor seen time-major (L, N, F), as ONNX RNNs read it;
+    # "rnn" / "rnn_t": an ONNX RNN's Y (L, dirs, N, H) / (L, N, dirs, H) of a registry RNN's (L, dirs·H)
 
     @property
     def shape(self) -> tuple[int, ...]:
@@ -70,6 +72,7 @@ class Builder:
         origins: folded constant -> the initializers it was computed from.
         initializers: names of the file's initializers.
         outputs: node id -> its output ports' types.
+        batch_zeros: constants of zeros whose first size is the batch (an RNN's initial state).
     """
 
     graph: Graph
@@ -85,6 +88,7 @@ class Builder:
     origins: dict[str, set[str]] = field(default_factory=dict)
     initializers: set[str] = field(default_factory=set)
     outputs: dict[str, dict[str, TensorType]] = field(default_factory=dict)
+    batch_zeros: set[str] = field(default_factory=set)
 
     # ---- reading the ONNX node -------------------------------------------------------------
 
@@ -100,6 +104,10 @@ class Builder:
                              f"{name or 'it'} is computed by the network")
         return value
 
+    def any_value(self, name: str) -> Value | None:
+        """The graph tensor called `name` in whatever layout, or None."""
+        return self.values.get(name)
+
     def from_file(self, name: str) -> bool:
         """True when the constant `name` holds numbers from the file's initializers."""
         return bool(self.origins.get(name, {name}) & self.initializers)
@@ -107,7 +115,11 @@ class Builder:
     def value(self, name: str) -> Value:
         """The graph tensor called `name`; a constant there cannot be wired."""
         if name in self.values:
-            return self.values[name]
+            v = self.values[name]
+            if v.layout != "batch":
+                raise Unmappable(f"reads {name}, a sequence laid out time-major for a recurrent layer; "
+                                 "only a recurrent layer or the Transpose back to batch-first may read it")
+            return v
         if name in self.pending_pads:
             raise Unmappable(f"reads {name}, a Pad that only a convolution or average pool can absorb")
         if name in self.consts:
@@ -173,6 +185,8 @@ def attributes(node: onnx.NodeProto) -> dict[str, Any]:
             value = _short_float(value)
         elif isinstance(value, list) and value and all(isinstance(v, float) for v in value):
             value = [_short_float(v) for v in value]
+        elif isinstance(value, list) and value and all(isinstance(v, bytes) for v in value):
+            value = [v.decode("utf-8", "replace") for v in value]
         out[attr.name] = value
     return out
 

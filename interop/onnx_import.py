@@ -231,7 +231,11 @@ def _map_node(b: Builder, node: onnx.NodeProto) -> None:
         raise Unmappable(f"is in the custom domain {node.domain!r}; only standard ONNX operators map")
     ins = list(node.input)
     if node.op_type == "Shape" and ins and ins[0] in b.values:
-        shape = np.array((BATCH,) + b.values[ins[0]].shape, dtype=np.int64)
+        v = b.values[ins[0]]
+        if v.layout not in ("batch", "time"):
+            raise Unmappable("reads the shape of a recurrent layer's raw output")
+        sizes = (BATCH,) + v.shape if v.layout == "batch" else (v.shape[0], BATCH) + v.shape[1:]
+        shape = np.array(sizes, dtype=np.int64)
         a = attributes(node)
         b.consts[node.output[0]] = shape[a.get("start", 0):a.get("end", None)]
         return
@@ -240,6 +244,13 @@ def _map_node(b: Builder, node: onnx.NodeProto) -> None:
         b.consts[node.output[0]] = b.consts[ins[0]].astype(b.values[ins[1]].type.dtype)
         b.origins[node.output[0]] = b.origins.get(ins[0], {ins[0]})
         return
+    if node.op_type == "ConstantOfShape" and ins[0] in b.consts and BATCH in b.consts[ins[0]]:
+        fill = attributes(node).get("value")
+        if fill is None or not np.any(tensor_to_array(fill)):
+            # zeros as large as the batch: an RNN's initial state (the recurrent entries accept it)
+            b.consts[node.output[0]] = np.zeros([1 if s == BATCH else int(s) for s in b.consts[ins[0]]], np.float32)
+            b.batch_zeros.add(node.output[0])
+            return
     if node.op_type in FOLDERS and all(not i or i in b.consts for i in ins):
         try:
             results = fold(node.op_type, [b.consts[i] if i else None for i in ins], attributes(node), b.opset)
@@ -294,7 +305,8 @@ def _drop_unused(b: Builder) -> None:
 
 _WEIGHT_OPS = {"Conv": (1, 2), "ConvTranspose": (1, 2), "Gemm": (1, 2), "MatMul": (1,), "Add": (0, 1),
                "BatchNormalization": (1, 2), "LayerNormalization": (1, 2), "Gather": (0,), "PRelu": (1,),
-               "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2)}
+               "InstanceNormalization": (1, 2), "GroupNormalization": (1, 2), "LSTM": (1, 2, 3),
+               "GRU": (1, 2, 3), "RNN": (1, 2, 3)}
 
 
 def _file_params(nodes: list[onnx.NodeProto], b: Builder) -> int:

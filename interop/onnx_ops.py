@@ -274,4 +274,4 @@ __all__ = ["OPS", "OpRule", "Value", "mapped_node_types", "rule"]
 
 # The rest of the table registers itself on import; the second wave's mappings only once their
 # node types exist.
-from . import onnx_ops_more, onnx_ops_shape, onnx_ops_spatial  # noqa: E402, F401
+from . import onnx_ops_more, onnx_ops_recurrent, onnx_ops_shape, onnx_ops_spatial  # noqa: E402, F401

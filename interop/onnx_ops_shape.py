@@ -27,8 +27,12 @@ def _flatten(b, node):
 @rule("Reshape", ("Flatten", "Reshape"), "a constant target shape (folded shape arithmetic "
       "included) that keeps the batch axis; to one axis it becomes Flatten")
 def _reshape(b, node):
-    x = b.value(node.input[0])
+    from .onnx_ops_recurrent import relayout_reshape
+
     target = [int(v) for v in b.need_const(node, 1, "target shape").reshape(-1)]
+    if relayout_reshape(b, node, target):
+        return
+    x = b.value(node.input[0])
     if not attributes(node).get("allowzero", 0):
         target = [(x.shape[k - 1] if k else BATCH) if s == 0 and k < x.rank else s
                   for k, s in enumerate(target)]
@@ -43,8 +47,12 @@ def _reshape(b, node):
 
 @rule("Squeeze", ("Reshape", "Flatten"), "of a layer output: a Reshape (axes from attribute or input)")
 def _squeeze(b, node):
-    x = b.value(node.input[0])
+    from .onnx_ops_recurrent import relayout_squeeze
+
     axes = _axes(b, node)
+    if relayout_squeeze(b, node, axes):
+        return
+    x = b.value(node.input[0])
     full = (1,) + x.shape
     drop = {axis_of(v, x.rank) for v in axes} if axes else {k for k, s in enumerate(full) if s == 1 and k}
     _reshape_to(b, node, x, [s for k, s in enumerate(x.shape, start=1) if k not in drop])
@@ -109,8 +117,13 @@ _HAS_TRANSPOSE = gc.has_spec("Transpose")
       + ("any other permutation that keeps the batch first becomes Transpose swaps" if _HAS_TRANSPOSE
          else "other permutations wait for the Transpose node"))
 def _transpose(b, node):
+    from .onnx_ops_recurrent import relayout
+
+    given = attributes(node).get("perm")
+    if given and relayout(b, node, [int(p) for p in given]):
+        return
     x = b.value(node.input[0])
-    perm = [int(p) for p in (attributes(node).get("perm") or reversed(range(x.rank)))]
+    perm = [int(p) for p in (given or reversed(range(x.rank)))]
     made = b.graph.nodes.get(x.node)
     only_reader = len(b.consumers.get(node.input[0], [])) == 1 and node.input[0] not in b.graph_outputs
     if (made is None or made.type != "Embedding" or made.params.get("channels_first") or not only_reader

@@ -88,3 +88,43 @@ def test_bilinear_resize_with_and_without_align_corners(align, tmp_path):
     result = import_and_compare(export_module(module, torch.randn(2, 2, 5, 5), tmp_path / "up.onnx", 13))
     up = next(n for n in result.graph.nodes.values() if n.type == "Upsample")
     assert up.params["mode"] == "bilinear" and bool(up.params.get("align_corners", False)) == align
+
+
+class Recurrent(nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.lstm = nn.LSTM(5, 7, batch_first=True)
+        self.gru = nn.GRU(7, 3, batch_first=True, bidirectional=True)
+        self.fc = nn.Linear(6, 2)
+
+    def forward(self, x):
+        y, _ = self.lstm(x)
+        z, _ = self.gru(y)
+        return self.fc(z)
+
+
+@pytest.mark.skipif(not gc.has_spec("LSTM"), reason="no LSTM node yet")
+@pytest.mark.parametrize("opset,dynamo", [(13, False), (17, False), (18, True)])
+def test_lstm_gru_rnn_layers(opset, dynamo, tmp_path):
+    torch.manual_seed(0)
+    module = Recurrent()
+    result = import_and_compare(export_module(module, torch.randn(2, 4, 5), tmp_path / "r.onnx", opset, dynamo),
+                                sum(p.numel() for p in module.parameters()))
+    assert [t for t in node_types(result) if t not in ("Input", "Output")] == ["LSTM", "GRU", "Dense"]
+
+
+@pytest.mark.skipif(not gc.has_spec("RNN"), reason="no RNN node yet")
+def test_simple_rnn_from_the_legacy_exporter(tmp_path):
+    wrapped = _First(nn.RNN(5, 4, batch_first=True, nonlinearity="relu"))
+    result = import_and_compare(export_module(wrapped, torch.randn(2, 3, 5), tmp_path / "rnn.onnx", 13))
+    rnn = next(n for n in result.graph.nodes.values() if n.type == "RNN")
+    assert rnn.params["nonlinearity"] == "relu"
+
+
+class _First(nn.Module):
+    def __init__(self, inner):
+        super().__init__()
+        self.inner = inner
+
+    def forward(self, x):
+        return self.inner(x)[0]
