@@ -35,6 +35,16 @@ class Value:
     type: TensorType
     layout: str = "batch"  # "time": the same tensor seen time-major (L, N, F), as ONNX RNNs read it;
     # "rnn" / "rnn_t": an ONNX RNN's Y (L, dirs, N, H) / (L, N, dirs, H) of a registry RNN's (L, dirs·H)
+    dirs: int = 1  # directions of the recurrent layer behind an "rnn"/"rnn_t" value
+
+    def onnx_shape(self, batch: int) -> tuple[int, ...]:
+        """The sizes ONNX sees for this value, with `batch` for the batch axis."""
+        if self.layout == "batch":
+            return (batch,) + self.shape
+        length, features = self.shape
+        return {"time": (length, batch, features),
+                "rnn": (length, self.dirs, batch, features // self.dirs),
+                "rnn_t": (length, batch, self.dirs, features // self.dirs)}[self.layout]
 
     @property
     def shape(self) -> tuple[int, ...]:

@@ -222,6 +222,20 @@ def _map_nodes(b: Builder, nodes: list[onnx.NodeProto]) -> list[Refusal]:
     return refusals
 
 
+def _batch_zeros(b: Builder, node: onnx.NodeProto) -> bool:
+    """ConstantOfShape or Expand of zeros to a shape holding the batch size (an RNN's initial
+    state): kept as zeros that the recurrent entries accept."""
+    ins = list(node.input)
+    if node.op_type not in ("ConstantOfShape", "Expand") or not all(i in b.consts for i in ins if i):
+        return False
+    if BATCH not in b.consts[ins[-1]]:
+        return False
+    if node.op_type == "Expand":
+        return not np.any(b.consts[ins[0]])
+    fill = attributes(node).get("value")
+    return fill is None or not np.any(tensor_to_array(fill))
+
+
 def _where(node: onnx.NodeProto) -> str:
     return node_label(node) if node.name else (node.output[0] if node.output else node.op_type)
 
@@ -231,11 +245,7 @@ def _map_node(b: Builder, node: onnx.NodeProto) -> None:
         raise Unmappable(f"is in the custom domain {node.domain!r}; only standard ONNX operators map")
     ins = list(node.input)
     if node.op_type == "Shape" and ins and ins[0] in b.values:
-        v = b.values[ins[0]]
-        if v.layout not in ("batch", "time"):
-            raise Unmappable("reads the shape of a recurrent layer's raw output")
-        sizes = (BATCH,) + v.shape if v.layout == "batch" else (v.shape[0], BATCH) + v.shape[1:]
-        shape = np.array(sizes, dtype=np.int64)
+        shape = np.array(b.values[ins[0]].onnx_shape(BATCH), dtype=np.int64)
         a = attributes(node)
         b.consts[node.output[0]] = shape[a.get("start", 0):a.get("end", None)]
         return
@@ -244,13 +254,12 @@ def _map_node(b: Builder, node: onnx.NodeProto) -> None:
         b.consts[node.output[0]] = b.consts[ins[0]].astype(b.values[ins[1]].type.dtype)
         b.origins[node.output[0]] = b.origins.get(ins[0], {ins[0]})
         return
-    if node.op_type == "ConstantOfShape" and ins[0] in b.consts and BATCH in b.consts[ins[0]]:
-        fill = attributes(node).get("value")
-        if fill is None or not np.any(tensor_to_array(fill)):
+    if _batch_zeros(b, node):
             # zeros as large as the batch: an RNN's initial state (the recurrent entries accept it)
-            b.consts[node.output[0]] = np.zeros([1 if s == BATCH else int(s) for s in b.consts[ins[0]]], np.float32)
-            b.batch_zeros.add(node.output[0])
-            return
+        shape = b.consts[ins[-1]]
+        b.consts[node.output[0]] = np.zeros([1 if s == BATCH else int(s) for s in shape], np.float32)
+        b.batch_zeros.add(node.output[0])
+        return
     if node.op_type in FOLDERS and all(not i or i in b.consts for i in ins):
         try:
             results = fold(node.op_type, [b.consts[i] if i else None for i in ins], attributes(node), b.opset)

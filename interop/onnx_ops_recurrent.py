@@ -32,6 +32,12 @@ def relayout(b: Builder, node, perm: list[int]) -> bool:
         return False
     moves = {("batch", (1, 0, 2)): "time", ("time", (1, 0, 2)): "batch", ("rnn", (0, 2, 1, 3)): "rnn_t"}
     layout = moves.get((v.layout, tuple(perm)))
+    swapped = {("batch", (2, 0, 1)): "time", ("time", (1, 2, 0)): "batch"}.get((v.layout, tuple(perm)))
+    if swapped and v.type.rank == 2 and gc.has_spec("Transpose"):
+        # channels-first (C, L) read time-major, or time-major written back channels-first:
+        # one Transpose node swaps (C, L) and (L, C), the rest is the view
+        v = b.add(node, "Transpose", {"dim0": 1, "dim1": 2}, [replace(v, layout="batch")])
+        layout = swapped
     if layout is None or (layout == "time" and v.type.rank != 2):
         return False
     b.set_output(node, replace(v, layout=layout))
@@ -116,7 +122,7 @@ def _recurrent(kind: str):
         if kind == "RNN":
             params["nonlinearity"] = nonlinearity
         out = b.add(node, _TYPES[kind], params, [Value(x.node, x.port, x.type)], tensors)
-        b.set_output(node, replace(out, layout="rnn"))
+        b.set_output(node, replace(out, layout="rnn", dirs=dirs))
 
     return convert
 

@@ -19,8 +19,8 @@ PARAMS = {"vgg": {"depth": 11, "classifier_width": 64}, "transfer_vgg": {"depth"
 # says so (the importer must name it, not fail somewhere else).
 WAITING = {
     "segnet": "MaxPool",  # MaxUnpool's output size is computed from the batch in the file
-    # sequence models: padding masks (Equal), LSTM/attention internals (Split, a constant Add)
-    "rnn_classifier": "Equal",
+    # sequence models: a decoder's initial state wired from the encoder, attention internals
+    # (Split, a constant Add)
     "seq2seq": "Split",
     "transformer": "Split",
     "bert_tiny": "Add",
