@@ -334,7 +334,10 @@ class MainWindow(QMainWindow):
 
     def canvas_menu(self, pos: QPoint) -> QMenu:
         """The canvas's right-click menu for viewport point `pos` (see canvas/context_menu.py)."""
-        return build_canvas_menu(self, self.view, self.editor, pos, self._quick_add_at)
+        menu = build_canvas_menu(self, self.view, self.editor, pos, self._quick_add_at)
+        self.training.explainer.extend_canvas_menu(menu, self.scene.selected_node_ids(), self.scene.graph,
+                                                   list(self.scene.path))
+        return menu
 
     def _remember_view(self) -> None:
         self._left_path = tuple(self.scene.path)

@@ -13,6 +13,7 @@ import sys
 from netwright import (
     __version__,
     cmd_codegen,
+    cmd_explain,
     cmd_graph,
     cmd_gui,
     cmd_import,
@@ -20,7 +21,7 @@ from netwright import (
     cmd_train,
 )
 
-_MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train, cmd_import)
+_MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train, cmd_explain, cmd_import)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -8,14 +8,14 @@ Built only from graph_core (no torch, no Qt).
 from __future__ import annotations
 
 # Importing the modules registers their templates.
-from . import autoencoders, gans, multiomics, sequences, tabular, vgg, vision  # noqa: F401
+from . import autoencoders, gans, multiomics, sequences, shortcut, tabular, vgg, vision  # noqa: F401
 from .catalog import Template, TemplateError, all_templates, arrange, build, catalog, get_template
 from .vgg import WEIGHTS_FORMAT, torchvision_vgg_keys
 
 # The gallery follows a course: from one neuron to GANs and multi-omics.
 GALLERY = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg", "transfer_vgg",
            "autoencoder", "vae", "conv_vae", "segnet", "gan", "dcgan", "dna_cnn", "timeseries_gaf",
-           "multiomics_vae", "embedding_classifier"]
+           "multiomics_vae", "embedding_classifier", "husky_wolf"]
 arrange(GALLERY)
 
 __all__ = ["GALLERY", "WEIGHTS_FORMAT", "Template", "TemplateError", "all_templates", "build",

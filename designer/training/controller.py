@@ -25,6 +25,7 @@ import graph_core as gc
 
 from .analysis import CONV_TYPES
 from .engine_process import EngineProcess, EngineRun
+from .explain_view import Explainer
 from .panel import TrainingPanel, progress_text
 from .plots import LivePlots
 from .records import runs_root
@@ -133,6 +134,7 @@ class TrainingController(QObject):
         self.runs.message.connect(self._status_message)
         self.runs.tree.itemSelectionChanged.connect(self._feature_nodes)
         self.results.feature_maps.requested.connect(self.request_feature_maps)
+        self.explainer = Explainer(self, self.results.explain)
         self.panel.device.devices_wanted.connect(self.request_devices)
         self.runs.export_in_engine = self.export_run_onnx
         self.window.document.replaced.connect(self._document_replaced)
@@ -261,6 +263,8 @@ class TrainingController(QObject):
             elif kind == "feature_maps" and event.get("request") == self._maps_request:
                 self._maps_request = 0
                 self.results.feature_maps.show_maps(event.get("maps"), event.get("message") or "")
+            elif kind == "explained":
+                self.explainer.receive(event)
             elif kind == "devices":
                 self._devices_pending = False
                 self.panel.device.add_devices(event.get("names") or [])
@@ -273,7 +277,7 @@ class TrainingController(QObject):
                 self.job.control.paused or self.job.control.stopped):
             self.panel.show_progress(*progress_text(last_step, self._epochs))
         if self.job is None and not (self._maps_request or self._devices_pending
-                                     or self._exports_pending):
+                                     or self._exports_pending or self.explainer.pending):
             self.drain_timer.stop()  # nothing is out: no need to look at the pipe
 
     def request_feature_maps(self, node: str, sample: int) -> None:
@@ -408,6 +412,7 @@ class TrainingController(QObject):
         if self._maps_request:
             self._maps_request = 0
             self.results.feature_maps.show_maps(None, f"Could not compute feature maps: {why}")
+        self.explainer.engine_died(why)
         if self._devices_pending:
             self._devices_pending = False
             self.panel.device.reset_probe()  # the next process is asked when the list opens again

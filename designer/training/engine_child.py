@@ -168,7 +168,7 @@ class Engine:
             job.control.resume()
         elif cmd == "warm":  # on the main thread, where the runs will use torch
             self.runs.put(WARM)
-        elif cmd in ("feature_maps", "devices", "export_onnx"):
+        elif cmd in ("feature_maps", "devices", "export_onnx", "explain"):
             self.requests.put(message)
         elif cmd == "exit":
             if job is not None:
@@ -224,6 +224,10 @@ class Engine:
             elif message["cmd"] == "export_onnx":
                 ok, text = _export_onnx(message)
                 self.outbox.put({"type": "onnx_exported", "ok": ok, "message": text})
+            elif message["cmd"] == "explain":
+                from .explain_engine import explain_request
+
+                self.outbox.put(explain_request(message))
             else:
                 maps, text = self._feature_maps(Path(message["run_dir"]), message["node"],
                                                 int(message["sample"]), message.get("root"))

@@ -115,6 +115,13 @@ class EngineProcess:
                     "sample": sample, "root": str(root) if root else None})
         return request
 
+    def explain(self, params: dict[str, Any]) -> int:
+        """Ask for one explanation (explain_engine.py); the answer is an `explained` event."""
+        self.ensure_started()
+        request = next(self._ids)
+        self._send({"cmd": "explain", "request": request, **params})
+        return request
+
     def export_onnx(self, graph: gc.Graph, path: str, weights: str | Path, name: str) -> None:
         """Export a run's model with its weights; the answer is an `onnx_exported` event."""
         self.ensure_started()

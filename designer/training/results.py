@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
 )
 
 from .analysis import FeatureMaps, Predictions, Results
+from .explain_view import ExplainTab
 
 CLASS_COLORS = ("#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd", "#8c564b", "#e377c2",
                 "#7f7f7f", "#bcbd22", "#17becf")
@@ -316,10 +317,11 @@ class ResultsPanel(QTabWidget):
         self.latent_grid = PictureView("latentGridView", "A grid decoded across the latent plane "
                                                          "appears after the first epoch.")
         self.feature_maps = FeatureMapsTab()
+        self.explain = ExplainTab()
         self._tabs = {"samples": (self.samples, "Samples"), "confusion": (self.confusion, "Confusion matrix"),
                       "predictions": (self.predictions, "Predictions"), "latent": (self.latent, "Latent space"),
                       "latent_grid": (self.latent_grid, "Latent grid"),
-                      "feature_maps": (self.feature_maps, "Feature maps")}
+                      "feature_maps": (self.feature_maps, "Feature maps"), "explain": (self.explain, "Explain")}
         for widget, title in self._tabs.values():
             self.addTab(widget, title)
         self.set_regime("supervised")
@@ -329,7 +331,7 @@ class ResultsPanel(QTabWidget):
                  "vae": ("samples", "latent", "latent_grid"), "gan": ("samples",),
                  "segmentation": ("samples",)}.get(regime, ())
         for key, (widget, _) in self._tabs.items():
-            self.setTabVisible(self.indexOf(widget), key in shown or key == "feature_maps")
+            self.setTabVisible(self.indexOf(widget), key in shown or key in ("feature_maps", "explain"))
         first = shown[0] if shown else "feature_maps"
         self.setCurrentWidget(self._tabs[first][0])
 

@@ -12,7 +12,7 @@ from templates import TemplateError
 
 NAMES = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg", "transfer_vgg",
          "autoencoder", "vae", "conv_vae", "segnet", "gan", "dcgan", "dna_cnn", "timeseries_gaf",
-         "multiomics_vae", "embedding_classifier"]
+         "multiomics_vae", "embedding_classifier", "husky_wolf"]
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 

@@ -20,6 +20,7 @@ import numpy as np
 
 from .core import DataError, FieldInfo, Options, RawData, label_info, named_section
 from .series import CBF_CLASSES, TRANSFORMS
+from .shortcut import shortcut_fields, shortcut_options
 from .split import allocate
 from .synthetic import DNA_ALPHABET, SHAPE_CLASSES, _omics_widths
 
@@ -118,9 +119,11 @@ def describe_builtin(section: Mapping[str, Any] | None) -> DataSchema | None:
     if describer is None:
         return None
     opts.integer("data_seed", 0)
-    fields, count, *classes = describer(opts)
-    return DataSchema(name.lower(), fields, count, None, name.lower(), True,
-                      tuple(classes[0]) if classes else None)
+    fields, count, *rest = describer(opts)
+    # A describer may add the label counts, then the size of a validation split it ships.
+    classes = tuple(rest[0]) if rest and rest[0] is not None else None
+    shipped = rest[1] if len(rest) > 1 else None
+    return DataSchema(name.lower(), fields, count, shipped, name.lower(), True, classes)
 
 
 def common_options(opts: Options) -> tuple[float, int | None]:
@@ -245,6 +248,11 @@ def _tokens(opts: Options) -> tuple:
             "label": label_info(num_classes)}, n
 
 
+def _snow_shortcut(opts: Options) -> tuple:
+    n, size, _, _ = shortcut_options(opts)
+    return shortcut_fields(size), n, (n - n // 2, n // 2), max(2, n // 4)
+
+
 _BUILTINS: dict[str, Describer] = {
     "digits": _digits,
     "iris": _table(_IRIS_COLUMNS, ["setosa", "versicolor", "virginica"], (50, 50, 50)),
@@ -256,4 +264,5 @@ _BUILTINS: dict[str, Describer] = {
     "shapes_seg": _shapes_seg,
     "multiomics_synth": _multiomics,
     "tokens_synth": _tokens,
+    "snow_shortcut": _snow_shortcut,
 }
