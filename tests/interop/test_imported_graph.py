@@ -53,3 +53,9 @@ def test_trains_from_the_imported_weights_with_frozen_layers(tmp_path):
     assert torch.equal(before[key], after[key])  # frozen and loaded from the file, not re-initialised
     again = codegen.export_onnx(graph, tmp_path / "again.onnx", weights=tmp_path / "run" / "last.safetensors")
     assert again.max_abs_diff <= 1e-4
+    from explain import explain, load_subject  # and it explains its decisions like any trained graph
+
+    conv_id = next(n.id for n in graph.nodes.values() if n.type == "Conv2d")
+    why = explain(load_subject(graph, tmp_path / "run", root=result.graph_path.parent), "gradcam", sample=0,
+                  layer=conv_id)
+    assert why.to_dict()["method"] == "gradcam"
