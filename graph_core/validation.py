@@ -10,12 +10,12 @@ from dataclasses import dataclass
 import networkx as nx
 
 from .graph import Graph
+from .loss_lint import GraphFix, lint_losses
 from .shapes import NodeShapes, cyclic_gc_paused, infer_shapes, node_ports
 from .specs import format_shape, has_spec
 
 ERROR, WARNING = "error", "warning"
 _SINKS = ("Output", "Discriminator")
-_LOSS_ACTIVATION = {"cross_entropy": ("Softmax", "LogSoftmax"), "bce": ("Sigmoid",)}
 
 
 @dataclass(frozen=True)
@@ -27,6 +27,7 @@ class Issue:
     message: str
     port: str | None = None
     code: str = ""
+    fixes: tuple[GraphFix, ...] = ()  # one-click fixes (the designer shows a button per fix)
 
     def __str__(self) -> str:
         return f"{self.node or 'graph'}: {self.message}"
@@ -203,15 +204,9 @@ def _with_source(graph: Graph, nid: str, info: NodeShapes) -> str:
 
 
 def _check_heads(graph: Graph, shapes: Mapping[str, NodeShapes]) -> list[Issue]:
-    out = []
+    out = [Issue(WARNING, nid, message, code="loss", fixes=fixes) for nid, message, fixes in lint_losses(graph)]
     for head in graph.nodes_of_type("Output"):
-        loss = head.params.get("loss", "cross_entropy")
         target = str(head.params.get("target", "label"))
-        for e in graph.edges_into(head.id, "in"):
-            src = graph.nodes.get(e.src[0])
-            if src is not None and src.type in _LOSS_ACTIVATION.get(loss, ()):
-                out.append(Issue(WARNING, head.id, f"{src.id} applies {src.type} but the {loss} loss already "
-                                 f"does: remove {src.id} and feed the raw scores (logits)", code="lint"))
         if target.startswith("input:"):
             ref = target.split(":", 1)[1]
             ref_node = graph.nodes.get(ref)

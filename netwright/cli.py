@@ -17,11 +17,14 @@ from netwright import (
     cmd_graph,
     cmd_gui,
     cmd_import,
+    cmd_pretrained,  # issue 15
     cmd_templates,
     cmd_train,
 )
 
-_MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train, cmd_explain, cmd_import)
+_MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train, cmd_explain)
+_MODULES += (cmd_pretrained,)
+_MODULES += (cmd_import,)  # issue 18
 
 
 def build_parser() -> argparse.ArgumentParser:

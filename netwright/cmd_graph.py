@@ -25,11 +25,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="check the graph only, not whether it fits the dataset its file names")
     p.set_defaults(handler=run_validate)
 
-    p = sub.add_parser("summary", help="per node: type, output shape, parameters; totals",
-                       description="Print each node's type, output shape (without the batch axis) and "
-                                   "parameter count, with totals.")
+    p = sub.add_parser("summary", help="per node: type, output shape, parameters, cost; totals",
+                       description="Print each node's type, output shape (without the batch axis), "
+                                   "parameter count, multiply-accumulates of one forward of one sample "
+                                   "and activation memory at a batch size, with totals.")
     p.add_argument("file", help="a .json graph file")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="batch size for the activation memory (default: the file's, else 1)")
     p.set_defaults(handler=run_summary)
 
 
@@ -80,7 +83,8 @@ def run_summary(args: argparse.Namespace) -> int:
     if graph is None:
         return 2
     shapes = gc.infer_shapes(graph)
-    summary = gc.summarize(graph, shapes)
+    batch = args.batch_size or graph.training.get("batch_size") or 1
+    summary = gc.summarize(graph, shapes, batch_size=max(1, int(batch)))
     issues = gc.validate(graph, shapes)
     for issue in gc.errors(issues):
         print(str(issue), file=sys.stderr)
@@ -92,14 +96,20 @@ def run_summary(args: argparse.Namespace) -> int:
 
 
 def format_table(summary: gc.GraphSummary) -> str:
-    rows = [("node", "type", "output shape", "params")]
+    from graph_core.cost import format_bytes, format_macs
+
+    rows = [("node", "type", "output shape", "params", "MACs", f"memory (batch {summary.batch_size})")]
     for r in summary.rows:
         shape = gc.format_shape(r.output_shape)
         params = "?" if r.params is None else f"{r.params:,}" + (" (frozen)" if r.frozen and r.params else "")
-        rows.append((r.id, r.type, shape, params))
-    widths = [max(len(row[k]) for row in rows) for k in range(4)]
+        macs = "?" if r.macs is None else (format_macs(r.macs) if r.macs else "")
+        memory = "?" if r.activation_bytes is None else format_bytes(r.activation_bytes)
+        rows.append((r.id, r.type, shape, params, macs, memory))
+    widths = [max(len(row[k]) for row in rows) for k in range(6)]
     lines = ["  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
              for row in rows]
     lines.insert(1, "-" * len(lines[0]))
     lines.append(f"total parameters: {summary.total_params:,}   trainable: {summary.trainable_params:,}")
+    lines.append(f"multiply-accumulates per sample: {format_macs(summary.total_macs)} ({summary.total_macs:,})   "
+                 f"activations at batch {summary.batch_size}: {format_bytes(summary.activation_bytes)}")
     return "\n".join(lines)

@@ -38,6 +38,19 @@ for _rank, _shape in _SPATIAL.items():
         SAMPLE_INPUTS[f"{_kind}{_rank}d"] = (_shape, "float32")
 for _act in ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "Identity"):
     SAMPLE_INPUTS[_act] = ((10,), "float32")
+# issue 15: the layers of real architectures (mobilenet, pix2pix, U-Net, AlexNet as published)
+for _act in ("ReLU6", "Hardtanh", "SiLU", "Hardswish", "Hardsigmoid", "ELU", "PReLU", "Softplus"):
+    SAMPLE_INPUTS[_act] = ((10,), "float32")
+for _rank, _shape in _SPATIAL.items():
+    SAMPLE_INPUTS[f"AdaptiveMaxPool{_rank}d"] = (_shape, "float32")
+SAMPLE_INPUTS.update({
+    "GroupNorm": ((4, 6, 6), "float32"),
+    "InstanceNorm": ((3, 8, 8), "float32"),
+    "LocalResponseNorm": ((6, 5, 5), "float32"),
+    "Dropout2d": ((3, 6, 6), "float32"),
+    "Pad": ((3, 5, 5), "float32"),
+    "Crop": ((3, 6, 6), "float32"),
+})
 
 
 def sample_graph(type_name: str) -> Graph:

@@ -481,18 +481,15 @@ def load_pretrained(net: Any, graph: gc.Graph, root: str | Path | None) -> list[
         return ["no pretrained weights file given (training.init_weights.path): the frozen "
                 f"layers ({len(frozen)} nodes) keep their random initial weights"]
     from codegen import WeightsError
-    from codegen.pretrained import load_torchvision_vgg
+    from codegen.pretrained import FORMATS, load_state_dict_by_name
 
-    # Both formats map state-dict prefixes to node paths through init_weights.keys:
-    # torchvision_vgg (templates.transfer_vgg), state_dict (interop's imported models).
-    if spec.get("format", "torchvision_vgg") not in ("torchvision_vgg", "state_dict"):
-        raise ConfigError(f"init_weights: unknown format {spec.get('format')!r} "
-                          "(known: torchvision_vgg, state_dict)")
+    if spec.get("format", "torchvision_vgg") not in FORMATS:
+        raise ConfigError(f"init_weights: unknown format {spec.get('format')!r} (known: {', '.join(FORMATS)})")
     path = Path(str(spec["path"])).expanduser()
     if not path.is_absolute() and root is not None:
         path = Path(root) / path
     try:
-        report = load_torchvision_vgg(net, graph, path)
+        report = load_state_dict_by_name(net, graph, path)
     except WeightsError as exc:
         raise ConfigError(f"init_weights: {exc}") from None
     return [f"pretrained weights from {path}: {report}"]

@@ -60,6 +60,7 @@ class Task:
     heads: list[Head]
     gan_real: str | None = None
     has_conv2d: bool = False
+    gan_probabilities: bool = False  # the discriminator's head is bce_probs: it ends with a Sigmoid
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -122,7 +123,8 @@ def collect(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) 
     has_conv2d = any(n.type in ("Conv2d", "ConvTranspose2d") for n in _all_nodes(graph))
     discriminators = list(graph.nodes_of_type("Discriminator"))
     if discriminators:
-        return Task(GAN, inputs, heads, _gan_real(graph, discriminators[0]), has_conv2d)
+        return Task(GAN, inputs, heads, _gan_real(graph, discriminators[0]), has_conv2d,
+                    gan_probabilities=_gan_probabilities(graph, discriminators[0]))
     if any(n.type == "Reparametrisation" for n in _all_nodes(graph)):
         regime = VAE
     elif any(h.kind == "reconstruct" for h in heads):
@@ -178,11 +180,16 @@ def _head(graph: gc.Graph, node: gc.Node, shapes: Mapping[str, gc.NodeShapes]) -
     if target.startswith("input:"):
         return Head(node.id, p["loss"], float(p["weight"]), "reconstruct", shape,
                     target_input=target.split(":", 1)[1])
-    if p["loss"] == "cross_entropy":
+    if p["loss"] in ("cross_entropy", "nll"):
         kind = "segment" if len(shape) >= 2 else "classify"
     else:
-        kind = "binary" if p["loss"] == "bce" else "regress"
+        kind = "binary" if p["loss"] in ("bce", "bce_probs") else "regress"
     return Head(node.id, p["loss"], float(p["weight"]), kind, shape, target_field=target)
+
+
+def _gan_probabilities(graph: gc.Graph, disc: gc.Node) -> bool:
+    block = graph.blocks.get(str(disc.params.get("block", "discriminator")))
+    return block is not None and any(h.params.get("loss") == "bce_probs" for h in block.nodes_of_type("Output"))
 
 
 def _gan_real(graph: gc.Graph, disc: gc.Node) -> str | None:

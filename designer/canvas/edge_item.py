@@ -40,10 +40,13 @@ class EdgeItem(QGraphicsPathItem):
     def update_path(self) -> None:
         self.setPath(wire_path(self.src.scene_anchor(), self.dst.scene_anchor()))
 
-    def set_label(self, text: str) -> None:
-        if text != self.label:
-            self.label = text
-            self.setToolTip(f"{self.edge}\ncarries {text}" if text else str(self.edge))
+    def set_label(self, text: str, teaching: str = "") -> None:
+        """The shape the wire carries; `teaching` (graph_core.teaching.explain_wire) replaces the
+        plain 'carries' line of the tooltip when given."""
+        if (text, teaching) != (self.label, getattr(self, "_teaching", "")):
+            self.label, self._teaching = text, teaching
+            detail = teaching or (f"carries {text}" if text else "")
+            self.setToolTip(f"{self.edge}\n{detail}" if detail else str(self.edge))
             self.update()
 
     def shape(self) -> QPainterPath:

@@ -28,6 +28,7 @@ from graph_core import (
 )
 
 from ..document import Document
+from . import overlays
 from .edge_item import EdgeItem, wire_path
 from .node_item import NodeItem
 from .port_item import PortItem
@@ -197,15 +198,17 @@ class GraphScene(QGraphicsScene):
             # Room around the nodes, so any node can be centred and the user can pan past the edge.
             self._geometry_dirty = False
             self.setSceneRect(self.itemsBoundingRect().adjusted(-3000, -3000, 3000, 3000))
+        costs, fields = overlays.analyse(self.graph, self.shapes)
         for nid, item in self.node_items.items():
             info = self.shapes.get(nid)
             if info is None:
                 continue
-            item.set_analysis(info.output_shape, info.params, info.error, info.warnings)
+            item.set_analysis(info.output_shape, info.params, info.error, info.warnings,
+                              overlays.cost_text(costs.get(nid)), overlays.node_text(self.graph, nid, self.shapes, fields))
         for edge, item in self.edge_items.items():
             info = self.shapes.get(edge.src[0])
             t = None if info is None else info.outputs.get(edge.src[1])
-            item.set_label("" if t is None else str(t))
+            item.set_label("" if t is None else str(t), overlays.wire_text(self.graph, edge, self.shapes, fields))
 
     def _path_still_valid(self) -> bool:
         graph = self.document.graph

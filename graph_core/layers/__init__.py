@@ -2,3 +2,4 @@
 
 # registration happens on import, in this order: the palette's order
 from . import io, core, conv, generative  # noqa: F401, I001
+from . import activation, normalisation, plumbing  # noqa: F401, I001

@@ -214,13 +214,21 @@ def test_an_error_inside_a_block_is_reported_on_the_block_node() -> None:
 # ---- lint: what a course would correct -------------------------------------------------------
 
 
-@pytest.mark.parametrize("activation,loss", [("Softmax", "cross_entropy"), ("LogSoftmax", "cross_entropy"),
-                                             ("Sigmoid", "bce")])
-def test_an_activation_the_loss_already_applies(activation: str, loss: str) -> None:
+@pytest.mark.parametrize("activation,loss,advice", [
+    ("Softmax", "cross_entropy", "remove n2"),
+    ("Sigmoid", "bce", "use loss bce_probs (it takes probabilities)")])
+def test_an_activation_the_loss_already_applies(activation: str, loss: str, advice: str) -> None:
     g = chain((10,), ("Dense", {"out_features": 3}), (activation, {}), head={"loss": loss})
-    assert messages(g) == [f"head: n2 applies {activation} but the {loss} loss already does: remove n2 "
-                           "and feed the raw scores (logits)"]
+    act = activation.lower()
+    assert messages(g) == [f"head: n2 applies {activation} but the {loss} loss applies it again, so training "
+                           f"would see {act}({act}(x)) — {advice} or feed the raw scores (logits)"]
     assert gc.validate(g)[0].severity == gc.WARNING
+
+
+def test_log_softmax_before_cross_entropy_points_to_nll() -> None:
+    g = chain((10,), ("Dense", {"out_features": 3}), ("LogSoftmax", {}), head={"loss": "cross_entropy"})
+    assert messages(g) == ["head: n2 gives log-probabilities: use loss nll, which takes them "
+                           "(cross_entropy would normalise them again)"]
 
 
 def test_softmax_before_an_mse_head_is_not_flagged() -> None:
@@ -326,3 +334,40 @@ def test_global_pooling_of_a_vector() -> None:
 def test_a_parameter_on_a_layer_that_has_none() -> None:
     assert messages(chain((10,), ("ReLU", {"inplace": True})), gc.ERROR) == [
         "n1: inplace: ReLU has no parameter 'inplace' (it has none)"]
+
+
+def test_dense_per_position_after_a_layer_norm_or_embedding_is_intended() -> None:
+    # transformer style: (L, F) sequences, Dense applied to every position's features
+    g = chain((12, 16), ("LayerNorm", {}), ("Dense", {"out_features": 32}), ("GELU", {}),
+              ("Dropout", {"p": 0.1}), ("Dense", {"out_features": 16}), head={"loss": "none"})
+    assert gc.validate(g) == []
+    g = chain((12,), ("Embedding", {"num_embeddings": 20, "embedding_dim": 8}), ("Dense", {"out_features": 4}),
+              dtype="int64", head={"loss": "none"})
+    assert gc.validate(g) == []
+    # channels first (an Embedding laid out for Conv1d, a Conv1d): still the forgotten Flatten
+    g = chain((12,), ("Embedding", {"num_embeddings": 20, "embedding_dim": 8, "channels_first": True}),
+              ("Conv1d", {"out_channels": 4}), ("ReLU", {}), ("Dense", {"out_features": 4}),
+              dtype="int64", head={"loss": "none"})
+    assert messages(g) == ["n4: Dense on (4, 10) mixes only the last axis (10); add a Flatten before it to "
+                           "connect every value"]
+
+
+def test_a_concat_one_pixel_off_offers_a_way_out() -> None:
+    # a U-Net at 100x100: the skip is (256, 25, 25), the upsampled map (256, 24, 24)
+    g = chain((256, 25, 25), ("MaxPool2d", {}), ("Upsample", {}), head={"loss": "none"})
+    add(g, "join", "Concat")
+    g.edges = [e for e in g.edges if e.dst[0] != "head"]
+    wire(g, "x", "join")
+    wire(g, "n2", "join")
+    wire(g, "join", "head")
+    assert messages(g, gc.ERROR) == [
+        "join: Concat along dim 1 needs the other sizes equal; got (256, 25, 25), (256, 24, 24) — a pool met an "
+        "odd size: make the input size divisible by 2 to the number of pools (16 for four), or add a Crop with "
+        "crop=[0, 1, 0, 1] on the (256, 25, 25) input, or a Pad with padding=[0, 1, 0, 1] on the (256, 24, 24) "
+        "input"]
+    # the Crop the message names makes the sizes meet
+    add(g, "crop", "Crop", crop=[0, 1, 0, 1])
+    g.edges = [e for e in g.edges if not (e.src[0] == "x" and e.dst[0] == "join")]
+    wire(g, "x", "crop")
+    g.edges.insert(0, gc.Edge(("crop", "out"), ("join", "in")))
+    assert gc.validate(g) == []

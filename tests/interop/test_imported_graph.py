@@ -11,6 +11,7 @@ from torch import nn
 import codegen
 import graph_core as gc
 import training
+from explain import explain, load_subject
 from interop import import_source
 from netwright.cli import main
 
@@ -53,8 +54,7 @@ def test_trains_from_the_imported_weights_with_frozen_layers(tmp_path):
     assert torch.equal(before[key], after[key])  # frozen and loaded from the file, not re-initialised
     again = codegen.export_onnx(graph, tmp_path / "again.onnx", weights=tmp_path / "run" / "last.safetensors")
     assert again.max_abs_diff <= 1e-4
-    from explain import explain, load_subject  # and it explains its decisions like any trained graph
-
+    # and it explains its decisions like any trained graph
     conv_id = next(n.id for n in graph.nodes.values() if n.type == "Conv2d")
     why = explain(load_subject(graph, tmp_path / "run", root=result.graph_path.parent), "gradcam", sample=0,
                   layer=conv_id)

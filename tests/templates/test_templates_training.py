@@ -16,6 +16,7 @@ training = pytest.importorskip("training")
 
 REGIMES = {"autoencoder": "autoencoder", "vae": "vae", "conv_vae": "vae", "multiomics_vae": "vae",
            "gan": "gan", "dcgan": "gan", "segnet": "segmentation"}
+REGIMES.update(unet="segmentation", pix2pix="gan")  # issue 15
 NAMES = [t.name for t in templates.all_templates()]
 
 
