@@ -36,6 +36,7 @@ from .document import Document
 from .editor import Editor
 from .exports import Exporter
 from .files import FileController
+from .import_dialog import install_import
 from .inspector import Inspector
 from .issues_view import IssuesList
 from .palette import Palette
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "Export &Python code…", self.exporter.export_python, key("Ctrl+E"))
         self._action(file_menu, "Export &ONNX…", self.exporter.export_onnx, key("Ctrl+Shift+E"))
+        self.importer = install_import(self, file_menu)  # File -> Import model… (import_dialog.py)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, key(std.Quit))
 

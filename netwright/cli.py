@@ -16,6 +16,7 @@ from netwright import (
     cmd_explain,
     cmd_graph,
     cmd_gui,
+    cmd_import,
     cmd_pretrained,  # issue 15
     cmd_templates,
     cmd_train,
@@ -23,7 +24,7 @@ from netwright import (
 )
 
 _MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train, cmd_explain)
-_MODULES += (cmd_pretrained, cmd_translate)
+_MODULES += (cmd_pretrained, cmd_translate, cmd_import)
 
 
 def build_parser() -> argparse.ArgumentParser:
