@@ -66,7 +66,7 @@ def _patchgan(channels: int, base: int, layers: int, softmax: bool = False) -> G
     p_int("base_channels", 16, "filters at the first level (64 in the paper); doubled at each level"),
     p_float("l1_weight", 100.0, "weight of the L1 head against the adversarial loss (100 in the paper)",
             minimum=0.0),
-    p_float("seg_weight", 10.0, "image_to_mask: weight of the per-pixel nll head against the adversarial "
+    p_float("seg_weight", 100.0, "image_to_mask: weight of the per-pixel nll head against the adversarial "
             "loss", minimum=0.0),
 )
 def pix2pix(direction: str, image_size: int, num_classes: int, channels: int, depth: int, base_channels: int,

@@ -58,7 +58,7 @@ def test_image_to_mask_segments_and_the_discriminator_judges_the_class_map():
     assert shapes["log_probs"].output_shape == (4, 32, 32)  # per-pixel class log-probabilities
     assert shapes["real_onehot"].output_shape == (4, 32, 32)  # the true mask, one-hot
     assert shapes["discriminator"].outputs["score"].shape == (1, 6, 6)
-    assert graph.nodes["segment"].params == {"loss": "nll", "target": "mask", "weight": 10.0}
+    assert graph.nodes["segment"].params == {"loss": "nll", "target": "mask", "weight": 100.0}
     assert "onehot" not in graph.nodes and "l1" not in graph.nodes
     task = training.task.analyse(graph)
     assert (task.regime, task.gan_real, task.gan_real_classes) == ("gan", "mask", 4)
