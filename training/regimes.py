@@ -2,8 +2,9 @@
 
 `HeadRegime` covers every graph trained through its Output heads: supervised, autoencoder, VAE
 (adds the model's beta*KL) and segmentation. `GanRegime` alternates a discriminator step and a
-generator step with two optimizers. Both report losses by name after each step with a single
-host synchronisation (one `tolist()` of the stacked loss values).
+generator step with two optimizers. A step returns its losses as one device tensor, in the order
+of `loss_names`, without reading it: the engine reads many steps' losses at once at its reporting
+interval. An evaluation pass sums on the device too and reads once at its end.
 """
 
 from __future__ import annotations
@@ -108,32 +109,40 @@ class HeadRegime(Regime):
         self.vae = task.regime == "vae"
         self.params = [p for p in net.parameters() if p.requires_grad]
         self._make_optimizer(groups)
+        self.loss_names = ["loss", *(h.node for h in task.heads)]
+        if any(h.kind == "reconstruct" for h in task.heads):
+            self.loss_names.append("reconstruction")
+        if self.vae:
+            self.loss_names.append("kl")
 
-    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
+        """One update; the losses (named by `loss_names`) as one unread device tensor."""
         with self.autocast():
             outputs = self._forward(self.fwd, batch, n)
             total, parts = self._losses(outputs, batch)
         self._update(total, 0, self.params)
         self.train_metrics.add_outputs(outputs, self._targets(batch))
-        values = torch.stack([total.detach().float(), *parts.values()]).tolist()
-        return dict(zip(["loss", *parts], values))
+        return torch.stack([total.detach().float(), *parts.values()])
 
     @torch.no_grad()
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
         acc = MetricAccumulator(self.task.heads)
+        sums: torch.Tensor | None = None
+        seen = 0
         self.net.eval()
         try:
-            for start in range(0, len(feeder), batch_size):
-                index = torch.arange(start, min(start + batch_size, len(feeder)))
-                batch = feeder.batch(index)
+            for index, batch in feeder.sequential(batch_size):
                 with self.autocast():
                     outputs = self._forward(self.net, batch, len(index))
                     total, parts = self._losses(outputs, batch)
-                values = torch.stack([total.float(), *parts.values()]).tolist()
-                acc.add_losses(dict(zip(["loss", *parts], values)), len(index))
+                values = torch.stack([total.float(), *parts.values()]) * len(index)
+                sums = values if sums is None else sums + values
+                seen += len(index)
                 acc.add_outputs(outputs, self._targets(batch))
         finally:
             self.net.train()
+        if sums is not None:
+            acc.add_losses(dict(zip(self.loss_names, (sums / seen).tolist())), seen)
         return acc.result()
 
     @torch.no_grad()
@@ -144,7 +153,7 @@ class HeadRegime(Regime):
         if recon is None and segment is None:
             return None
         index = torch.arange(min(SAMPLE_COUNT, len(feeder)))
-        batch = feeder.batch(index)
+        batch = feeder.batch(index)  # a streamed split decodes these few here
         self.net.eval()
         try:
             with self.autocast():
@@ -228,8 +237,9 @@ class GanRegime(Regime):
         seed = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(64, *self.latent, generator=seed).to(device)
         self._dx = self._dgz = None
+        self.loss_names = ["loss", "d_loss", "g_loss", "d_x", "d_g_z"]
 
-    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
         real = batch[self.real_field].float()
         z = torch.randn(n, *self.latent, device=self.device)
         with self.autocast():
@@ -245,20 +255,20 @@ class GanRegime(Regime):
             g_loss = F.binary_cross_entropy_with_logits(g_scores, torch.ones_like(g_scores))
         self._update(g_loss, 1, self.g_params)
         dx, dgz = torch.sigmoid(d_real.detach()).mean(), torch.sigmoid(d_fake.detach()).mean()
-        values = torch.stack([d_loss.detach() + g_loss.detach(), d_loss.detach(), g_loss.detach(), dx, dgz]).tolist()
-        return dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values))
+        return torch.stack([d_loss.detach() + g_loss.detach(), d_loss.detach(), g_loss.detach(), dx, dgz])
 
     @torch.no_grad()
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
         """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum)."""
         acc = MetricAccumulator([])
+        sums: torch.Tensor | None = None
+        seen = 0
         gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 2)
         self.g_net.eval()
         self.d_net.eval()
         try:
-            for start in range(0, len(feeder), batch_size):
-                index = torch.arange(start, min(start + batch_size, len(feeder)))
-                real = feeder.batch(index)[self.real_field].float()
+            for index, batch in feeder.sequential(batch_size):
+                real = batch[self.real_field].float()
                 z = torch.randn(len(index), *self.latent, device=self.device, generator=gen)
                 with self.autocast():
                     d_real = self.d_net(real).float().reshape(len(index), -1)[:, 0]
@@ -267,11 +277,14 @@ class GanRegime(Regime):
                           + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
                 g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
                 values = torch.stack([d_loss + g_loss, d_loss, g_loss, torch.sigmoid(d_real).mean(),
-                                      torch.sigmoid(d_fake).mean()]).tolist()
-                acc.add_losses(dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values)), len(index))
+                                      torch.sigmoid(d_fake).mean()]) * len(index)
+                sums = values if sums is None else sums + values
+                seen += len(index)
         finally:
             self.g_net.train()
             self.d_net.train()
+        if sums is not None:
+            acc.add_losses(dict(zip(self.loss_names, (sums / seen).tolist())), seen)
         losses, _ = acc.result()
         metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0)}
         return losses, metrics
