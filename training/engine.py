@@ -259,7 +259,9 @@ class TrainingRun:
             if stopped:
                 self._save_checkpoint(best=False)
                 return "stopped"
-            losses, metrics = self.regime.evaluate(self.val_feed, max(c.batch_size, 256))
+            # streamed data is large by definition: evaluate in training-sized batches
+            eval_batch = c.batch_size if self.val_feed.streamed else max(c.batch_size, 256)
+            losses, metrics = self.regime.evaluate(self.val_feed, eval_batch)
             for sched in self.schedulers:
                 if sched is not None:
                     sched.step()
