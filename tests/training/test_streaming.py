@@ -207,3 +207,60 @@ def test_host_reads_per_epoch_do_not_grow_with_the_number_of_steps(tmp_path, mon
     # one read per report (10 an epoch here), and a few for the epoch's evaluation and figures
     assert few_reads <= 10 + 5 and many_reads <= 10 + 5, counts
     assert many_reads <= few_reads + 2, counts
+
+
+_RANK_SCRIPT = textwrap.dedent("""
+    import json, os, sys
+    import torch
+    torch.set_num_threads(1)
+    import templates
+    from training import train
+    from training.datasets import lazy
+
+    folder, out, log = sys.argv[1:4]
+    rank = os.environ["RANK"]
+    original = lazy.decode_image
+
+    def logged(file, index, channels, size):  # runs in this rank's DataLoader workers
+        with open(f"{log}/rank{rank}-{os.getpid()}.txt", "a") as handle:
+            handle.write(str(file) + "\\n")
+        return original(file, index, channels, size)
+
+    lazy.decode_image = logged
+    g = templates.build("lenet", in_channels=1, input_size=16, num_classes=2)
+    g.training = {"optimizer": "sgd", "epochs": 1, "batch_size": 4, "augment": "none"}
+    g.data = {"dataset": folder, "stream": "on", "workers": 1, "val_fraction": 0.25}
+    result = train(g, {"out": out, "device": "cpu", "samples": False})
+    print(json.dumps({"rank": rank, "status": result.status, "error": result.error}))
+""")
+
+
+@pytest.mark.slow
+def test_under_torchrun_each_rank_reads_its_own_shard_of_a_streamed_folder(tmp_path):
+    import os
+
+    folder = _folder(tmp_path, per_class=16)
+    log = tmp_path / "reads"
+    log.mkdir()
+    script = tmp_path / "rank.py"
+    script.write_text(_RANK_SCRIPT)
+    env = {**os.environ, "OMP_NUM_THREADS": "1", "PYTHONPATH": str(ROOT)}
+    done = subprocess.run([sys.executable, "-m", "torch.distributed.run", "--standalone",
+                           "--nproc_per_node=2", str(script), str(folder), str(tmp_path / "run"), str(log)],
+                          capture_output=True, text=True, cwd=ROOT, timeout=300, env=env)
+    assert done.returncode == 0, done.stderr[-3000:]
+    statuses = [json.loads(line) for line in done.stdout.splitlines() if line.startswith("{")]
+    assert sorted(s["rank"] for s in statuses) == ["0", "1"]
+    assert all(s["status"] == "completed" for s in statuses), statuses
+    data = prepare({"dataset": str(folder), "stream": "on", "val_fraction": 0.25}, seed=0)
+    train_files = set(data.train.sources)
+    val_files = set(data.val.sources)
+    reads = {r: [line for p in log.glob(f"rank{r}-*.txt") for line in p.read_text().splitlines()]
+             for r in ("0", "1")}
+    shards = {r: [f for f in files if f in train_files] for r, files in reads.items()}
+    # each rank decoded half the training images, each once, and the halves do not overlap
+    assert len(shards["0"]) == len(shards["1"]) == len(train_files) // 2
+    assert len(set(shards["0"])) == len(shards["0"])
+    assert not set(shards["0"]) & set(shards["1"])
+    assert set(shards["0"]) | set(shards["1"]) == train_files
+    assert all(f in train_files | val_files for files in reads.values() for f in files)
