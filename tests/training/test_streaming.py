@@ -264,3 +264,15 @@ def test_under_torchrun_each_rank_reads_its_own_shard_of_a_streamed_folder(tmp_p
     assert not set(shards["0"]) & set(shards["1"])
     assert set(shards["0"]) | set(shards["1"]) == train_files
     assert all(f in train_files | val_files for files in reads.values() for f in files)
+
+
+def test_the_cli_shows_the_first_pass_once_per_stage_in_a_log():
+    import io
+
+    from netwright.cmd_train import Progress
+
+    stream = io.StringIO()
+    bar = Progress(stream)
+    for done in (100, 200):
+        bar.handle({"type": "data", "stage": "reading headers", "done": done, "total": 200})
+    assert stream.getvalue() == "data: reading headers 200/200\n"
