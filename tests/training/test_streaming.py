@@ -276,3 +276,19 @@ def test_the_cli_shows_the_first_pass_once_per_stage_in_a_log():
     for done in (100, 200):
         bar.handle({"type": "data", "stage": "reading headers", "done": done, "total": 200})
     assert stream.getvalue() == "data: reading headers 200/200\n"
+
+
+def test_a_large_npz_is_memory_mapped(tmp_path):
+    rng = np.random.default_rng(0)
+    images = rng.integers(0, 256, (20, 3, 8, 8), dtype=np.uint8)
+    np.savez(tmp_path / "big.npz", image=images, label=np.arange(20) % 2)
+    streamed = prepare({"dataset": str(tmp_path / "big.npz"), "stream": "on", "val_fraction": 0.0})
+    eager = prepare({"dataset": str(tmp_path / "big.npz"), "stream": "off", "val_fraction": 0.0})
+    field = streamed.train.fields["image"]
+    assert isinstance(field, lazy.MappedArray) and field.shape == (20, 3, 8, 8)
+    np.testing.assert_array_equal(field[:], eager.train.fields["image"])
+    np.testing.assert_array_equal(field.read([4, 2]), images[[4, 2]])
+    # compressed archives cannot be mapped: read whole, as before
+    np.savez_compressed(tmp_path / "small.npz", image=images, label=np.arange(20) % 2)
+    packed = prepare({"dataset": str(tmp_path / "small.npz"), "stream": "on", "val_fraction": 0.0})
+    assert isinstance(packed.train.fields["image"], np.ndarray)

@@ -131,14 +131,15 @@ class MappedArray(LazyArray):
         stored_shape: the array's shape in the file, samples first.
         channels_last: samples are stored (H, W, C) and are served (C, H, W).
         scale: see LazyArray.
+        add_channel: serve (H, W) samples as (1, H, W), as the IDX loader does.
     """
 
     def __init__(self, path: Path, offset: int, dtype: Any, stored_shape: tuple[int, ...],
-                 channels_last: bool = False, scale: float = 1.0) -> None:
+                 channels_last: bool = False, scale: float = 1.0, add_channel: bool = True) -> None:
         sample = tuple(stored_shape[1:])
         if channels_last:
             sample = (sample[2], sample[0], sample[1])
-        elif len(sample) == 2:  # (H, W) grayscale -> (1, H, W)
+        elif len(sample) == 2 and add_channel:  # (H, W) grayscale -> (1, H, W)
             sample = (1, *sample)
         native = np.dtype(dtype).newbyteorder("=")
         super().__init__(sample, native, scale, np.arange(stored_shape[0]))
@@ -164,6 +165,31 @@ class MappedArray(LazyArray):
         if self.channels_last:
             data = data.transpose(0, 3, 1, 2)
         return np.ascontiguousarray(data.reshape(len(rows), *self.sample_shape))
+
+
+def stored_npz_members(path: Path) -> dict[str, tuple[int, np.dtype, tuple[int, ...]]]:
+    """The arrays of an .npz archive stored without compression, as (offset, dtype, shape) of their
+    data in the file: what a memory map needs. Compressed, Fortran-ordered or object arrays are
+    left out (they must be read whole)."""
+    import struct
+    import zipfile
+
+    found: dict[str, tuple[int, np.dtype, tuple[int, ...]]] = {}
+    with zipfile.ZipFile(path) as archive, open(path, "rb") as handle:
+        for info in archive.infolist():
+            if info.compress_type != zipfile.ZIP_STORED or not info.filename.endswith(".npy"):
+                continue
+            handle.seek(info.header_offset)
+            local = handle.read(30)
+            name_len, extra_len = struct.unpack("<HH", local[26:30])
+            handle.seek(info.header_offset + 30 + name_len + extra_len)
+            version = np.lib.format.read_magic(handle)
+            read_header = (np.lib.format.read_array_header_1_0 if version == (1, 0)
+                           else np.lib.format.read_array_header_2_0)
+            shape, fortran, dtype = read_header(handle)
+            if not fortran and not dtype.hasobject and len(shape) >= 1:
+                found[info.filename[:-4]] = (handle.tell(), dtype, tuple(shape))
+    return found
 
 
 def decode_image(file: str | Path, index: int, channels: int, size: tuple[int, int]) -> np.ndarray:

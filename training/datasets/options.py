@@ -78,7 +78,7 @@ FILE_OPTIONS: dict[str, tuple[ParamSpec, ...]] = {
             _p("task", "choice", "classification", "classes, or a number to predict",
                choices=("classification", "regression")),
             _p("delimiter", "text", "", "column separator (empty: guessed from the file)")),
-    "npz": (),
+    "npz": _STREAM,
     "images": (_IMAGE_SIZE,
                _p("channels", "int", None, "1 (grayscale) or 3 (RGB); empty: from the first image",
                   minimum=1, maximum=3, nullable=True), *_STREAM),
