@@ -311,8 +311,9 @@ class TrainingRun:
             self.pending.append((self.step + 1, i + 1, len(index), index, self.regime.train_step(batch, len(index))))
             self.step += 1
             now = time.perf_counter()
-            if (len(self.pending) >= self.report_every or now - last_report >= REPORT_SECONDS
-                    or i + 1 == len(batches)):
+            # under torchrun every rank must report at the same steps: no clock in the rule
+            timely = not self.ctx.active and now - last_report >= REPORT_SECONDS
+            if len(self.pending) >= self.report_every or timely or i + 1 == len(batches):
                 self._report(epoch, len(batches))
                 last_report = now
             if c.max_steps and self.step >= c.max_steps:
@@ -362,7 +363,9 @@ class TrainingRun:
                                           "lr": self.lr_now, "throughput": throughput})
 
     def _should_stop(self) -> bool:
-        return self.control.stopped or getattr(self, "_peer_stop", False)
+        if self.ctx.active:  # the stop the ranks agreed on at the last report, so all stop together
+            return getattr(self, "_peer_stop", False)
+        return self.control.stopped
 
     # ---- epoch bookkeeping -----------------------------------------------------------------
 
