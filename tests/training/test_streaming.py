@@ -292,3 +292,18 @@ def test_a_large_npz_is_memory_mapped(tmp_path):
     np.savez_compressed(tmp_path / "small.npz", image=images, label=np.arange(20) % 2)
     packed = prepare({"dataset": str(tmp_path / "small.npz"), "stream": "on", "val_fraction": 0.0})
     assert isinstance(packed.train.fields["image"], np.ndarray)
+
+
+def test_describe_reads_only_the_headers_of_a_streamed_folder(tmp_path, monkeypatch):
+    from training.datasets import describe
+
+    folder = _folder(tmp_path, channels=3)
+
+    def no_decoding(*args):
+        raise AssertionError("describe decoded an image")
+
+    monkeypatch.setattr(lazy, "decode_image", no_decoding)
+    schema = describe({"dataset": str(folder), "stream": "on"})
+    assert schema.fields["image"].shape == (3, 16, 16) and schema.fields["image"].dtype == "float32"
+    assert schema.n_samples == 24 and schema.label_counts == (12, 12)
+    assert schema.split_counts(0.25) == (18, 6)
