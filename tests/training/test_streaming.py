@@ -307,3 +307,14 @@ def test_describe_reads_only_the_headers_of_a_streamed_folder(tmp_path, monkeypa
     assert schema.fields["image"].shape == (3, 16, 16) and schema.fields["image"].dtype == "float32"
     assert schema.n_samples == 24 and schema.label_counts == (12, 12)
     assert schema.split_counts(0.25) == (18, 6)
+
+
+def test_augmentation_in_the_workers_is_reproducible_and_changes_what_is_seen(tmp_path):
+    folder = _folder(tmp_path, per_class=16)
+    g = _conv_graph({"dataset": str(folder), "stream": "on", "workers": 2})
+    runs = [train(g, {"out": str(tmp_path / str(i)), "seed": 3, "augment": mode, "epochs": 2})
+            for i, mode in enumerate(("affine", "affine", "none"))]
+    assert all(r.status == "completed" for r in runs), [r.error for r in runs]
+    curves = [[row["train_loss"] for row in r.history] for r in runs]
+    assert curves[0] == curves[1], "the same seed warps the same way, whichever worker warps"
+    assert curves[0] != curves[2], "augment changes what the network sees"
