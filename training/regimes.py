@@ -109,11 +109,13 @@ class HeadRegime(Regime):
         self.vae = task.regime == "vae"
         self.params = [p for p in net.parameters() if p.requires_grad]
         self._make_optimizer(groups)
-        self.loss_names = ["loss", *(h.node for h in task.heads)]
+        # the keys of `_losses`'s parts, in its order (a head may itself be named "reconstruction")
+        parts = [h.node for h in task.heads]
         if any(h.kind == "reconstruct" for h in task.heads):
-            self.loss_names.append("reconstruction")
+            parts.append("reconstruction")
         if self.vae:
-            self.loss_names.append("kl")
+            parts.append("kl")
+        self.loss_names = ["loss", *dict.fromkeys(parts)]
 
     def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
         """One update; the losses (named by `loss_names`) as one unread device tensor."""
