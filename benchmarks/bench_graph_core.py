@@ -7,6 +7,11 @@ after every edit, so it must stay well inside one frame budget.
 
 Usage:
     .venv/bin/python benchmarks/bench_graph_core.py [--nodes 1000] [--repeats 21] [--json]
+    .venv/bin/python benchmarks/bench_graph_core.py --chains 1000 10000 50000 --repeats 3
+
+The second form measures what a user waits for when opening a big file: load_graph of a saved
+chain, then validate (shape inference included), for each size (the budget: 50,000 nodes in
+under 2 s, growing linearly).
 
 Prints the median (and min/max) of each phase over the repeats. Benchmarks are not tests:
 nothing here asserts on time; docs/benchmarks.md records the figures.
@@ -160,12 +165,66 @@ def run(nodes: int, repeats: int) -> dict:
     return report
 
 
+def chain_file(nodes: int, path: Path) -> None:
+    """A saved chain of `nodes` nodes: Input, Dense/ReLU/LayerNorm/Identity repeated, Output —
+    the shape of file issue 13 measured (a 50,000-node chain is about 6 MB)."""
+    g = Graph(name=f"chain_{nodes}")
+    g.nodes["x"] = Node("x", "Input", {"shape": [16], "field": "x"}, ui={"x": 0, "y": 0})
+    prev = "x"
+    kinds = [("Dense", {"out_features": 16}), ("ReLU", {}), ("LayerNorm", {}), ("Identity", {})]
+    for k in range(1, nodes - 1):
+        nid = f"n{k}"
+        type_name, params = kinds[k % len(kinds)]
+        g.nodes[nid] = Node(nid, type_name, dict(params), ui={"x": 40 * k, "y": 0})
+        g.edges.append(Edge((prev, "out"), (nid, "in")))
+        prev = nid
+    g.nodes["y"] = Node("y", "Output", {"loss": "mse", "target": "y"})
+    g.edges.append(Edge((prev, "out"), ("y", "in")))
+    gc.save_graph(g, path)
+
+
+def run_chains(sizes: list[int], repeats: int) -> dict:
+    """Seconds to load a chain file, and to load + validate (validate infers shapes) it."""
+    import tempfile
+
+    report = {}
+    with tempfile.TemporaryDirectory() as tmp:
+        for n in sizes:
+            path = Path(tmp) / f"chain_{n}.json"
+            chain_file(n, path)
+            load, total, cpu = [], [], []
+            for _ in range(repeats):
+                t0, c0 = time.perf_counter(), time.thread_time()
+                g = gc.load_graph(path)
+                t1 = time.perf_counter()
+                issues = gc.validate(g)
+                t2, c2 = time.perf_counter(), time.thread_time()
+                load.append(t1 - t0)
+                total.append(t2 - t0)
+                cpu.append(c2 - c0)
+            if gc.errors(issues):
+                raise SystemExit(f"chain {n} is invalid: {gc.errors(issues)[:3]}")
+            report[n] = {"bytes": path.stat().st_size, "load_s": round(statistics.median(load), 3),
+                         "load_validate_s": round(statistics.median(total), 3),
+                         "load_validate_cpu_s": round(statistics.median(cpu), 3)}
+    return report
+
+
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("--nodes", type=int, default=1000)
     parser.add_argument("--repeats", type=int, default=21)
     parser.add_argument("--json", action="store_true", help="print the report as JSON")
+    parser.add_argument("--chains", type=int, nargs="*", metavar="N",
+                        help="instead: load + validate saved chains of N nodes (e.g. 1000 10000 50000)")
     args = parser.parse_args(argv)
+    if args.chains:
+        chains = run_chains(args.chains, args.repeats)
+        for n, r in chains.items():
+            print(f"chain of {n:,} nodes ({r['bytes'] / 1e6:.1f} MB): load {r['load_s']:.3f} s, "
+                  f"load + validate {r['load_validate_s']:.3f} s wall, {r['load_validate_cpu_s']:.3f} s CPU "
+                  f"(median of {args.repeats}; load average {os.getloadavg()[0]:.1f})", flush=True)
+        return 0
     report = run(args.nodes, args.repeats)
     if args.json:
         print(json.dumps(report, indent=1))

@@ -42,6 +42,7 @@ class ClassCode:
     input_ids: list[str] = field(default_factory=list)
     input_names: list[str] = field(default_factory=list)
     output_ids: list[str] = field(default_factory=list)
+    helpers: list[str] = field(default_factory=list)  # helper classes/functions its layers need
 
 
 @dataclass(frozen=True)
@@ -95,7 +96,7 @@ class ClassEmitter:
         self.code = ClassCode(name)
         self.graph, self.shapes, self.order, self.tag, self.blocks = graph, shapes, order, tag, blocks
         self.doc = doc
-        self.names = NameAllocator()
+        self.names = NameAllocator({"causal_mask"})  # a helper function of sequence models
         self.var: dict[tuple[str, str], str] = {}  # (node id, output port) -> local variable
         self.init: list[tuple[str, Tag]] = []
         self.body: list[tuple[str, Tag]] = []
@@ -108,6 +109,7 @@ class ClassEmitter:
         self.chain_name = CHAIN  # a placeholder until finish() names it
         self._input_readers: dict[str, list[int | None]] = {}
         self._first_chain_line = 0
+        self._mask_lines = 0  # padding masks computed at the top of forward
 
     # ---- public -----------------------------------------------------------------------
 
@@ -241,6 +243,8 @@ class ClassEmitter:
                 used = ["out"]
             if len(used) != 1 or len(uses.get((nid, used[0]), [])) != 1:
                 continue
+            if self._names_its_results(nid, used[0]):
+                continue
             reader = uses[(nid, used[0])][0]
             if pos.get(reader) == pos[nid] + 1 and g.nodes[reader].type != "Reparametrisation":
                 self.chain.add((nid, used[0]))
@@ -249,6 +253,14 @@ class ClassEmitter:
         for nid in self.order:
             if g.nodes[nid].type == "Input":
                 self._input_readers[nid] = [pos.get(r) for r in uses.get((nid, "out"), [])]
+
+    def _names_its_results(self, node_id: str, port: str) -> bool:
+        """A state or attention map keeps its own name (`encoder_h`) even when read once, next."""
+        node = self.graph.nodes[node_id]
+        if not gc.has_spec(node.type):
+            return False
+        spec = gc.get_spec(node.type)
+        return spec.results is not None and port != spec.outputs[0].name
 
     def _name_chain(self) -> str:
         """The shared variable's name: `x` unless a name of this class already is `x`.
@@ -312,6 +324,13 @@ class ClassEmitter:
                     ctor = ctor[:-1] + ", return_indices=True)"
                 attr = self._attribute(node, name, ctor, info)
         ref = f"self.{attr}" if attr else ""
+        helper = spec.helper(params) if spec.helper else ""
+        if helper and helper not in self.code.helpers:
+            self.code.helpers.append(helper)
+        for port in spec.padding_mask:
+            mask = self._padding_mask(node.id, port)
+            if mask:
+                args[f"{port}_padding"] = [mask]
         if node.type.startswith("MaxUnpool"):
             pool = info.inputs["indices"][0].pool
             size = literal(tuple(pool.input_shape[1:])) if pool else "None"
@@ -319,6 +338,9 @@ class ClassEmitter:
         else:
             expr = spec.forward(ref, args, params)
         ports = [p.name for p in spec.outputs]
+        if spec.results is not None:
+            self._emit_results(node, name, spec.results(params), expr, info)
+            return
         if node.type.startswith("MaxPool") and node.id in self.wired_indices:
             out, idx = self.var_for(node.id, "out", name), self.names.allocate(f"{name}_indices")
             self.var[(node.id, "out")], self.var[(node.id, "indices")] = out, idx
@@ -329,6 +351,49 @@ class ClassEmitter:
             self.var[(node.id, port)] = var
         main = info.outputs.get(ports[0]) if ports else None
         self.body.append((f"{var} = {expr}  # {shape_comment(main)}", tag))
+
+    def _emit_results(self, node: Node, name: str, results: Sequence, expr: str, info: NodeShapes) -> None:
+        """One line unpacking a call that returns several values: `x, (enc_h, enc_c) = self.enc(x)`.
+
+        A result nothing reads is `_`; a pair is named and unpacked in place, and the pair's
+        text (`(enc_h, enc_c)`) is what a reader of that port receives.
+        """
+        spec = gc.get_spec(node.type)
+        read = {e.src[1] for e in self.graph.edges_from(node.id)}
+        targets = []
+        for port, result in zip((p.name for p in spec.outputs), results):
+            if port not in read:
+                targets.append("_")
+                continue
+            if (node.id, port) in self.chain:
+                var = self.chain_name
+            elif isinstance(result, tuple):
+                var = "(" + ", ".join(self.names.allocate(f"{name}_{r}") for r in result) + ")"
+            else:
+                var = self.names.allocate(f"{name}_{result}")
+            self.var[(node.id, port)] = var
+            targets.append(var)
+        comment = shape_comment(info.outputs.get(spec.outputs[0].name))
+        self.body.append((f"{', '.join(targets)} = {expr}  # {comment}", self.tag(node.id)))
+
+    def _padding_mask(self, node_id: str, port: str) -> str:
+        """The variable holding `tokens == pad id` for the tokens behind a port ('' if none).
+
+        Computed once per Input, on the first lines of forward, where the token ids are
+        still the untouched argument."""
+        found = gc.padding_source(self.graph, node_id, port)
+        if found is None or (found[0], "out") not in self.var:
+            return ""
+        input_id, pad = found
+        key = (input_id, f"padding{pad}")
+        if key not in self.var:
+            tokens = self.var[(input_id, "out")]
+            var = self.names.allocate(f"{tokens}_padding")
+            self.var[key] = var
+            self.body.insert(self._mask_lines, (f"{var} = {tokens} == {pad}  # True at padding (pad id {pad})",
+                                                self.tag(input_id)))
+            self._mask_lines += 1
+        return self.var[key]
 
     def _attribute(self, node: Node, attr: str, ctor: str, info: NodeShapes) -> str:
         count = info.params or 0

@@ -30,7 +30,10 @@ def source_filename(graph: Graph, generated: GeneratedSource) -> str:
     linecache entry of a model compiled earlier is not overwritten by a later edit.
     """
     digest = hashlib.sha1(generated.source.encode("utf-8")).hexdigest()[:8]
-    return f"<netwright:{graph.name}:{digest}>"
+    # compile() refuses a NUL in a filename and a traceback shows it on one line: keep the
+    # name's printable characters only (a graph named "a\x00b" is "<netwright:ab:...>")
+    name = "".join(c for c in graph.name if c.isprintable())[:60]
+    return f"<netwright:{name}:{digest}>"
 
 
 def load_source(generated: GeneratedSource, filename: str) -> types.ModuleType:

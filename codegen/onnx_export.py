@@ -84,7 +84,8 @@ def unexportable(graph: Graph) -> list[str]:
 
 
 def export_onnx(graph: Graph, path: str | os.PathLike, weights: str | os.PathLike | None = None,
-                part: str | None = None, tolerance: float = TOLERANCE) -> ExportReport:
+                part: str | None = None, tolerance: float = TOLERANCE,
+                dynamic_length: bool = False) -> ExportReport:
     """Export the graph's model (or one part) to ONNX and verify it in onnxruntime.
 
     Args:
@@ -94,6 +95,9 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: str | os.PathLik
         part: None (the model; a GAN's generator), "decoder" (VAE), "generator" or
             "discriminator" (GAN).
         tolerance: the largest max-abs difference accepted.
+        dynamic_length: also leave each input's first axis after the batch (a sequence's
+            length) open, named "length_<input>", and verify at a shorter length: a translator
+            then takes sentences of any length up to the one it was drawn with.
 
     Raises:
         GraphInvalidError: the graph has validation errors.
@@ -115,8 +119,8 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: str | os.PathLik
     high = int_input_high(graph)
     try:
         with torch.no_grad():
-            _export(target, tmp, high)
-        diff, outputs = _verify(target, tmp, high, tolerance)
+            _export(target, tmp, high, dynamic_length)
+        diff, outputs = _verify(target, tmp, high, tolerance, dynamic_length)
         os.replace(tmp, target_path)
     finally:
         tmp.unlink(missing_ok=True)
@@ -124,7 +128,8 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: str | os.PathLik
 
     opset = next((o.version for o in onnx.load(str(target_path), load_external_data=False).opset_import
                   if o.domain in ("", "ai.onnx")), 0)
-    inputs = [(n, ("batch", *t.shape), t.dtype) for n, t in zip(target.input_names, target.input_types)]
+    inputs = [(n, ("batch", *_axes(n, t.shape, dynamic_length)), t.dtype)
+              for n, t in zip(target.input_names, target.input_types)]
     return ExportReport(target_path, which, diff, inputs, outputs, opset, target_path.stat().st_size,
                         time.perf_counter() - started)
 
@@ -177,22 +182,42 @@ def example_inputs(types: list[gc.TensorType], batch: int, high: int, seed: int)
     return out
 
 
-def _export(target: _Target, tmp: Path, high: int) -> None:
+def _export(target: _Target, tmp: Path, high: int, dynamic_length: bool = False) -> None:
     import torch
 
     args = tuple(example_inputs(target.input_types, EXPORT_BATCH, high, seed=0))
     batch = torch.export.Dim("batch")
-    dynamic = tuple({0: batch} for _ in args)
+    dynamic = []
+    for name, x in zip(target.input_names, args):
+        axes = {0: batch}
+        if dynamic_length and x.dim() > 1:
+            axes[1] = torch.export.Dim(f"length_{name}", min=2, max=4096)
+        dynamic.append(axes)
     try:
         with _quiet():
             torch.onnx.export(target.module, args, str(tmp), dynamo=True, external_data=False,
                               verbose=False, input_names=target.input_names,
-                              output_names=target.output_names, dynamic_shapes=dynamic)
+                              output_names=target.output_names, dynamic_shapes=tuple(dynamic))
     except Exception as exc:
         raise ExportError(f"the ONNX exporter failed: {type(exc).__name__}: {_first_line(exc)}") from exc
 
 
-def _verify(target: _Target, tmp: Path, high: int, tolerance: float) -> tuple[float, list]:
+def _axes(name: str, shape: tuple[int, ...], dynamic_length: bool) -> tuple:
+    if dynamic_length and shape:
+        return (f"length_{name}", *shape[1:])
+    return tuple(shape)
+
+
+def _shorter(types: list[gc.TensorType]) -> list[gc.TensorType]:
+    """The same inputs, each sequence a little shorter: what a dynamic length is checked at."""
+    import dataclasses
+
+    return [dataclasses.replace(t, shape=(max(2, t.shape[0] - 2), *t.shape[1:])) if t.shape else t
+            for t in types]
+
+
+def _verify(target: _Target, tmp: Path, high: int, tolerance: float,
+            dynamic_length: bool = False) -> tuple[float, list]:
     import numpy as np
     import onnx
     import onnxruntime as ort
@@ -202,13 +227,17 @@ def _verify(target: _Target, tmp: Path, high: int, tolerance: float) -> tuple[fl
         onnx.checker.check_model(str(tmp), full_check=True)
     except Exception as exc:
         raise ExportError(f"the written model fails onnx.checker: {_first_line(exc)}") from exc
-    inputs = example_inputs(target.input_types, CHECK_BATCH, high, seed=1)
+    types = _shorter(target.input_types) if dynamic_length else target.input_types
+    inputs = example_inputs(types, CHECK_BATCH, high, seed=1)
     with torch.no_grad():
         expected = target.module(*inputs)
     expected = list(expected.values()) if isinstance(expected, dict) else [expected]
     session = ort.InferenceSession(str(tmp), providers=["CPUExecutionProvider"])
     feed = {i.name: x.numpy() for i, x in zip(session.get_inputs(), inputs)}
-    got = session.run(None, feed)
+    try:
+        got = session.run(None, feed)
+    except Exception as exc:
+        raise ExportError(f"onnxruntime cannot run the written model: {_first_line(exc)}") from exc
     if len(got) != len(expected):
         raise ExportError(f"onnxruntime returned {len(got)} outputs; PyTorch {len(expected)}")
     diff = max(float(np.max(np.abs(g - e.numpy()), initial=0.0)) for g, e in zip(got, expected))

@@ -1,16 +1,20 @@
-"""Pretrained weights in torchvision's VGG layout, mapped onto a compiled graph.
+"""Pretrained weights loaded by name: a torchvision- or timm-style state dict onto a compiled graph.
 
-A torchvision VGG state dict names tensors by position in `features` and `classifier`
-(`features.0.weight`, `classifier.3.bias`, ...). The transfer_vgg template stores, as plain data
-in `graph.training["init_weights"]["keys"]`, which node each prefix belongs to ("stage1/conv1_1"
-is node conv1_1 inside Block node stage1; None means "deliberately unused", e.g. the classifier
-a new head replaces). This module reads the file (torch.load with weights_only=True: never
-unpickles code), copies every tensor that fits, and reports every key that does not.
+A state dict names tensors by module path (`layer2.0.conv1.weight`, `features.0.weight`). A
+mapping from those module paths to node paths says where each belongs ("layer2_0/conv1" is node
+conv1 inside Block node layer2_0; None means "deliberately unused", e.g. the classifier a new
+head replaces). Templates whose network has a torchvision twin (vgg, resnet, mobilenet_v2,
+transfer) record the mapping, as plain data, in `graph.training["init_weights"]["keys"]`; for a
+graph the user drew, `match_keys` proposes one from the names (a node whose id, or whose path
+joined by "." or "_", equals the module path), which the user can edit in the file or pass
+explicitly. This module reads the file (torch.load with weights_only=True: never unpickles
+code), copies every tensor that fits, and reports every key that does not.
 """
 
 from __future__ import annotations
 
 import os
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from typing import TYPE_CHECKING, Any
 
@@ -23,6 +27,8 @@ if TYPE_CHECKING:
     import torch
 
 TORCHVISION_VGG = "torchvision_vgg"
+STATE_DICT = "state_dict"
+FORMATS = (STATE_DICT, TORCHVISION_VGG)  # torchvision_vgg: the older name of the same by-name loading
 
 
 @dataclass
@@ -60,37 +66,49 @@ class LoadReport:
         return out
 
     def __str__(self) -> str:
-        head = f"loaded {len(self.loaded)} tensors, ignored {len(self.ignored)}"
+        head = (f"loaded {len(self.loaded)} tensors, missing {len(self.missing_keys)}, "
+                f"unexpected {len(self.unexpected_keys)}, ignored {len(self.ignored)}")
         return "\n".join([head, *self.lines()])
 
+    def to_json(self) -> dict[str, Any]:
+        return {"loaded": list(self.loaded), "missing": list(self.missing_keys),
+                "unexpected": list(self.unexpected_keys), "missing_nodes": list(self.missing_nodes),
+                "shape_mismatches": [[k, list(a), list(b)] for k, a, b in self.shape_mismatches],
+                "ignored": list(self.ignored), "ok": self.ok}
 
-def load_torchvision_vgg(model: torch.nn.Module, graph: Graph, path: str | os.PathLike | None = None,
-                         keys: dict[str, str | None] | None = None) -> LoadReport:
-    """Copy a torchvision-format VGG state dict into a model compiled from `graph`.
+
+def load_state_dict_by_name(model: torch.nn.Module, graph: Graph, path: str | os.PathLike | None = None,
+                            keys: Mapping[str, str | None] | None = None,
+                            state: Mapping[str, torch.Tensor] | None = None) -> LoadReport:
+    """Copy a state dict's tensors, by module path, into a model compiled from `graph`.
 
     Args:
         model: the module `codegen.compile_graph(graph)` returned.
         graph: the graph; its `training["init_weights"]` gives the default path and mapping.
-        path: the .pth file; defaults to `init_weights["path"]`.
-        keys: prefix -> node path mapping; defaults to `init_weights["keys"]`.
+        path: the .pth / .safetensors file; defaults to `init_weights["path"]`.
+        keys: module path -> node path; defaults to `init_weights["keys"]`, else to
+            `match_keys` (names matched, for a graph the user drew).
+        state: the tensors themselves, instead of reading `path`.
 
     Returns:
         A LoadReport; tensors that fit are copied even when others do not.
 
     Raises:
-        WeightsError: no path or mapping, or the file cannot be read as a state dict.
+        WeightsError: no path, or the file cannot be read as a state dict.
     """
     import torch
 
     spec: dict[str, Any] = dict(graph.training.get("init_weights") or {})
-    path = path if path is not None else spec.get("path")
+    if state is None:
+        path = path if path is not None else spec.get("path")
+        if not path:
+            raise WeightsError("no pretrained weights file given: set training.init_weights.path")
+        state = read_state(path)
     keys = keys if keys is not None else spec.get("keys")
-    if not path:
-        raise WeightsError("no pretrained weights file given: set training.init_weights.path")
-    if not isinstance(keys, dict):
-        raise WeightsError("no key mapping: training.init_weights.keys is missing "
-                           "(build the graph with the transfer_vgg template)")
-    state = read_state(path)
+    if keys is None:
+        keys = match_keys(model, state)
+    if not isinstance(keys, Mapping):
+        raise WeightsError("training.init_weights.keys must map module paths to node paths")
     report = LoadReport()
     modules = _resolve_nodes(model, keys, report)
     with torch.no_grad():
@@ -107,6 +125,37 @@ def load_torchvision_vgg(model: torch.nn.Module, graph: Graph, path: str | os.Pa
             if f"{prefix}.{name}" not in state:
                 report.missing_keys.append(f"{prefix}.{name}")
     return report
+
+
+def load_torchvision_vgg(model: torch.nn.Module, graph: Graph, path: str | os.PathLike | None = None,
+                         keys: dict[str, str | None] | None = None) -> LoadReport:
+    """The VGG loader of earlier versions: the same by-name loading (kept for existing callers),
+    with the mapping required (no matching by name)."""
+    spec: dict[str, Any] = dict(graph.training.get("init_weights") or {})
+    keys = keys if keys is not None else spec.get("keys")
+    if not (path if path is not None else spec.get("path")):
+        raise WeightsError("no pretrained weights file given: set training.init_weights.path")
+    if not isinstance(keys, dict):
+        raise WeightsError("no key mapping: training.init_weights.keys is missing "
+                           "(build the graph with the transfer template)")
+    return load_state_dict_by_name(model, graph, path, keys)
+
+
+def match_keys(model: torch.nn.Module, state: Iterable[str]) -> dict[str, str]:
+    """Propose a mapping for a drawn graph: module path -> node path, matched by name.
+
+    A state-dict module path matches a node when it equals the node's generated attribute path
+    (a file saved from this very module), the node path joined by "." (`layer1.conv` for node
+    conv inside Block layer1), or joined by "_" (a node the user named `features_0`). Module
+    paths that match nothing are left out (the report lists their tensors as unexpected).
+    """
+    generated = getattr(model, "generated", None)
+    names: dict[str, str] = {}
+    for path, attr in getattr(generated, "node_paths", {}).items():
+        for form in (attr, ".".join(path), "_".join(path)):
+            names.setdefault(form, "/".join(path))
+    prefixes = dict.fromkeys(key.rpartition(".")[0] for key in state)
+    return {prefix: names[prefix] for prefix in prefixes if prefix in names}
 
 
 def _resolve_nodes(model: torch.nn.Module, keys: dict[str, str | None],

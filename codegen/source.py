@@ -108,7 +108,8 @@ class _ModuleWriter:
 
     def __init__(self, graph: Graph, shapes: Mapping[str, NodeShapes]) -> None:
         self.graph, self.shapes = graph, shapes
-        self.class_names = NameAllocator({"Reparametrisation"})
+        # the helper classes a file may hold (attention.py emits the positional ones)
+        self.class_names = NameAllocator({"Reparametrisation", "PositionalEncoding", "PositionalEmbedding"})
         self.classes: list[ClassCode] = []
         self.block_cache: dict[tuple, SubModule] = {}
 
@@ -164,6 +165,11 @@ class _ModuleWriter:
         text += HEADER.rstrip("\n").split("\n")
         if any(c.has_kl for c in self.classes) or self._uses_reparam():
             text += ["", ""] + REPARAMETRISATION.rstrip("\n").split("\n")
+        helpers: list[str] = []
+        for code in self.classes:
+            helpers += [h for h in code.helpers if h not in helpers]
+        for helper in helpers:
+            text += ["", ""] + helper.rstrip("\n").split("\n")
         line_to_node: dict[int, str] = {}
         block_lines: dict[int, tuple[str, str]] = {}
         for code in self.classes:

@@ -28,6 +28,7 @@ from graph_core.serialization import graph_to_json
 from training.binding import DataIssue, check_data
 
 from .data_schema import DataState, SchemaSource
+from .pretrained_box import frozen_weight_issues
 from .undo import GraphUndoCommand
 
 # What a new, empty document trains on: the Input's default shape (1, 28, 28) reads it as it is.
@@ -150,6 +151,7 @@ class Document(QObject):
             self.data_issues = []
             return
         self.data_issues = check_data(self.graph, state.schema, self.shapes, state.problem)
+        self.data_issues += frozen_weight_issues(self.graph, self.data_root, self.shapes)
 
     def _data_arrived(self) -> None:
         if self.data_state.pending:

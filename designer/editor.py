@@ -10,7 +10,7 @@ from __future__ import annotations
 import json
 import re
 
-from PySide6.QtCore import QObject, QPointF, Signal
+from PySide6.QtCore import QObject, QPointF, QRectF, Signal
 from PySide6.QtWidgets import QApplication
 
 from graph_core import (
@@ -82,7 +82,8 @@ class Editor(QObject):
         if at is None:
             at = self.scene.views()[0].mapToScene(self.scene.views()[0].viewport().rect().center()) \
                 if self.scene.views() else QPointF(0, 0)
-        node.ui = {"x": round(at.x() - NODE_WIDTH / 2, 1), "y": round(at.y() - 40, 1)}
+        x, y = self.free_spot(at.x() - NODE_WIDTH / 2, at.y() - 40)
+        node.ui = {"x": round(x, 1), "y": round(y, 1)}
         edges = self._wire_after(wire_from, node) if wire_from else []
         if not self.run(AddNode(node, edges)):
             return None
@@ -90,6 +91,18 @@ class Editor(QObject):
         wired = f", wired from {wire_from}" if edges else ""
         self.message.emit(f"Added {type_name} '{node_id}'{wired}.")
         return node_id
+
+    def free_spot(self, x: float, y: float, height: float = 100.0) -> tuple[float, float]:
+        """The top-left corner nearest (x, y), stepping down then up a row at a time, where a new
+        card covers no card already on the canvas (a node added after the last one, or by a
+        double-click, once landed exactly on top of the Output)."""
+        taken = [item.sceneBoundingRect().adjusted(-12, -12, 12, 12) for item in self.scene.node_items.values()]
+        for k in range(200):
+            dy = ((k + 1) // 2) * ROW_GAP * (1 if k % 2 else -1)
+            spot = QRectF(x, y + dy, NODE_WIDTH, height)
+            if not any(spot.intersects(r) for r in taken):
+                return x, y + dy
+        return x, y
 
     def free_input_field(self) -> str | None:
         """The dataset's first input field no Input of the document reads yet (None if unknown)."""

@@ -6,6 +6,12 @@ open document is left exactly as it was. Autosave writes the document to a recov
 30 s while it has unsaved changes; a clean exit deletes it, so a recovery file found at start-up
 means the last session crashed, and the user is offered to restore it.
 
+Each window has its own recovery file (recovery-<id>.json) and holds a QLockFile beside it for
+as long as it lives: another Netwright window or instance never takes, restores or deletes a
+file whose owner is alive; a crashed owner leaves a stale lock that the next start-up claims.
+A recovery file that cannot be restored (damaged, not UTF-8, nested too deep) is set aside as
+*.damaged with a message, and start-up goes on.
+
 Environment hooks (for tests and scripted runs):
     NETWRIGHT_NO_AUTOSAVE_RESTORE=1  never ask about a recovery file at start-up.
     NETWRIGHT_NO_DIALOGS=1           never open a modal dialog: unsaved changes are discarded
@@ -16,12 +22,13 @@ Environment hooks (for tests and scripted runs):
 from __future__ import annotations
 
 import os
+import uuid
 from pathlib import Path
 
-from PySide6.QtCore import QObject, QSettings, QStandardPaths, QTimer, Signal
+from PySide6.QtCore import QLockFile, QObject, QSettings, QStandardPaths, QTimer, Signal
 from PySide6.QtWidgets import QFileDialog, QMessageBox, QWidget
 
-from graph_core import Graph, GraphLoadError, load_graph, loads_graph, save_graph
+from graph_core import Graph, GraphLoadError, load_graph, save_graph
 from graph_core.serialization import atomic_write_text
 
 from .document import Document, new_graph
@@ -31,11 +38,36 @@ MAX_RECENT = 8
 FILE_FILTER = "Netwright graphs (*.json *.nwg);;All files (*)"
 
 
-def recovery_path() -> Path:
-    """Where autosave writes the document."""
+def recovery_dir() -> Path:
+    """The folder of the recovery files."""
     base = os.environ.get("NETWRIGHT_RECOVERY_DIR") or QStandardPaths.writableLocation(
         QStandardPaths.StandardLocation.AppDataLocation) or str(Path.home() / ".netwright")
-    return Path(base) / "recovery.json"
+    return Path(base)
+
+
+def _lock_for(path: Path) -> QLockFile:
+    lock = QLockFile(str(path) + ".lock")
+    lock.setStaleLockTime(0)  # stale only when its process is gone, however old
+    return lock
+
+
+def orphaned_recovery_files() -> list[tuple[Path, QLockFile]]:
+    """Recovery files no living window owns, newest first, each with its lock now held.
+
+    (recovery.json, the single file of earlier versions, counts too.)
+    """
+    folder = recovery_dir()
+    if not folder.is_dir():
+        return []
+    found = []
+    for path in [*folder.glob("recovery-*.json"), folder / "recovery.json"]:
+        if not path.is_file():
+            continue
+        lock = _lock_for(path)
+        if lock.tryLock(0):
+            found.append((path, lock))
+    found.sort(key=lambda item: item[0].stat().st_mtime, reverse=True)
+    return found
 
 
 class FileController(QObject):
@@ -53,6 +85,8 @@ class FileController(QObject):
         super().__init__(window)
         self.document, self.window, self.settings = document, window, settings
         self.path: Path | None = None
+        self._recovery: Path | None = None
+        self._lock: QLockFile | None = None
         document.undo_stack.cleanChanged.connect(self._clean_changed)
         self.autosave_timer = QTimer(self, interval=AUTOSAVE_MS)
         self.autosave_timer.timeout.connect(self.autosave)
@@ -173,49 +207,87 @@ class FileController(QObject):
 
     # ---- autosave and recovery ---------------------------------------------------------------
 
+    @property
+    def recovery_path(self) -> Path:
+        """This window's recovery file."""
+        if self._recovery is None:
+            self._recovery = recovery_dir() / f"recovery-{uuid.uuid4().hex[:12]}.json"
+        return self._recovery
+
     def autosave(self) -> bool:
-        """Write the document to the recovery file when it has unsaved changes."""
+        """Write the document to this window's recovery file when it has unsaved changes."""
         if not self.modified:
             return False
-        target = recovery_path()
+        target = self.recovery_path
         try:
             target.parent.mkdir(parents=True, exist_ok=True)
+            if self._lock is None:
+                lock = _lock_for(target)
+                if not lock.tryLock(0):
+                    raise OSError(f"{target}.lock is held by another process")
+                self._lock = lock
             atomic_write_text(target, self.document.snapshot_json())
-        except OSError as exc:
+        except (OSError, ValueError) as exc:  # ValueError: text no UTF-8 file can hold
             self.message.emit(f"Autosave failed: {exc}")
             return False
         return True
 
     def discard_recovery(self) -> None:
+        """Delete this window's recovery file (a clean close); other windows' stay."""
+        if self._recovery is None:
+            return
         try:
-            recovery_path().unlink()
+            self._recovery.unlink()
         except FileNotFoundError:
             pass
         except OSError as exc:
             self.message.emit(f"Could not remove the recovery file: {exc}")
+        if self._lock is not None:
+            self._lock.unlock()
+            self._lock = None
 
     def offer_recovery(self) -> bool:
-        """At start-up: restore the recovery file a crashed session left (after asking)."""
-        target = recovery_path()
-        if not target.exists() or os.environ.get("NETWRIGHT_NO_AUTOSAVE_RESTORE") == "1":
+        """At start-up: restore the newest recovery file a crashed session left (after asking)."""
+        if os.environ.get("NETWRIGHT_NO_AUTOSAVE_RESTORE") == "1":
             return False
-        answer = QMessageBox.question(
-            self.window, "Restore unsaved work?",
-            "Netwright did not close normally last time. Restore the autosaved document?",
-            QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
-        if answer != QMessageBox.StandardButton.Yes:
-            self.discard_recovery()
+        orphans = orphaned_recovery_files()
+        for _, lock in orphans[1:]:
+            lock.unlock()  # offered at a later start-up
+        if not orphans:
             return False
-        return self.restore_recovery()
-
-    def restore_recovery(self) -> bool:
-        """Load the recovery file as an unsaved document."""
+        path, lock = orphans[0]
         try:
-            graph = loads_graph(recovery_path().read_text(encoding="utf-8"), str(recovery_path()))
-        except (OSError, GraphLoadError) as exc:
-            self.message.emit(f"Could not restore the autosaved document: {exc}")
+            answer = QMessageBox.question(
+                self.window, "Restore unsaved work?",
+                "Netwright did not close normally last time. Restore the autosaved document?",
+                QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.Yes)
+            if answer != QMessageBox.StandardButton.Yes:
+                path.unlink(missing_ok=True)
+                return False
+            return self.restore_recovery(path)
+        finally:
+            lock.unlock()
+
+    def restore_recovery(self, path: Path | None = None) -> bool:
+        """Load a recovery file (default: this window's) as an unsaved document.
+
+        A file that cannot be restored is renamed to *.damaged (so it is not offered again, and
+        nothing is lost) and the window says so; start-up never fails on it.
+        """
+        path = self.recovery_path if path is None else path
+        try:
+            graph = load_graph(path)
+        except (OSError, GraphLoadError, ValueError, RecursionError, MemoryError) as exc:
+            kept = path.with_name(path.name + ".damaged")
+            try:
+                os.replace(path, kept)
+            except OSError:
+                kept = path
+            self.message.emit(f"Could not restore the autosaved document ({exc}); it is kept as {kept}")
             return False
         self.new(graph, ask=False)
+        if path != self.recovery_path:
+            path.unlink(missing_ok=True)  # restored: this window's own autosave takes over
         # Mark as modified so the user is asked to save it somewhere.
         self.document.undo_stack.resetClean()
         self.path_changed.emit()

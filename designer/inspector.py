@@ -1,5 +1,6 @@
-"""The inspector: a form for the selected node, generated from its spec's parameters, or —
-with nothing selected — the graph's data and training settings (settings_form.py).
+"""The inspector: a form for the selected node, generated from its spec's parameters; for
+several selected nodes the parameters they share (multi_inspector.py); with nothing selected,
+the graph's data and training settings (settings_form.py).
 
 Every field applies its edit at once through one command (SetParam, Rename, SetFrozen,
 SetLrFactor, SetSetting). A value the spec refuses is not applied: the field turns red and the
@@ -41,6 +42,7 @@ from graph_core import (
 
 from .document import Document
 from .editor import Editor
+from .multi_inspector import MultiNodeForm
 from .param_widgets import ParamEditor, guard_wheel, make_editor
 from .settings_form import SettingsForm
 
@@ -65,13 +67,34 @@ class Inspector(QScrollArea):
         self.info = QLabel()
         self._node_type = ""
         self._form_widget: QWidget | None = None
+        self.multi: MultiNodeForm | None = None  # the form for several selected nodes
+        # Set by the training controller: checks a pretrained weights file in the engine.
+        self.pretrained_checker: Callable[..., None] | None = None
         document.analysed.connect(self.refresh)
         self.show_node(None)
 
     # ---- what is shown -----------------------------------------------------------------------
 
+    def show_nodes(self, ids: list[str]) -> None:
+        """The form for the selection: one node's own, the shared one for several, else settings."""
+        ids = [i for i in ids if i in self.editor.graph.nodes]
+        if len(ids) < 2:
+            self.show_node(ids[0] if ids else None)
+            return
+        if self.multi is not None and self.multi.ids == ids and self.widget() is self.multi:
+            self.multi.refresh()
+            return
+        self._take_settings()
+        self.node_id, self._node_type = None, ""
+        self.multi = MultiNodeForm(self.editor, ids)
+        self.editors, self.errors = self.multi.editors, self.multi.errors
+        self.title, self.info = self.multi.title, QLabel()
+        self.setWidget(self.multi)
+        self._form_widget = self.multi
+
     def show_node(self, node_id: str | None) -> None:
         """Build the form for a node of the shown graph (None: the graph's settings)."""
+        self.multi = None
         node = self.editor.graph.nodes.get(node_id) if node_id else None
         if self._form_widget is not None and node is not None and node.id == self.node_id \
                 and node.type == self._node_type:
@@ -108,6 +131,7 @@ class Inspector(QScrollArea):
         if self.settings_form is None:
             self.settings_form = SettingsForm(self.document, self.editor.message.emit,
                                               lambda: self.graph_folder())
+            self.settings_form.pretrained.checker = lambda *a: self.pretrained_checker and self.pretrained_checker(*a)
         if self.widget() is not self.settings_form:
             self._take_settings()
             self.setWidget(self.settings_form)
@@ -171,6 +195,12 @@ class Inspector(QScrollArea):
 
     def refresh(self) -> None:
         """Show the current values (after any edit, undo or redo)."""
+        if self.multi is not None:
+            if len(self.multi.nodes()) < 2:
+                self.show_nodes([n.id for n in self.multi.nodes()])
+            else:
+                self.multi.refresh()
+            return
         if self.node_id is not None:
             node = self.editor.graph.nodes.get(self.node_id)
             if node is None or node.type != self._node_type:

@@ -36,6 +36,7 @@ from .document import Document
 from .editor import Editor
 from .exports import Exporter
 from .files import FileController
+from .import_dialog import install_import
 from .inspector import Inspector
 from .issues_view import IssuesList
 from .palette import Palette
@@ -194,6 +195,7 @@ class MainWindow(QMainWindow):
         file_menu.addSeparator()
         self._action(file_menu, "Export &Python code…", self.exporter.export_python, key("Ctrl+E"))
         self._action(file_menu, "Export &ONNX…", self.exporter.export_onnx, key("Ctrl+Shift+E"))
+        self.importer = install_import(self, file_menu)  # File -> Import model… (import_dialog.py)
         file_menu.addSeparator()
         self._action(file_menu, "&Quit", self.close, key(std.Quit))
 
@@ -234,6 +236,9 @@ class MainWindow(QMainWindow):
         for dock in self.docks.values():
             self.view_menu.addAction(dock.toggleViewAction())
         help_menu = self.menuBar().addMenu("&Help")
+        self._action(help_menu, "&Documentation", self.open_docs, key(std.HelpContents),
+                     "Open the designer's guide (docs/designer.md)")
+        self._action(help_menu, "&Templates and the course", lambda: self.open_docs("templates.md"))
         self._action(help_menu, "&Shortcuts", self._show_help)
 
     def _connect(self) -> None:
@@ -332,7 +337,10 @@ class MainWindow(QMainWindow):
 
     def canvas_menu(self, pos: QPoint) -> QMenu:
         """The canvas's right-click menu for viewport point `pos` (see canvas/context_menu.py)."""
-        return build_canvas_menu(self, self.view, self.editor, pos, self._quick_add_at)
+        menu = build_canvas_menu(self, self.view, self.editor, pos, self._quick_add_at)
+        self.training.explainer.extend_canvas_menu(menu, self.scene.selected_node_ids(), self.scene.graph,
+                                                   list(self.scene.path))
+        return menu
 
     def _remember_view(self) -> None:
         self._left_path = tuple(self.scene.path)
@@ -351,8 +359,7 @@ class MainWindow(QMainWindow):
             self.view.fit_all()
 
     def _selection_changed(self) -> None:
-        ids = self.scene.selected_node_ids()
-        self.inspector.show_node(ids[0] if len(ids) == 1 else None)
+        self.inspector.show_nodes(self.scene.selected_node_ids())
 
     def _update_title(self) -> None:
         self.setWindowTitle(self.files.title())
@@ -392,6 +399,23 @@ class MainWindow(QMainWindow):
             self.recent_menu.addAction("(none)").setEnabled(False)
         for f in files:
             self.recent_menu.addAction(Path(f).name, lambda f=f: self.open_file(f)).setToolTip(f)
+
+    def open_docs(self, page: str = "designer.md") -> bool:
+        """Open a page of the documentation (docs/ beside the package) with the desktop's viewer.
+        False when the page is not there or nothing could open it (the status bar says which)."""
+        from PySide6.QtCore import QUrl
+        from PySide6.QtGui import QDesktopServices
+
+        local = Path(__file__).resolve().parents[1] / "docs" / page
+        if not local.is_file():
+            self.statusBar().showMessage(f"The documentation is not installed here ({local} is missing); "
+                                         "Help -> Shortcuts lists the essentials.", 10000)
+            return False
+        url = QUrl.fromLocalFile(str(local))
+        ok = QDesktopServices.openUrl(url)
+        self.statusBar().showMessage(f"Opened {url.toString()}" if ok else
+                                     f"Could not open {url.toString()}: no program for it", 10000)
+        return ok
 
     def _show_help(self) -> None:
         from PySide6.QtWidgets import QMessageBox

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from PySide6.QtCore import QMimeData, Qt, Signal
 from PySide6.QtGui import QDrag
-from PySide6.QtWidgets import QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
+from PySide6.QtWidgets import QLabel, QLineEdit, QTreeWidget, QTreeWidgetItem, QVBoxLayout, QWidget
 
 from graph_core import CATEGORIES, all_specs
 
@@ -70,7 +70,13 @@ class Palette(QWidget):
         self.tree.setDragDropMode(QTreeWidget.DragDropMode.DragOnly)
         layout = QVBoxLayout(self)
         layout.setContentsMargins(4, 4, 4, 4)
+        self.no_match = QLabel()
+        self.no_match.setObjectName("paletteNoMatch")
+        self.no_match.setWordWrap(True)
+        self.no_match.setStyleSheet("color: #b54708; padding: 6px;")
+        self.no_match.hide()
         layout.addWidget(self.search)
+        layout.addWidget(self.no_match)
         layout.addWidget(self.tree)
         self._populate()
         self.search.textChanged.connect(self.filter)
@@ -130,6 +136,10 @@ class Palette(QWidget):
                 group.child(k).setHidden(not hit)
                 shown += hit
             group.setHidden(shown == 0)
+        # an empty list alone reads as a broken palette: say that nothing matched, and what to try
+        self.no_match.setText(f"No layer matches “{text.strip()}”. Try a shorter word (conv, pool, norm) "
+                              "or clear the search." if needle and not hits else "")
+        self.no_match.setVisible(bool(needle) and not hits)
 
     def visible_types(self) -> list[str]:
         return [t for t, item in self.items().items() if not item.isHidden() and not item.parent().isHidden()]

@@ -36,6 +36,7 @@ from training.datasets import builtin_names
 from training.datasets.options import COMMON_OPTIONS, EMPTY_MEANS_UNSET, dataset_options
 
 from .param_widgets import ParamEditor, guard_wheel, make_editor
+from .pretrained_box import PretrainedBox
 
 DATASET_SPEC = ParamSpec("dataset", "text", "", "a built-in set, or a file or folder of your own "
                          "(relative to the graph file's folder)")
@@ -119,6 +120,9 @@ class SettingsForm(QWidget):
         self.title.setTextFormat(Qt.TextFormat.RichText)
         outer.addWidget(self.title)
         outer.addWidget(self._build_data())
+        # right under the data: with frozen layers waiting for it, the weights file comes first
+        self.pretrained = PretrainedBox(document, message, graph_folder)
+        outer.addWidget(self.pretrained)
         heading = QLabel("<b>Training</b>")
         outer.addWidget(heading)
         for group in SETTING_GROUPS:
@@ -235,7 +239,8 @@ class SettingsForm(QWidget):
         others = [k for k in graph.data if k not in known]
         self.extra.setText(f"Also in the file: {', '.join(others)}" if others else "")
         self.extra.setVisible(bool(others))
-        unknown = [k for k in graph.training if f"training.{k}" not in self.rows]
+        self.pretrained.refresh()
+        unknown = [k for k in graph.training if f"training.{k}" not in self.rows and k != "init_weights"]
         self.ignored.setText(f"In the file but not used by this version: {', '.join(unknown)}"
                              if unknown else "")
         self.ignored.setVisible(bool(unknown))

@@ -1,5 +1,6 @@
 """The analysis table (like MATLAB's analyzeNetwork): per node its name, type, output shape,
-parameters and trainable parameters, with totals underneath."""
+parameters, trainable parameters, multiply-accumulates of one forward and activation memory at
+the graph's batch size, with totals underneath."""
 
 from __future__ import annotations
 
@@ -14,10 +15,11 @@ from PySide6.QtWidgets import (
 )
 
 from graph_core import format_shape, summarize
+from graph_core.cost import format_bytes, format_macs
 
 from .document import Document
 
-_COLUMNS = ("node", "type", "output shape", "parameters", "trainable")
+_COLUMNS = ("node", "type", "output shape", "parameters", "trainable", "MACs", "activations")
 
 
 class SummaryView(QWidget):
@@ -41,6 +43,7 @@ class SummaryView(QWidget):
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Interactive)
         self.table.horizontalHeader().setStretchLastSection(True)
         self.totals = QLabel()
+        self.totals.setWordWrap(True)  # the totals line is long; it must not widen the dock
         layout = QVBoxLayout(self)
         layout.setContentsMargins(2, 2, 2, 2)
         layout.addWidget(self.table)
@@ -51,8 +54,11 @@ class SummaryView(QWidget):
         self.refresh()
 
     def refresh(self) -> None:
-        summary = summarize(self.document.graph, self.document.shapes)
-        rows = [(r.id, r.name, r.type, r.output_shape, r.params, r.trainable) for r in summary.rows]
+        batch = self.document.graph.training.get("batch_size")
+        batch = batch if isinstance(batch, int) and batch > 0 else 1
+        summary = summarize(self.document.graph, self.document.shapes, batch_size=batch)
+        rows = [(r.id, r.name, r.type, r.output_shape, r.params, r.trainable, r.macs, r.activation_bytes)
+                for r in summary.rows]
         if rows != self._shown:
             self.table.setUpdatesEnabled(False)
             if len(rows) != len(self._shown):
@@ -65,11 +71,15 @@ class SummaryView(QWidget):
             self.table.setUpdatesEnabled(True)
         frozen = summary.total_params - summary.trainable_params
         self.totals.setText(f"<b>{len(rows)} layers · {summary.total_params:,} parameters</b> "
-                            f"({summary.trainable_params:,} trainable, {frozen:,} frozen)")
+                            f"({summary.trainable_params:,} trainable, {frozen:,} frozen) · "
+                            f"{format_macs(summary.total_macs)} multiply-accumulates per sample · "
+                            f"activations {format_bytes(summary.activation_bytes)} at batch {batch}")
 
     def _write_row(self, k: int, row: tuple) -> None:
-        nid, name, type_, shape, params, trainable = row
-        cells = (name, type_, format_shape(shape), _count(params), _count(trainable))
+        nid, name, type_, shape, params, trainable, macs, memory = row
+        cells = (name, type_, format_shape(shape), _count(params), _count(trainable),
+                 "?" if macs is None else (format_macs(macs) if macs else ""),
+                 "?" if memory is None else format_bytes(memory))
         for c, text in enumerate(cells):
             item = QTableWidgetItem(text)
             if c >= 3:

@@ -16,6 +16,7 @@ from PySide6.QtWidgets import (
     QHBoxLayout,
     QLabel,
     QListWidget,
+    QScrollArea,
     QVBoxLayout,
     QWidget,
 )
@@ -78,10 +79,22 @@ class TemplateDialog(QDialog):
         right.addWidget(self.description)
         right.addLayout(self.form)
         right.addStretch(1)
-        right.addWidget(self.error)
+        # the description and parameters scroll in their own pane, with hints wrapped: long
+        # help lines (dcgan, vgg) once widened this side until the list was a sliver
+        pane = QWidget()
+        pane.setLayout(right)
+        self.pane = QScrollArea()
+        self.pane.setObjectName("templatePane")
+        self.pane.setWidgetResizable(True)
+        self.pane.setHorizontalScrollBarPolicy(Qt.ScrollBarPolicy.ScrollBarAlwaysOff)
+        self.pane.setWidget(pane)
+        side = QVBoxLayout()
+        side.addWidget(self.pane, 1)
+        side.addWidget(self.error)
+        self.error.setWordWrap(True)
         row = QHBoxLayout()
-        row.addWidget(self.list, 1)
-        row.addLayout(right, 2)
+        row.addWidget(self.list, 0)
+        row.addLayout(side, 1)
         buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Ok | QDialogButtonBox.StandardButton.Cancel)
         buttons.accepted.connect(self._accept)
         buttons.rejected.connect(self.reject)
@@ -90,6 +103,11 @@ class TemplateDialog(QDialog):
         layout.addWidget(buttons)
         for entry in self.catalog:
             self.list.addItem(str(_field(entry, "name")))
+        names = [str(_field(e, "name")) for e in self.catalog] or [""]
+        widest = max(self.list.fontMetrics().horizontalAdvance(n) for n in names)
+        self.list.setObjectName("templateList")
+        self.list.setMinimumWidth(widest + 40)  # every name whole, beside its scroll bar
+        self.list.setMaximumWidth(max(widest + 80, 200))
         self.list.currentRowChanged.connect(self._show)
         self.list.itemDoubleClicked.connect(lambda _i: self._accept())
         self.graph: Graph | None = None
@@ -117,6 +135,7 @@ class TemplateDialog(QDialog):
             self.form.addRow(spec.name, editor.widget)
             if spec.help:
                 hint = QLabel(spec.help)
+                hint.setWordWrap(True)
                 hint.setStyleSheet("color: #667085;")
                 self.form.addRow("", hint)
             self.fields[spec.name] = editor

@@ -22,6 +22,7 @@ from .commands import (
 )
 from .graph import UNSET, Edge, Graph, Node
 from .grouping import GroupIntoBlock, Ungroup
+from .padding import padding_source
 from .serialization import (
     SCHEMA_VERSION,
     GraphLoadError,
@@ -42,16 +43,18 @@ from .specs import (
     ShapeError,
     TensorType,
     all_specs,
+    format_count,
     format_shape,
     get_spec,
     has_spec,
+    one_line,
     register,
 )
 from .summary import GraphSummary, summarize
 from .validation import ERROR, WARNING, Issue, errors, validate
 
 CATEGORIES = ("io", "dense", "conv", "pool", "unpool", "embedding", "generative", "shape",
-              "normalise", "activation", "block")
+              "normalise", "activation", "block", "recurrent", "attention", "sequence")
 
 
 def resolved_params(node: Node) -> dict:
@@ -65,7 +68,8 @@ __all__ = [
     "GroupIntoBlock", "Inference", "Issue", "LayerSpec", "Macro", "MoveNodes", "Node", "NodeShapes",
     "ParamError", "ParamSpec", "PortSpec", "RemoveNodes", "Rename", "SetFrozen", "SetLrFactor",
     "SetParam", "SetSetting", "ShapeError", "TensorType", "Ungroup",
-    "all_specs", "errors", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
-    "graph_to_json", "has_spec", "infer_shapes", "load_graph", "loads_graph", "node_ports",
+    "all_specs", "errors", "format_count", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
+    "graph_to_json", "has_spec", "infer_shapes", "one_line", "load_graph", "loads_graph", "node_ports",
+    "padding_source",
     "register", "resolved_params", "save_graph", "summarize", "topological_order", "validate",
 ]

@@ -41,8 +41,17 @@ class Macro(Command):
         self.text = text
 
     def apply(self, graph: Graph) -> None:
-        for c in self.commands:
-            c.apply(graph)
+        """All or nothing: when one command raises, those applied before it are reverted (the
+        document is as it was) and the error goes on to the caller, who pushes nothing."""
+        done: list[Command] = []
+        try:
+            for c in self.commands:
+                c.apply(graph)
+                done.append(c)
+        except BaseException:
+            for c in reversed(done):
+                c.revert(graph)
+            raise
 
     def revert(self, graph: Graph) -> None:
         for c in reversed(self.commands):
@@ -57,8 +66,16 @@ class AddNode(Command):
 
     def apply(self, graph: Graph) -> None:
         graph.add_node(copy.deepcopy(self.node))
-        for e in self.edges:
-            graph.add_edge(e)
+        done = []
+        try:  # all or nothing: a wire that cannot be added takes the node back out
+            for e in self.edges:
+                graph.add_edge(e)
+                done.append(e)
+        except ValueError:
+            for e in reversed(done):
+                graph.remove_edge(e)
+            graph.remove_node(self.node.id)
+            raise
 
     def revert(self, graph: Graph) -> None:
         for e in reversed(self.edges):
@@ -76,6 +93,8 @@ class RemoveNodes(Command):
         self._edges: list[tuple[int, Edge]] = []
 
     def apply(self, graph: Graph) -> None:
+        for i in self.node_ids:
+            graph.node(i)  # an unknown id raises before anything changes
         ids = set(self.node_ids)
         self._edges = [(k, e) for k, e in enumerate(graph.edges) if e.src[0] in ids or e.dst[0] in ids]
         for _, e in reversed(self._edges):
@@ -101,6 +120,7 @@ class Connect(Command):
         self._replaced: list[tuple[int, Edge]] = []
 
     def apply(self, graph: Graph) -> None:
+        graph.node(self.edge.src[0])  # an unknown node raises before any wire is replaced
         dst = graph.node(self.edge.dst[0])
         port = next((p for p in node_ports(dst, graph.blocks)[0] if p.name == self.edge.dst[1]), None)
         self._replaced = []
@@ -150,6 +170,11 @@ class SetParam(Command):
         graph.set_param(self.node_id, self.name, self._old, index=self._index)
 
     def merge(self, other: Command) -> bool:
+        """Typing or stepping through one parameter's values is one undo step. Returning it to
+        the default (UNSET) is a step of its own: merged with a later value, its undo and redo
+        could not put the key back where each step had it (the file would not be byte-identical)."""
+        if self.value is UNSET or getattr(other, "value", UNSET) is UNSET:
+            return False
         if isinstance(other, SetParam) and (other.node_id, other.name) == (self.node_id, self.name):
             self.value = other.value
             return True
@@ -176,7 +201,15 @@ class _SetAttr(Command):
 
 
 class Rename(_SetAttr):
+    """Set the display name; an empty name is refused (a file cannot tell it from "no name":
+    it would reload as the id)."""
+
     attr = "name"
+
+    def __init__(self, node_ids: str | Iterable[str], value: Any) -> None:
+        if not isinstance(value, str) or not value:
+            raise ValueError("a name cannot be empty")
+        super().__init__(node_ids, value)
 
 
 class SetFrozen(_SetAttr):
@@ -197,6 +230,8 @@ class MoveNodes(Command):
         self._old: dict[str, dict] = {}
 
     def apply(self, graph: Graph) -> None:
+        for nid in self.positions:
+            graph.node(nid)  # an unknown id raises before anything moves
         for nid, (x, y) in self.positions.items():
             node = graph.node(nid)
             self._old.setdefault(nid, dict(node.ui))

@@ -189,8 +189,9 @@ class Graph:
 def _set_key(target: dict[str, Any], key: str, value: Any, index: int | None) -> None:
     if value is _UNSET:
         target.pop(key, None)
-    elif index is not None and key not in target:
-        items = list(target.items())
+    elif index is not None and (key not in target or list(target).index(key) != index):
+        # (re)placed at `index`, wherever the key is now: an undo puts it back where it was
+        items = [(k, v) for k, v in target.items() if k != key]
         items.insert(index, (key, value))
         target.clear()  # the same dict object: a view may hold on to it
         target.update(items)

@@ -12,17 +12,24 @@ import copy
 import json
 import math
 import os
+import re
 import secrets
 import stat
+import unicodedata
 from collections.abc import Callable
 from pathlib import Path
 from typing import Any
 
 from .graph import Edge, Graph, Node
+from .shapes import cyclic_gc_paused
 from .specs import ParamError, get_spec, has_spec
 
 FORMAT = "netwright.graph"
 SCHEMA_VERSION = 1
+MAX_DEPTH = 64
+"""Deepest nesting of objects and lists a file may have. A real graph nests about six deep
+(blocks.name.nodes[k].params.shape); anything past this is refused before any recursive step
+(copying, migrating, saving) could run out of Python's stack."""
 
 
 class GraphLoadError(Exception):
@@ -82,6 +89,11 @@ def load_graph(path: str | os.PathLike) -> Graph:
 
 def loads_graph(text: str, source: str = "<text>") -> Graph:
     """Parse a graph from JSON text; errors are prefixed with `source`."""
+    with cyclic_gc_paused():  # parsing allocates millions of objects, none of them cyclic
+        return _loads_graph(text, source)
+
+
+def _loads_graph(text: str, source: str) -> Graph:
     try:
         doc = json.loads(text)
     except json.JSONDecodeError as exc:
@@ -92,13 +104,33 @@ def loads_graph(text: str, source: str = "<text>") -> Graph:
     except ValueError as exc:  # e.g. a number with more digits than Python converts
         raise GraphLoadError(f"{source}: not valid JSON ({exc})") from None
     try:
-        return graph_from_dict(doc)
+        # the parsed data is ours alone (no copy); text can hold a lone surrogate only if the
+        # JSON wrote one as an escape (or the str came from elsewhere than a UTF-8 file)
+        texts = _SURROGATE_ESCAPE.search(text) is not None or not text.isascii() and _has_surrogate(text)
+        return graph_from_dict(doc, copy_first=False, _texts=texts)
     except GraphLoadError as exc:
         raise GraphLoadError(f"{source}: {exc}") from None
 
 
-def graph_from_dict(doc: Any) -> Graph:
-    """Build a Graph from parsed JSON, migrating older schema versions first."""
+_SURROGATE_ESCAPE = re.compile(r"\\u[dD][89a-fA-F]")
+
+
+def _has_surrogate(text: str) -> bool:
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:
+        return True
+    return False
+
+
+def graph_from_dict(doc: Any, copy_first: bool = True, _texts: bool = True) -> Graph:
+    """Build a Graph from parsed JSON, migrating older schema versions first.
+
+    Args:
+        doc: the parsed file.
+        copy_first: work on a deep copy, so the graph shares nothing with `doc` (False when the
+            caller parsed `doc` itself and drops it).
+    """
     if not isinstance(doc, dict):
         raise GraphLoadError(f"expected a JSON object at the top level, got {type(doc).__name__}")
     if doc.get("format", FORMAT) != FORMAT:
@@ -109,13 +141,110 @@ def graph_from_dict(doc: Any) -> Graph:
     if version > SCHEMA_VERSION:
         raise GraphLoadError(f"schema_version {version} was written by a newer Netwright; "
                              f"this one reads up to {SCHEMA_VERSION} — upgrade Netwright")
-    doc = copy.deepcopy(doc)
+    check_plain_data(doc, texts=_texts)
+    if copy_first:
+        doc = copy.deepcopy(doc)
     while version < SCHEMA_VERSION:
         if version not in _MIGRATORS:
             raise GraphLoadError(f"schema_version {version} is not supported (no migration to {SCHEMA_VERSION})")
         version, step = _MIGRATORS[version]
         doc = step(doc)
     return _build_graph(doc, "", top_level=True)
+
+
+def check_plain_data(doc: Any, max_depth: int = MAX_DEPTH, texts: bool = True) -> None:
+    """Refuse data that no later step could handle: nesting past `max_depth` and text that
+    cannot be written back as UTF-8 (a lone surrogate such as "\\udcff", which JSON escapes
+    admit). Iterative (level by level), so a file nested thousands deep costs a loop, not the
+    stack; the JSON path of the offender is worked out only once there is one.
+
+    Args:
+        doc: parsed JSON.
+        max_depth: the deepest nesting allowed.
+        texts: False skips the text check (the caller knows there can be no surrogate: the
+            JSON text it parsed had no \\ud800-\\udfff escape).
+
+    Raises:
+        GraphLoadError: naming the JSON path of the first offending value.
+    """
+    level, depth = [doc], 0
+    while level:
+        deeper = []
+        for value in level:
+            items = value.values() if type(value) is dict else value if type(value) is list else ()
+            if texts and type(value) is dict:
+                for key in value:
+                    _check_text(key, doc)
+            for item in items:
+                kind = type(item)
+                if kind is dict or kind is list:
+                    deeper.append(item)
+                elif texts and kind is str:
+                    _check_text(item, doc)
+        depth += 1
+        if deeper and depth >= max_depth:
+            raise GraphLoadError(f"{_printable(_path_to(doc, deeper[0]))}: nested too deeply (more than "
+                                 f"{max_depth} levels of objects and lists)")
+        level = deeper
+
+
+def _path_to(doc: Any, target: Any) -> str:
+    """The JSON path of the object `target` (found by identity) inside `doc`."""
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        value, where = stack.pop()
+        if value is target:
+            return where or "the file"
+        if type(value) is dict:
+            stack.extend((v, f"{where}.{k}" if where else str(k)) for k, v in value.items()
+                         if type(v) in (dict, list))
+        elif type(value) is list:
+            stack.extend((v, f"{where}[{i}]") for i, v in enumerate(value) if type(v) in (dict, list))
+    return "the file"
+
+
+def _path_to_text(doc: Any, text: str) -> str:
+    """The JSON path of the first key or value equal to `text` inside `doc`."""
+    stack: list[tuple[Any, str]] = [(doc, "")]
+    while stack:
+        value, where = stack.pop()
+        if type(value) is dict:
+            for k, v in value.items():
+                path = f"{where}.{k}" if where else str(k)
+                if k == text or v == text:
+                    return path
+                if type(v) in (dict, list):
+                    stack.append((v, path))
+        elif type(value) is list:
+            for i, v in enumerate(value):
+                if v == text:
+                    return f"{where}[{i}]"
+                if type(v) in (dict, list):
+                    stack.append((v, f"{where}[{i}]"))
+    return "the file"
+
+
+def _check_text(text: Any, doc: Any) -> None:
+    if isinstance(text, str) and not text.isascii():
+        try:
+            text.encode("utf-8")
+        except UnicodeEncodeError as exc:
+            code = ord(text[exc.start])
+            raise GraphLoadError(f"{_printable(_path_to_text(doc, text))}: text holds a lone surrogate "
+                                 f"(U+{code:04X}), which no UTF-8 file can store") from None
+
+
+def _breaks_line(text: str) -> bool:
+    """Whether text holds a control character or a line/paragraph separator (a message that
+    shows it would break into several lines, or carry a NUL into a file name)."""
+    return not text.isprintable() and any(unicodedata.category(c) in ("Cc", "Zl", "Zp") for c in text)
+
+
+def _printable(text: str, limit: int = 80) -> str:
+    """`text` on one line and UTF-8-safe, for messages: control characters and lone surrogates
+    are shown escaped."""
+    out = "".join(c if c.isprintable() and not 0xD800 <= ord(c) <= 0xDFFF else repr(c)[1:-1] for c in text)
+    return out if len(out) <= limit else out[:limit - 1] + "…"
 
 
 def _build_graph(doc: dict, where: str, top_level: bool, default_name: str = "untitled") -> Graph:
@@ -134,13 +263,16 @@ def _build_graph(doc: dict, where: str, top_level: bool, default_name: str = "un
         if node.id in graph.nodes:
             raise GraphLoadError(f"{where}nodes[{k}]: duplicate id {node.id!r}")
         graph.nodes[node.id] = node
+    seen: set[Edge] = set()  # a set, not the list: loading stays linear in the number of wires
     for k, raw in enumerate(_get(doc, "edges", list, [], where)):
         edge = _build_edge(raw, f"{where}edges[{k}]")
         for end in (edge.src[0], edge.dst[0]):
             if end not in graph.nodes:
-                raise GraphLoadError(f"{where}edges[{k}]: wire {edge} names unknown node {end!r}")
-        if edge in graph.edges:
-            raise GraphLoadError(f"{where}edges[{k}]: wire {edge} appears twice")
+                raise GraphLoadError(f"{where}edges[{k}]: wire {_printable(str(edge))} names unknown node "
+                                     f"'{_printable(end)}'")
+        if edge in seen:
+            raise GraphLoadError(f"{where}edges[{k}]: wire {_printable(str(edge))} appears twice")
+        seen.add(edge)
         graph.edges.append(edge)
     return graph
 
@@ -161,6 +293,9 @@ def _build_node(raw: Any, where: str) -> Node:
     node_id = raw.get("id")
     if not isinstance(node_id, str) or not node_id:
         raise GraphLoadError(f"{where}.id: every node needs a non-empty text id")
+    if _breaks_line(node_id):
+        raise GraphLoadError(f"{where}.id: '{_printable(node_id)}' holds a control character; "
+                             "an id is one line of printable text")
     where = f"{where} ({node_id})"
     type_name = _get(raw, "type", str, None, where + ".") if "type" in raw else None
     if type_name is None:
@@ -222,7 +357,7 @@ def _body(graph: Graph) -> dict:
 
 def _node_dict(node: Node) -> dict:
     out: dict[str, Any] = {"id": node.id, "type": node.type}
-    if node.name != node.id:
+    if node.name and node.name != node.id:  # an empty name (set by a script) reads as the id
         out["name"] = node.name
     if node.params:
         out["params"] = _jsonable(node.params)

@@ -145,7 +145,7 @@ def infer_shapes(graph: Graph, blocks: Mapping[str, Graph] | None = None,
                 outputs[port] = dataclasses.replace(t, pool=dataclasses.replace(t.pool, node=nid))
         info.outputs.update(outputs)
         info.params = inference.params
-        info.warnings.extend(inference.warnings)
+        info.warnings.extend(_intended(node, inference.warnings, graph, incoming[nid], incoming))
     return result
 
 
@@ -167,6 +167,17 @@ def cyclic_gc_paused() -> Iterator[None]:
     finally:
         if was_enabled:
             gc.enable()
+
+
+def _intended(node: Node, warnings: tuple[str, ...], graph: Graph, edges: list[Edge],
+              incoming: Mapping[str, list[Edge]]) -> tuple[str, ...]:
+    """A Dense fed features-last (after attention, a LayerNorm, an Embedding) is per position on
+    purpose: its 'mixes only the last axis' warning is dropped (graph_core.layout)."""
+    if node.type != "Dense" or not warnings or len(edges) != 1:
+        return warnings
+    from .layout import features_last
+
+    return () if features_last(graph, edges[0], incoming) else warnings
 
 
 def _gather_inputs(node: Node, ins: tuple[PortSpec, ...], edges: list[Edge], graph: Graph,

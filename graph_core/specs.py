@@ -9,13 +9,45 @@ This module imports neither torch nor Qt: inference is arithmetic, emission is t
 from __future__ import annotations
 
 import math
+import unicodedata
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any
 
 # Semantic parameter kinds. The designer maps each to a widget; graph_core only checks values.
 PARAM_KINDS = ("int", "float", "bool", "choice", "ints", "shape", "text")
-PORT_KINDS = ("tensor", "indices")
+PORT_KINDS = ("tensor", "indices", "state", "mask", "memory", "weights")
+# What each port kind carries, in the words a refusal uses.
+KIND_WORDS = {"tensor": "a tensor", "indices": "pool indices", "state": "a recurrent state",
+              "mask": "a mask", "memory": "an encoder's memory", "weights": "attention weights"}
+# Destination kind -> source kinds that fit it besides its own. A mask, a memory or a value
+# port takes any tensor (a mask from the data, an encoder's output); attention weights are a
+# tensor like any other downstream. Pool indices and recurrent states fit nowhere else: their
+# batch axis or their meaning is not a tensor's.
+_FITS = {"tensor": ("weights",), "mask": ("tensor",), "memory": ("tensor",)}
+_KIND_HINTS = {
+    "indices": "wire the 'indices' output of the MaxPool this unpool mirrors",
+    "state": "a recurrent state comes from the 'state' output of an RNN, LSTM or GRU",
+}
+_SOURCE_HINTS = {
+    "indices": "pool indices only go into a MaxUnpool's 'indices' port",
+    "state": "a state (batch axis in the middle) only starts another recurrent layer (its 'h0'); "
+             "to use the last step, wire 'out' through a Select",
+}
+
+
+def kind_fits(src_kind: str, dst_kind: str) -> bool:
+    """Whether a wire from an output of `src_kind` may end at an input of `dst_kind`."""
+    return src_kind == dst_kind or src_kind in _FITS.get(dst_kind, ())
+
+
+def kind_hint(src_kind: str, dst_kind: str) -> str:
+    """What to do instead of wiring a `src_kind` output into a `dst_kind` input that it does not fit."""
+    if src_kind in _SOURCE_HINTS and dst_kind not in _KIND_HINTS:
+        return _SOURCE_HINTS[src_kind]
+    return _KIND_HINTS.get(dst_kind) or _SOURCE_HINTS.get(src_kind, "")
+
+
 DTYPES = ("float32", "int64")
 
 
@@ -56,6 +88,8 @@ class TensorType:
     dtype: str = "float32"
     kind: str = "tensor"
     pool: PoolOrigin | None = None
+    cell: str = ""  # for a recurrent state: the type that made it (an LSTM's is a pair (h, c))
+    sequence: bool = False  # (L, F): one feature vector per position, so per-position layers fit
 
     def __str__(self) -> str:
         return format_shape(self.shape)
@@ -114,6 +148,8 @@ class ParamSpec:
 InferFn = Callable[[Mapping[str, Any], Mapping[str, Sequence[TensorType]]], Inference]
 ModuleFn = Callable[[Mapping[str, Any], Mapping[str, Sequence[TensorType]]], "str | None"]
 ForwardFn = Callable[[str, Mapping[str, Sequence[str]], Mapping[str, Any]], str]
+# Names of a multi-output forward's results, one per output port; a tuple unpacks a pair.
+ResultsFn = Callable[[Mapping[str, Any]], tuple["str | tuple[str, ...]", ...]]
 
 
 def call_forward(module: str, args: Mapping[str, Sequence[str]], params: Mapping[str, Any]) -> str:
@@ -136,6 +172,13 @@ class LayerSpec:
         module: the constructor expression of the node's nn.Module (None for stateless nodes).
         forward: the forward expression, given the module reference and argument names.
         onnx: None when the node exports to ONNX, else the reason it cannot.
+        results: for a layer whose call returns several values (`out, (h, c) = self.lstm(x)`),
+            the name of each result, one per output port; a tuple names a pair unpacked in place.
+        helper: given the parameters, the source of a small class or function the module needs
+            (emitted once per file; "" for none): a causal mask, a sinusoidal encoding.
+        padding_mask: input ports whose padded positions the layer ignores; where a port's
+            positions come from token ids with a pad id, the generated code passes the mask
+            as the `<port>_padding` argument of `forward` (see `graph_core.padding`).
     """
 
     type: str
@@ -149,6 +192,9 @@ class LayerSpec:
     forward: ForwardFn = call_forward
     onnx: str | None = None
     title: str = ""
+    results: ResultsFn | None = None
+    helper: Callable[[Mapping[str, Any]], str] | None = None
+    padding_mask: tuple[str, ...] = ()
 
     @property
     def display_name(self) -> str:
@@ -231,8 +277,35 @@ def format_shape(shape: Sequence[int] | None) -> str:
     if shape is None:
         return "?"
     if len(shape) == 1:
-        return f"({shape[0]},)"
-    return "(" + ", ".join(str(s) for s in shape) + ")"
+        return f"({_dim(shape[0])},)"
+    return "(" + ", ".join(_dim(s) for s in shape) + ")"
+
+
+def _dim(size: int) -> str:
+    return str(size) if -10**15 < size < 10**15 else format_count(size)
+
+
+def one_line(text: str) -> str:
+    """`text` as one printable line: control characters, line and paragraph separators and lone
+    surrogates written as escapes (\\n, \\u2028, \\udcff), so a message naming a hostile id
+    stays one line a UTF-8 terminal can show."""
+    if text.isprintable():
+        return text
+    return "".join(c if c.isprintable() or c == " " or unicodedata.category(c) not in _BREAKING
+                   else c.encode("unicode_escape", "backslashreplace").decode("ascii") for c in text)
+
+
+_BREAKING = ("Cc", "Zl", "Zp", "Cs")
+
+
+def format_count(n: int) -> str:
+    """A count as people read it: 1,234,567; past 10^15 (no real layer) 1.23e+20 or, past what
+    a float holds, about 10^300 — never a line of digits."""
+    if abs(n) < 10**15:
+        return f"{n:,}"
+    if abs(n) < 10**300:
+        return f"{float(n):.3g}"
+    return f"about 10^{len(str(abs(n))) - 1}"
 
 
 def numel(shape: Sequence[int]) -> int:

@@ -10,9 +10,21 @@ from __future__ import annotations
 import argparse
 import sys
 
-from netwright import __version__, cmd_codegen, cmd_graph, cmd_gui, cmd_templates, cmd_train
+from netwright import (
+    __version__,
+    cmd_codegen,
+    cmd_explain,
+    cmd_graph,
+    cmd_gui,
+    cmd_import,
+    cmd_pretrained,  # issue 15
+    cmd_templates,
+    cmd_train,
+    cmd_translate,
+)
 
-_MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train)
+_MODULES = (cmd_gui, cmd_templates, cmd_graph, cmd_codegen, cmd_train, cmd_explain)
+_MODULES += (cmd_pretrained, cmd_translate, cmd_import)
 
 
 def build_parser() -> argparse.ArgumentParser:

@@ -10,6 +10,8 @@ import argparse
 import sys
 from pathlib import Path
 
+from graph_core import one_line
+
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
     p = sub.add_parser("codegen", help="write the graph as a standalone PyTorch file",
@@ -67,7 +69,7 @@ def run_export(args: argparse.Namespace) -> int:
         _print_issues(exc)
         return 1
     except codegen.WeightsError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(one_line(f"error: {exc}"), file=sys.stderr)
         return 2
     except codegen.ExportError as exc:
         for line in str(exc).splitlines():

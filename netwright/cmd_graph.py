@@ -25,11 +25,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
                    help="check the graph only, not whether it fits the dataset its file names")
     p.set_defaults(handler=run_validate)
 
-    p = sub.add_parser("summary", help="per node: type, output shape, parameters; totals",
-                       description="Print each node's type, output shape (without the batch axis) and "
-                                   "parameter count, with totals.")
+    p = sub.add_parser("summary", help="per node: type, output shape, parameters, cost; totals",
+                       description="Print each node's type, output shape (without the batch axis), "
+                                   "parameter count, multiply-accumulates of one forward of one sample "
+                                   "and activation memory at a batch size, with totals.")
     p.add_argument("file", help="a .json graph file")
     p.add_argument("--json", action="store_true", help="print JSON instead of a table")
+    p.add_argument("--batch-size", type=int, default=None,
+                   help="batch size for the activation memory (default: the file's, else 1)")
     p.set_defaults(handler=run_summary)
 
 
@@ -38,7 +41,7 @@ def load_or_exit(path: str) -> gc.Graph | None:
     try:
         return gc.load_graph(path)
     except gc.GraphLoadError as exc:
-        print(f"error: {exc}", file=sys.stderr)
+        print(gc.one_line(f"error: {exc}"), file=sys.stderr)
         return None
 
 
@@ -53,7 +56,7 @@ def run_validate(args: argparse.Namespace) -> int:
     for issue in issues:
         print(f"{issue}" if issue.severity == gc.ERROR else f"{issue} (warning)", file=sys.stderr)
         for fix in getattr(issue, "fixes", ()):
-            print(f"    fix: {fix.label}", file=sys.stderr)
+            print(gc.one_line(f"    fix: {fix.label}"), file=sys.stderr)
     failing = [i for i in issues if i.severity == gc.ERROR or args.strict]
     if not failing:
         warn = sum(1 for i in issues if i.severity == gc.WARNING)
@@ -75,12 +78,22 @@ def data_issues(graph: gc.Graph, shapes: dict, root: Path) -> list:
     return check_data(graph, schema, shapes, problem)
 
 
+def _batch_size(args: argparse.Namespace, graph: gc.Graph) -> int:
+    """--batch-size, else the file's training batch size when it is a usable number, else 1 (the
+    summary of a file whose training section is damaged still prints: validate says what is wrong)."""
+    if args.batch_size:
+        return max(1, args.batch_size)
+    training = graph.training if isinstance(graph.training, dict) else {}
+    batch = training.get("batch_size")
+    return batch if isinstance(batch, int) and not isinstance(batch, bool) and 0 < batch <= 2**20 else 1
+
+
 def run_summary(args: argparse.Namespace) -> int:
     graph = load_or_exit(args.file)
     if graph is None:
         return 2
     shapes = gc.infer_shapes(graph)
-    summary = gc.summarize(graph, shapes)
+    summary = gc.summarize(graph, shapes, batch_size=_batch_size(args, graph))
     issues = gc.validate(graph, shapes)
     for issue in gc.errors(issues):
         print(str(issue), file=sys.stderr)
@@ -92,14 +105,21 @@ def run_summary(args: argparse.Namespace) -> int:
 
 
 def format_table(summary: gc.GraphSummary) -> str:
-    rows = [("node", "type", "output shape", "params")]
+    from graph_core.cost import format_bytes, format_macs
+
+    rows = [("node", "type", "output shape", "params", "MACs", f"memory (batch {summary.batch_size})")]
     for r in summary.rows:
         shape = gc.format_shape(r.output_shape)
-        params = "?" if r.params is None else f"{r.params:,}" + (" (frozen)" if r.frozen and r.params else "")
-        rows.append((r.id, r.type, shape, params))
-    widths = [max(len(row[k]) for row in rows) for k in range(4)]
+        params = "?" if r.params is None else gc.format_count(r.params) + (" (frozen)" if r.frozen and r.params else "")
+        macs = "?" if r.macs is None else (format_macs(r.macs) if r.macs else "")
+        memory = "?" if r.activation_bytes is None else format_bytes(r.activation_bytes)
+        rows.append((r.id, r.type, shape, params, macs, memory))
+    widths = [max(len(row[k]) for row in rows) for k in range(6)]
     lines = ["  ".join(c.ljust(w) if k < 3 else c.rjust(w) for k, (c, w) in enumerate(zip(row, widths)))
              for row in rows]
     lines.insert(1, "-" * len(lines[0]))
-    lines.append(f"total parameters: {summary.total_params:,}   trainable: {summary.trainable_params:,}")
+    lines.append(f"total parameters: {gc.format_count(summary.total_params)}   "
+                 f"trainable: {gc.format_count(summary.trainable_params)}")
+    lines.append(f"multiply-accumulates per sample: {format_macs(summary.total_macs)} ({gc.format_count(summary.total_macs)})   "
+                 f"activations at batch {summary.batch_size}: {format_bytes(summary.activation_bytes)}")
     return "\n".join(lines)

@@ -35,10 +35,14 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--device", choices=("auto", "cpu", "cuda", "mps"), help="where to train (default auto)")
     p.add_argument("--dataset", metavar="NAME|PATH", help="a built-in dataset name or a data file/folder")
     p.add_argument("--out", metavar="RUN_DIR", help="run directory (default: runs/<name>-<time> beside FILE)")
-    p.add_argument("--resume", metavar="RUN_DIR", help="continue the run in RUN_DIR from its last checkpoint")
+    p.add_argument("--resume", metavar="RUN_DIR",
+                   help="continue the run in RUN_DIR from its last checkpoint, with its lr, epochs and schedule "
+                        "unless given again: a new --lr or --schedule restarts the schedule from that lr over the "
+                        "remaining epochs, new --epochs extend a cosine schedule to the new end")
     p.add_argument("--json", action="store_true", help="end with one JSON line of final metrics on stdout")
     p.add_argument("--batch-size", type=int, help="samples per step (per process under torchrun)")
     p.add_argument("--lr", type=float, help="learning rate")
+    p.add_argument("--schedule", choices=("none", "step", "cosine"), help="learning-rate schedule")
     p.add_argument("--seed", type=int, help="random seed (same seed, same curve on CPU)")
     p.add_argument("--max-steps", type=int, help="stop after this many steps in all (quick checks)")
     p.add_argument("--quiet", action="store_true", help="no progress bar")
@@ -51,11 +55,12 @@ def run_train(args: argparse.Namespace) -> int:
     graph = load_or_exit(args.file)
     if graph is None:
         return 2
+    from graph_core import one_line
     from training import RunControl, train
 
     overrides = {"epochs": args.epochs, "device": args.device, "dataset": _dataset(args.dataset),
                  "out": args.out, "resume": args.resume, "batch_size": args.batch_size,
-                 "lr": args.lr, "seed": args.seed, "max_steps": args.max_steps}
+                 "lr": args.lr, "schedule": args.schedule, "seed": args.seed, "max_steps": args.max_steps}
     rank0 = int(os.environ.get("RANK", "0")) == 0
     control = RunControl()
     progress = Progress(sys.stderr, enabled=rank0 and not args.quiet)
@@ -69,10 +74,10 @@ def run_train(args: argparse.Namespace) -> int:
     if not rank0:
         return 0 if result.ok else 1
     for note in result.notes:
-        print(note, file=sys.stderr)
+        print(one_line(note), file=sys.stderr)
     if not result.ok:
         for line in result.issues or [result.error or "training failed"]:
-            print(line, file=sys.stderr)
+            print(one_line(line), file=sys.stderr)
     else:
         where = f" -> {result.run_dir}" if result.run_dir else ""
         print(f"{result.status}: {result.epochs} epochs, {result.steps} steps in "

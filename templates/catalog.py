@@ -70,6 +70,7 @@ class Template:
 
 
 _TEMPLATES: dict[str, Template] = {}
+_HIDDEN: set[str] = set()  # still buildable by name (old files, scripts), not listed in the gallery
 
 
 Builder = Callable[..., Graph]
@@ -98,8 +99,14 @@ def get_template(name: str) -> Template:
 
 
 def all_templates() -> list[Template]:
-    """Every template, in gallery order (registration order)."""
-    return list(_TEMPLATES.values())
+    """Every template, in gallery order (registration order); hidden ones are left out."""
+    return [t for name, t in _TEMPLATES.items() if name not in _HIDDEN]
+
+
+def hide(name: str) -> None:
+    """Keep template `name` buildable by name but out of the gallery (a renamed template's old name)."""
+    get_template(name)
+    _HIDDEN.add(name)
 
 
 def arrange(order: list[str]) -> None:

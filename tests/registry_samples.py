@@ -38,6 +38,35 @@ for _rank, _shape in _SPATIAL.items():
         SAMPLE_INPUTS[f"{_kind}{_rank}d"] = (_shape, "float32")
 for _act in ("ReLU", "LeakyReLU", "Sigmoid", "Tanh", "Softmax", "LogSoftmax", "GELU", "Identity"):
     SAMPLE_INPUTS[_act] = ((10,), "float32")
+# issue 15: the layers of real architectures (mobilenet, pix2pix, U-Net, AlexNet as published)
+for _act in ("ReLU6", "Hardtanh", "SiLU", "Hardswish", "Hardsigmoid", "ELU", "PReLU", "Softplus"):
+    SAMPLE_INPUTS[_act] = ((10,), "float32")
+for _rank, _shape in _SPATIAL.items():
+    SAMPLE_INPUTS[f"AdaptiveMaxPool{_rank}d"] = (_shape, "float32")
+SAMPLE_INPUTS.update({
+    "GroupNorm": ((4, 6, 6), "float32"),
+    "InstanceNorm": ((3, 8, 8), "float32"),
+    "LocalResponseNorm": ((6, 5, 5), "float32"),
+    "Dropout2d": ((3, 6, 6), "float32"),
+    "Pad": ((3, 5, 5), "float32"),
+    "Crop": ((3, 6, 6), "float32"),
+})
+
+# Sequence models (issue 16): sequences are (L, F); the second input of a two-input node
+# (MultiheadAttention's key/value, a decoder's memory, MatMul's b) is in SECOND_INPUTS.
+SAMPLE_INPUTS.update({
+    "RNN": ((6, 5), "float32"), "LSTM": ((6, 5), "float32"), "GRU": ((6, 5), "float32"),
+    "MultiheadAttention": ((6, 8), "float32"), "TransformerEncoderLayer": ((6, 8), "float32"),
+    "TransformerDecoderLayer": ((6, 8), "float32"), "PositionalEmbedding": ((6, 8), "float32"),
+    "PositionalEncoding": ((6, 8), "float32"), "Transpose": ((3, 5), "float32"),
+    "MatMul": ((3, 4), "float32"), "Select": ((6, 5), "float32"),
+})
+SECOND_INPUTS: dict[str, tuple[str, tuple[int, ...], tuple[str, ...]]] = {
+    "MultiheadAttention": ("memory", (5, 8), ("key", "value")),
+    "TransformerDecoderLayer": ("memory", (5, 8), ("memory",)),
+    "MatMul": ("y", (4, 5), ("b",)),
+}
+FIRST_PORT = {"MultiheadAttention": "query", "MatMul": "a"}
 
 
 def sample_graph(type_name: str) -> Graph:
@@ -79,6 +108,13 @@ def sample_graph(type_name: str) -> Graph:
         _add(g, "node", type_name, {})
         _wire(g, "pool", "node")
         _wire(g, "pool", "node", src_port="indices", dst_port="indices")
+    elif type_name in SECOND_INPUTS:
+        other, other_shape, ports = SECOND_INPUTS[type_name]
+        _add(g, other, "Input", {"shape": list(other_shape)})
+        _add(g, "node", type_name, {})
+        _wire(g, "x", "node", dst_port=FIRST_PORT.get(type_name, "in"))
+        for port in ports:
+            _wire(g, other, "node", dst_port=port)
     else:
         _add(g, "node", type_name, {})
         _wire(g, "x", "node")

@@ -35,7 +35,8 @@ _WIDTH_PARAM = {"Dense": "out_features", "Conv1d": "out_channels", "Conv2d": "ou
 
 @dataclass(frozen=True)
 class Change:
-    """One edit a fix makes: a node parameter (`where` = node id) or a setting (`where` = section)."""
+    """One edit a fix makes: a node parameter (`where` = node id), a setting (`where` = section),
+    or (kind "reshape") a Reshape node `key` with shape `value` put on the wire into node `where`."""
 
     kind: str  # "param" or "setting"
     where: str
@@ -46,7 +47,35 @@ class Change:
         """A fresh graph_core command making this change."""
         if self.kind == "param":
             return gc.SetParam(self.where, self.key, self.value)
+        if self.kind == "reshape":
+            return _ReshapeBefore(self.where, self.key, list(self.value))
         return gc.SetSetting(self.where, self.key, self.value)
+
+
+class _ReshapeBefore(gc.Command):
+    """Put a Reshape on the single wire into `before`'s `in` port, where `before` stood (which
+    moves one column to the right)."""
+
+    def __init__(self, before: str, node_id: str, shape: list[int]) -> None:
+        self.before, self.node_id, self.shape = before, node_id, shape
+        self.text = f"reshape to {shape} before {before}"
+        self._done: gc.Macro | None = None
+
+    def apply(self, graph: gc.Graph) -> None:
+        wires = graph.edges_into(self.before, "in")
+        if len(wires) != 1:
+            raise ValueError(f"{self.before} needs exactly one wire into 'in' to put a Reshape on it")
+        head = graph.nodes[self.before]
+        x, y = float(head.ui.get("x", 0.0)), float(head.ui.get("y", 0.0))
+        node = gc.Node(self.node_id, "Reshape", {"shape": self.shape}, ui={"x": x, "y": y})
+        self._done = gc.Macro([gc.Disconnect(wires[0]), gc.MoveNodes({self.before: (x + 300.0, y)}),
+                               gc.AddNode(node, [gc.Edge(wires[0].src, (self.node_id, "in")),
+                                                 gc.Edge((self.node_id, "out"), (self.before, "in"))])])
+        self._done.apply(graph)
+
+    def revert(self, graph: gc.Graph) -> None:
+        if self._done is not None:
+            self._done.revert(graph)
 
 
 @dataclass(frozen=True)
@@ -265,6 +294,8 @@ class _Context:
     def _check_target(self, h: Head, fi: Any) -> list[DataIssue]:
         target = tuple(fi.shape)
         classes = getattr(fi, "num_classes", None)
+        if h.kind == "tokens":
+            return _check_tokens(h, fi, classes, target)
         if h.kind in ("classify", "segment"):
             width = h.shape[0] if h.shape else 1
             out = []
@@ -274,7 +305,7 @@ class _Context:
             elif classes != width:
                 out.append(DataIssue(h.node, f"field {h.target_field!r} has {classes} classes but this head "
                                      f"gives {width} scores: set the layer before it to {classes} outputs",
-                                     self._width_fix(h, classes)))
+                                     self._reconstruct_fix(h) + self._width_fix(h, classes)))
             if target != tuple(h.shape[1:]):
                 out.append(DataIssue(h.node, f"labels of shape {gc.format_shape(target)} do not match scores of "
                                      f"shape {gc.format_shape(h.shape)} (expected labels "
@@ -290,8 +321,25 @@ class _Context:
                               f"targets: use cross_entropy with {classes} outputs", fixes)]
         if _numel(target) != _numel(h.shape):
             return [DataIssue(h.node, f"targets of shape {gc.format_shape(target)} do not match the head's "
-                              f"{gc.format_shape(h.shape)}", self._width_fix(h, _numel(target)))]
+                              f"{gc.format_shape(h.shape)}",
+                              self._reconstruct_fix(h) + self._width_fix(h, _numel(target)))]
         return []
+
+    def _reconstruct_fix(self, h: Head) -> tuple[Fix, ...]:
+        """A head as large as a data Input (an autoencoder's decoder): reconstruct that Input —
+        loss mse, target input:<id>, and a Reshape to its shape when the head's shape differs."""
+        if self.graph is None or not h.shape or h.node not in self.graph.nodes:
+            return ()
+        for b in self.task.inputs:
+            if b.noise or not b.shape or _numel(b.shape) != _numel(h.shape):
+                continue
+            changes = [Change("param", h.node, "loss", "mse"), Change("param", h.node, "target", f"input:{b.node}")]
+            if tuple(h.shape) != tuple(b.shape):
+                if len(self.graph.edges_into(h.node, "in")) != 1:
+                    continue
+                changes.insert(0, Change("reshape", h.node, self.graph.unique_id("Reshape"), tuple(b.shape)))
+            return (Fix(f"reconstruct {b.node}", tuple(changes)),)
+        return ()
 
     def _target_fix(self, h: Head) -> tuple[Fix, ...]:
         if self.graph is None:
@@ -314,6 +362,21 @@ class _Context:
         if self.graph is None:
             return ()
         return (Fix(f"set {node} {param} to {value}", (Change("param", node, param, value),)),)
+
+
+def _check_tokens(h: Head, fi: Any, classes: int | None, target: tuple[int, ...]) -> list[DataIssue]:
+    """A head scoring every position of a sequence (L, vocabulary) against token ids (L,)."""
+    if classes is None:
+        return [DataIssue(h.node, f"field {h.target_field!r} holds numbers, not token ids")]
+    out = []
+    if classes != h.shape[-1]:
+        out.append(DataIssue(h.node, f"field {h.target_field!r} has a vocabulary of {classes} words but this "
+                             f"head scores {h.shape[-1]}: set the Dense before it to {classes} outputs"))
+    if target != tuple(h.shape[:-1]):
+        out.append(DataIssue(h.node, f"target sentences have {gc.format_shape(target)} positions but the head "
+                             f"scores {gc.format_shape(h.shape[:-1])}: give the decoder's Input the target's "
+                             "length"))
+    return out
 
 
 def _width_layer(graph: gc.Graph, head: str) -> gc.Node | None:

@@ -26,8 +26,8 @@ from . import distributed
 from .config import ConfigError, TrainConfig, pick_device, plan_runtime
 from .control import RunControl, RunResult, as_control, make_event
 from .metrics import MetricAccumulator
-from .rundir import RunDirectory, load_state
-from .task import GAN, BindingError, Task, analyse, bind
+from .rundir import STATE_FILE, RunDirectory, load_state
+from .task import GAN, SEQ2SEQ, BindingError, Task, analyse, bind
 
 EventSink = Callable[[dict[str, Any]], None]
 # Losses are read from the device at most this many times per epoch, and at least every
@@ -116,7 +116,9 @@ class TrainingRun:
 
         from .datasets import prepare
 
-        self.config = config = TrainConfig.resolve(self.graph.training, self.overrides)
+        # a resumed run continues with what it was doing (its config.json) unless told otherwise
+        self.previous = _previous_settings(self.overrides)
+        self.config = config = TrainConfig.resolve({**self.graph.training, **self.previous}, self.overrides)
         self.task: Task = analyse(self.graph)
         spec = dict(self.graph.data)
         if config.dataset:
@@ -137,6 +139,9 @@ class TrainingRun:
         self._build_model()
         self._open_run_directory()
 
+    def _vocabularies(self) -> dict[str, list[str]]:
+        return vocabularies(getattr(self.prepared, "info", {}) or {})
+
     def _build_model(self) -> None:
         import torch
 
@@ -152,8 +157,12 @@ class TrainingRun:
         if self.plan.channels_last:
             net = net.to(memory_format=torch.channels_last)
         self.net = net
-        regime_class = GanRegime if self.task.regime == GAN else HeadRegime
+        from .seq2seq import Seq2SeqRegime
+
+        regime_class = {GAN: GanRegime, SEQ2SEQ: Seq2SeqRegime}.get(self.task.regime, HeadRegime)
         self.regime = regime_class(self.task, net, self.graph, self.config, self.plan, self.device, self._wrap)
+        if self.task.regime == SEQ2SEQ:
+            self.regime.vocabulary = self._vocabularies().get(self.regime.head.target_field)
         self.schedulers = [_scheduler(o, self.config) for o in self.regime.optimizers]
         fields = self.task.fields()
         train = self.prepared.train
@@ -223,21 +232,41 @@ class TrainingRun:
             path = Path(self.root or ".") / "runs" / f"{_slug(self.graph.name)}-{stamp}"
         self.rundir = RunDirectory(path, enabled=self.ctx.main, append=resume is not None)
         self.result.run_dir = path
-        if resume is not None:
-            self._resume_from(resume)
+        resumed = self._resume_from(resume) if resume is not None else None
         self.rundir.write_json("graph.json", gc.graph_to_dict(self.graph))
+        if self._vocabularies():  # token ids mean nothing without their words: keep them with the run
+            self.rundir.write_json("vocab.json", self._vocabularies())
         self.rundir.write_json("config.json", {**c.to_dict(), "runtime": self.plan.describe(),
                                                "world_size": self.ctx.world,
-                                               "dataset": getattr(self.prepared, "name", None)})
+                                               "dataset": getattr(self.prepared, "name", None),
+                                               **({"resumed": resumed} if resumed else {})})
 
-    def _resume_from(self, resume: Path) -> None:
+    def _resume_from(self, resume: Path) -> dict[str, Any]:
+        """Load the checkpoint; then apply what this run was told that differs from the last leg.
+
+        One file, last_state.pt, holds the weights with the optimizer state they belong to (an
+        older run's weights come from last.safetensors). Settings (docs/reliability.md, "Resuming"):
+        a new lr or schedule restarts the schedule from that lr over the remaining epochs; new
+        epochs alone extend a cosine schedule to end at the new last epoch; otherwise the
+        optimizer and schedule continue exactly.
+
+        Returns:
+            What config.json records under "resumed".
+        """
         import codegen
 
+        state_file = resume / STATE_FILE
         weights = resume / "last.safetensors"
-        if not weights.exists():
+        if not state_file.exists() and not weights.exists():
             raise ConfigError(f"resume: {resume} has no last.safetensors checkpoint to continue from")
-        codegen.load_weights(self.net, weights)
+        if not state_file.exists():
+            raise ConfigError(f"resume: {resume} has weights but no {STATE_FILE} (optimizer and progress)")
         state = load_state(resume)
+        if "model" in state:
+            self.net.load_state_dict(state["model"])
+        else:  # a run written before the weights moved into the state file
+            codegen.load_weights(self.net, weights)
+        fresh = [[g["lr"] for g in o.param_groups] for o in self.regime.optimizers]
         self.regime.load_state_dict(state["regime"])
         for sched, sd in zip(self.schedulers, state.get("schedulers", [])):
             if sched is not None:
@@ -246,6 +275,31 @@ class TrainingRun:
         self.best = state.get("best")
         self.bad_epochs = int(state.get("bad_epochs", 0))
         self.history = list(state.get("history", []))
+        return self._apply_new_settings(fresh)
+
+    def _apply_new_settings(self, fresh_lrs: list[list[float]]) -> dict[str, Any]:
+        c, before = self.config, self.previous
+        changed = sorted(k for k in _CONTINUED if k in before and getattr(c, k) != before[k])
+        remaining = max(1, c.epochs - self.epoch)
+        if {"lr", "schedule", "step_size", "gamma"} & set(changed):
+            for opt, lrs in zip(self.regime.optimizers, fresh_lrs):
+                for group, lr in zip(opt.param_groups, lrs):
+                    group["lr"] = group["initial_lr"] = lr
+            self.schedulers = [_scheduler(o, c, remaining) for o in self.regime.optimizers]
+            how = f"restarted at lr {c.lr:g} over the remaining {remaining} epochs"
+        elif "epochs" in changed and c.schedule == "cosine":
+            # re-planned for the new length: from here on the lr is what a cosine over all
+            # c.epochs has at this epoch, reaching zero at the new end (never past it)
+            for opt, sched in zip(self.regime.optimizers, self.schedulers):
+                sched.T_max = c.epochs
+                for group, base in zip(opt.param_groups, sched.base_lrs):
+                    group["lr"] = sched.eta_min + (base - sched.eta_min) * (
+                        1 + math.cos(math.pi * sched.last_epoch / c.epochs)) / 2
+                sched._last_lr = [g["lr"] for g in opt.param_groups]
+            how = f"cosine extended to end at epoch {c.epochs}"
+        else:
+            how = "continued"
+        return {"at_epoch": self.epoch, "at_step": self.step, "changed": changed, "schedule": how}
 
     # ---- the loop --------------------------------------------------------------------------
 
@@ -434,12 +488,17 @@ class TrainingRun:
     def _save_checkpoint(self, best: bool) -> None:
         if self.rundir is None:
             return
-        last = self.rundir.save_weights(self.net, "last.safetensors")
+        # The weights travel inside the state file, written first in one atomic rename: a kill
+        # at any moment leaves a matching pair of weights and optimizer state to resume from.
+        # last.safetensors follows for export and inspection (a kill between the two leaves it
+        # one epoch behind, never paired with the wrong state).
         self.rundir.save_state({
-            "epoch": self.epoch, "step": self.step, "regime": self.regime.state_dict(),
+            "epoch": self.epoch, "step": self.step, "model": self.net.state_dict(),
+            "regime": self.regime.state_dict(),
             "schedulers": [s.state_dict() if s is not None else {} for s in self.schedulers],
             "best": self.best, "bad_epochs": self.bad_epochs, "history": self.history,
         })
+        last = self.rundir.save_weights(self.net, "last.safetensors")
         self.result.last_checkpoint = last
         self.last_good = (last, self.epoch)
         self._emit(make_event("checkpoint", step=self.step, epoch=self.epoch, path=str(last), best=False))
@@ -533,13 +592,19 @@ class TrainingRun:
         torch.manual_seed(seed)
 
 
+def vocabularies(info: dict[str, Any]) -> dict[str, list[str]]:
+    """Field -> words (id order) of every token field that carries its vocabulary."""
+    return {name: list(fi.class_names) for name, fi in info.items()
+            if getattr(fi, "kind", "") == "tokens" and getattr(fi, "class_names", None)}
+
+
 def final_figures(row: dict[str, Any], epochs: int, seconds: float) -> dict[str, Any]:
     """The `train --json` line: val_loss and, as the regime has them, the other headline figures."""
     out: dict[str, Any] = {"val_loss": row.get("val_loss")}
     for key, name in (("val_accuracy", "val_accuracy"), ("val_reconstruction", "reconstruction"),
                       ("val_kl", "kl"), ("val_d_loss", "d_loss"), ("val_g_loss", "g_loss"),
                       ("val_miou", "val_miou"), ("val_pixel_accuracy", "val_pixel_accuracy"),
-                      ("val_mae", "val_mae")):
+                      ("val_mae", "val_mae"), ("val_exact_match", "val_exact_match"), ("val_bleu", "val_bleu")):
         if key in row:
             out[name] = row[key]
     out["epochs"] = epochs
@@ -564,27 +629,45 @@ def load_pretrained(net: Any, graph: gc.Graph, root: str | Path | None) -> list[
         return ["no pretrained weights file given (training.init_weights.path): the frozen "
                 f"layers ({len(frozen)} nodes) keep their random initial weights"]
     from codegen import WeightsError
-    from codegen.pretrained import load_torchvision_vgg
+    from codegen.pretrained import FORMATS, load_state_dict_by_name
 
-    if spec.get("format", "torchvision_vgg") != "torchvision_vgg":
-        raise ConfigError(f"init_weights: unknown format {spec.get('format')!r} (known: torchvision_vgg)")
+    if spec.get("format", "torchvision_vgg") not in FORMATS:
+        raise ConfigError(f"init_weights: unknown format {spec.get('format')!r} (known: {', '.join(FORMATS)})")
     path = Path(str(spec["path"])).expanduser()
     if not path.is_absolute() and root is not None:
         path = Path(root) / path
     try:
-        report = load_torchvision_vgg(net, graph, path)
+        report = load_state_dict_by_name(net, graph, path)
     except WeightsError as exc:
         raise ConfigError(f"init_weights: {exc}") from None
     return [f"pretrained weights from {path}: {report}"]
 
 
-def _scheduler(optimizer: Any, config: TrainConfig) -> Any:
+_CONTINUED = ("lr", "epochs", "schedule", "step_size", "gamma")
+"""Settings a resumed run takes from its last leg's config.json unless given again."""
+
+
+def _previous_settings(overrides: Any) -> dict[str, Any]:
+    """The resumed run's own lr, epochs and schedule (from RUN_DIR/config.json), or {}."""
+    import json
+
+    resume = overrides.get("resume") if isinstance(overrides, dict) else getattr(overrides, "resume", None)
+    if not resume:
+        return {}
+    try:
+        recorded = json.loads((Path(resume) / "config.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    return {k: recorded[k] for k in _CONTINUED if isinstance(recorded, dict) and k in recorded}
+
+
+def _scheduler(optimizer: Any, config: TrainConfig, epochs: int | None = None) -> Any:
     import torch
 
     if config.schedule == "step":
         return torch.optim.lr_scheduler.StepLR(optimizer, step_size=config.step_size, gamma=config.gamma)
     if config.schedule == "cosine":
-        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=config.epochs)
+        return torch.optim.lr_scheduler.CosineAnnealingLR(optimizer, T_max=epochs or config.epochs)
     return None
 
 

@@ -29,15 +29,26 @@ def head_loss(head: Head, output: torch.Tensor, target: torch.Tensor,
     output = output.float()
     if head.loss == "cross_entropy":
         return F.cross_entropy(output, target.long())
+    if head.loss == "nll":  # the head receives log-probabilities (a LogSoftmax ends the branch)
+        return F.nll_loss(output, target.long())
     target = target.float().reshape(output.shape)
     reduction = "none" if sum_per_sample else "mean"
     if head.loss == "bce":
         loss = F.binary_cross_entropy_with_logits(output, target, reduction=reduction)
+    elif head.loss == "bce_probs":
+        loss = bce_on_probabilities(output, target, reduction)
     elif head.loss == "mse":
         loss = F.mse_loss(output, target, reduction=reduction)
     else:
         loss = F.l1_loss(output, target, reduction=reduction)
     return loss.flatten(1).sum(1).mean() if sum_per_sample else loss
+
+
+def bce_on_probabilities(p: torch.Tensor, target: torch.Tensor, reduction: str = "mean") -> torch.Tensor:
+    """Binary cross-entropy of probabilities (a Sigmoid ends the branch), as
+    F.binary_cross_entropy computes it (logs clamped at -100), but safe under autocast."""
+    loss = -(target * torch.log(p).clamp_min(-100) + (1 - target) * torch.log1p(-p).clamp_min(-100))
+    return loss.mean() if reduction == "mean" else loss
 
 
 class MetricAccumulator:
@@ -65,8 +76,16 @@ class MetricAccumulator:
                 _add(c, "correct", (out.argmax(1) == tgt.long()).sum())
                 _add(c, "seen", tgt.numel())
             elif h.kind == "binary":
-                _add(c, "correct", ((out.reshape(tgt.shape) > 0) == (tgt > 0.5)).sum())
+                cut = 0.5 if h.loss == "bce_probs" else 0.0  # probabilities or logits
+                _add(c, "correct", ((out.reshape(tgt.shape) > cut) == (tgt > 0.5)).sum())
                 _add(c, "seen", tgt.numel())
+            elif h.kind == "tokens":  # per position, padding (id 0) left out
+                real = tgt != 0
+                right = (out.argmax(-1) == tgt.long()) & real
+                _add(c, "correct", right.sum())
+                _add(c, "seen", real.sum())
+                _add(c, "exact", (right | ~real).all(1).sum())
+                _add(c, "sentences", tgt.shape[0])
             elif h.kind == "segment":
                 classes = out.shape[1]
                 pairs = tgt.long().flatten() * classes + out.argmax(1).flatten()
@@ -101,6 +120,9 @@ def _head_metrics(h: Head, c: dict[str, Any]) -> dict[str, float]:
         return {"accuracy": float(c["correct"]) / max(float(c["seen"]), 1.0)}
     if h.kind == "segment":
         return segmentation_scores(c["confusion"])
+    if h.kind == "tokens":
+        return {"accuracy": float(c["correct"]) / max(float(c["seen"]), 1.0),
+                "exact_match": float(c["exact"]) / max(float(c["sentences"]), 1.0)}
     return {"mae": float(c["abs_error"]) / max(float(c["seen"]), 1.0)}
 
 

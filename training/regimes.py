@@ -20,7 +20,7 @@ import torch.nn.functional as F
 from . import samples as grids
 from .config import RuntimePlan, TrainConfig
 from .feed import Feeder
-from .metrics import MetricAccumulator, head_loss
+from .metrics import MetricAccumulator, bce_on_probabilities, head_loss
 from .task import GAN, Task
 
 Wrap = Callable[[torch.nn.Module], torch.nn.Module]
@@ -167,7 +167,7 @@ class HeadRegime(Regime):
             if not grids.is_image_shape(source.shape):
                 return None
             made = outputs[recon.node].float()
-            if recon.loss == "bce":  # the head gives logits; the picture shows probabilities
+            if recon.loss == "bce":  # the head gives logits; the picture shows probabilities (bce_probs has them)
                 made = torch.sigmoid(made)
             pair = torch.cat([batch[source.field].float(), made.reshape(len(index), *source.shape)])
             images = grids.to_rgb(pair.cpu().numpy())
@@ -217,6 +217,9 @@ class HeadRegime(Regime):
         return total, parts
 
 
+REAL_TARGET = 0.9  # the discriminator's training target for real samples (one-sided smoothing)
+
+
 class GanRegime(Regime):
     """Alternating discriminator and generator steps, each with its own optimizer."""
 
@@ -230,6 +233,9 @@ class GanRegime(Regime):
         self.g_fwd, self.d_fwd = wrap(self.g_net), wrap(self.d_net)
         self.latent = tuple(net.latent_shape)
         self.real_field = self.fields[task.gan_real]
+        # A conditional GAN (pix2pix): the generator reads a data field (a mask, an image) instead
+        # of noise, and heads fed by its output (an L1 term against the target) join its loss.
+        self.condition, self.g_heads = _conditioning(task, net, graph)
         g_ids = {id(p) for p in self.g_net.parameters()}
         d_ids = {id(p) for p in self.d_net.parameters()}
         self.d_params = [p for p in self.d_net.parameters() if p.requires_grad]
@@ -243,21 +249,48 @@ class GanRegime(Regime):
 
     def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
         real = batch[self.real_field].float()
-        z = torch.randn(n, *self.latent, device=self.device)
+        z = self._generator_input(batch, n)
         with self.autocast():
             fake = self.g_fwd(z)
-            # one forward over real and fake together: DDP needs one forward per backward
-            scores = self.d_fwd(torch.cat([real, fake.detach()])).float().reshape(2 * n, -1)[:, 0]
+            # one forward over real and fake together: DDP needs one forward per backward; a
+            # PatchGAN scores every patch, so every score counts
+            scores = self.d_fwd(torch.cat([real, fake.detach()])).float().reshape(2 * n, -1)
             d_real, d_fake = scores[:n], scores[n:]
-            d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                      + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
+            # One-sided label smoothing (Salimans et al. 2016): real samples are aimed at 0.9, not
+            # 1, so the discriminator cannot grow certain on the few real digits and starve the
+            # generator of gradient (D(x) stuck at 1, D(G(z)) at 0); fakes stay aimed at 0.
+            d_loss = self._bce(d_real, REAL_TARGET) + self._bce(d_fake, 0.0)
         self._update(d_loss, 0, self.d_params)
         with self.autocast():
-            g_scores = self.d_fwd(fake).float().reshape(n, -1)[:, 0]
-            g_loss = F.binary_cross_entropy_with_logits(g_scores, torch.ones_like(g_scores))
+            g_scores = self.d_fwd(fake).float().reshape(n, -1)
+            g_loss = self._bce(g_scores, 1.0) + self._head_losses(fake, batch)
         self._update(g_loss, 1, self.g_params)
-        dx, dgz = torch.sigmoid(d_real.detach()).mean(), torch.sigmoid(d_fake.detach()).mean()
+        dx, dgz = self._prob(d_real.detach()).mean(), self._prob(d_fake.detach()).mean()
         return torch.stack([d_loss.detach() + g_loss.detach(), d_loss.detach(), g_loss.detach(), dx, dgz])
+
+    def _bce(self, scores: torch.Tensor, label: float) -> torch.Tensor:
+        """The discriminator's loss against an all-`label` target: on logits, or on probabilities
+        when its block ends with a Sigmoid and its head says bce_probs (DCGAN as published)."""
+        target = torch.full_like(scores, label)
+        if self.task.gan_probabilities:
+            return bce_on_probabilities(scores, target)
+        return F.binary_cross_entropy_with_logits(scores, target)
+
+    def _prob(self, scores: torch.Tensor) -> torch.Tensor:
+        return scores if self.task.gan_probabilities else torch.sigmoid(scores)
+
+    def _generator_input(self, batch: dict[str, torch.Tensor], n: int,
+                         gen: torch.Generator | None = None) -> torch.Tensor:
+        if self.condition is not None:
+            return batch[self.condition]
+        return torch.randn(n, *self.latent, device=self.device, generator=gen)
+
+    def _head_losses(self, fake: torch.Tensor, batch: dict[str, torch.Tensor]) -> torch.Tensor | float:
+        """The weighted losses of heads fed by the generator's output (pix2pix's L1 term)."""
+        total: torch.Tensor | float = 0.0
+        for head in self.g_heads:
+            total = total + head.weight * head_loss(head, fake, batch[head.target_field])
+        return total
 
     @torch.no_grad()
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
@@ -271,39 +304,67 @@ class GanRegime(Regime):
         try:
             for index, batch in feeder.sequential(batch_size):
                 real = batch[self.real_field].float()
-                z = torch.randn(len(index), *self.latent, device=self.device, generator=gen)
+                z = self._generator_input(batch, len(index), gen)
                 with self.autocast():
-                    d_real = self.d_net(real).float().reshape(len(index), -1)[:, 0]
-                    d_fake = self.d_net(self.g_net(z)).float().reshape(len(index), -1)[:, 0]
-                d_loss = (F.binary_cross_entropy_with_logits(d_real, torch.ones_like(d_real))
-                          + F.binary_cross_entropy_with_logits(d_fake, torch.zeros_like(d_fake)))
-                g_loss = F.binary_cross_entropy_with_logits(d_fake, torch.ones_like(d_fake))
-                values = torch.stack([d_loss + g_loss, d_loss, g_loss, torch.sigmoid(d_real).mean(),
-                                      torch.sigmoid(d_fake).mean()]) * len(index)
+                    d_real = self.d_net(real).float().reshape(len(index), -1)
+                    d_fake = self.d_net(self.g_net(z)).float().reshape(len(index), -1)
+                d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
+                g_loss = self._bce(d_fake, 1.0)
+                values = torch.stack([d_loss + g_loss, d_loss, g_loss, self._prob(d_real).mean(),
+                                      self._prob(d_fake).mean()]) * len(index)
                 sums = values if sums is None else sums + values
                 seen += len(index)
+            diversity = self._diversity(feeder)
         finally:
             self.g_net.train()
             self.d_net.train()
         if sums is not None:
             acc.add_losses(dict(zip(self.loss_names, (sums / seen).tolist())), seen)
         losses, _ = acc.result()
-        metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0)}
+        metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0), "diversity": diversity}
         return losses, metrics
+
+    def _diversity(self, feeder: Feeder) -> float:
+        """How much the fixed-noise samples differ from one another, against how much real samples
+        do (per-pixel standard deviation across samples, averaged): near 1 healthy, near 0 a
+        collapse (one image for every noise vector). Read by the designer's GAN Results."""
+        noise = self.fixed_noise
+        if self.condition is not None:  # as sample_grid: the same held-out conditions
+            noise = feeder.batch(torch.arange(min(64, len(feeder))))[self.condition]
+        with self.autocast():
+            fake = self.g_net(noise).float()
+        real = feeder.batch(torch.arange(min(len(feeder), len(fake))))[self.real_field].float()
+        return float(fake.std(0).mean() / real.std(0).mean().clamp_min(1e-8))
 
     @torch.no_grad()
     def sample_grid(self, feeder: Feeder) -> tuple[np.ndarray, str] | None:
         """The generator's output for the same 64 noise vectors every epoch."""
         self.g_net.eval()
         try:
+            noise = self.fixed_noise
+            if self.condition is not None:  # the same held-out conditions every epoch
+                noise = feeder.batch(torch.arange(min(64, len(feeder))))[self.condition]
             with self.autocast():
-                fake = self.g_net(self.fixed_noise).float()
+                fake = self.g_net(noise).float()
         finally:
             self.g_net.train()
         if not grids.is_image_shape(tuple(fake.shape[1:])):
             return None
         images = grids.to_rgb(fake.cpu().numpy())
         return grids.tile(images, 8, scale=grids.upscale_for(images.shape[1])), "generated"
+
+
+def _conditioning(task: Task, net: torch.nn.Module, graph: Any) -> tuple[str | None, list]:
+    """(the data field the generator reads, or None for noise; heads fed by its output)."""
+    facts = getattr(getattr(net, "generated", None), "gan", None) or {}
+    ids = list(facts.get("generator_inputs", ()))
+    data = [b for b in task.inputs if b.node in ids and not b.noise]
+    condition = data[0].field if len(ids) == 1 and data else None
+    disc = next(graph.nodes_of_type("Discriminator"))
+    fake_src = graph.edges_into(disc.id, "fake")[0].src[0]
+    fed = {h.node for h in task.heads
+           if any(e.src[0] == fake_src for e in graph.edges_into(h.node, "in")) and h.target_field}
+    return condition, [h for h in task.heads if h.node in fed]
 
 
 def _subset(groups: list[dict], ids: set[int]) -> list[dict]:

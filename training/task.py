@@ -17,6 +17,7 @@ from typing import Any
 import graph_core as gc
 
 SUPERVISED, AUTOENCODER, VAE, GAN, SEGMENTATION = "supervised", "autoencoder", "vae", "gan", "segmentation"
+SEQ2SEQ = "seq2seq"
 NOTHING_TO_TRAIN = ("no Output head has a loss, so there is nothing to train "
                     "(set a head's loss to cross_entropy, bce, mse or l1)")
 
@@ -38,7 +39,8 @@ class InputBinding:
 class Head:
     """One Output node with a loss: what it compares with and how it is scored.
 
-    `kind` is classify (cross-entropy over classes), segment (cross-entropy per pixel),
+    `kind` is classify (cross-entropy over classes), segment (cross-entropy per pixel), tokens
+    (cross-entropy per position of a sequence (L, vocabulary)),
     binary (bce), regress (mse/l1 against a field) or reconstruct (mse/l1/bce against an input).
     """
 
@@ -60,6 +62,7 @@ class Task:
     heads: list[Head]
     gan_real: str | None = None
     has_conv2d: bool = False
+    gan_probabilities: bool = False  # the discriminator's head is bce_probs: it ends with a Sigmoid
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -73,7 +76,8 @@ class Task:
         if first is None:
             return "loss", "min"
         return {"classify": ("accuracy", "max"), "binary": ("accuracy", "max"),
-                "segment": ("miou", "max"), "regress": ("mae", "min")}.get(first.kind, ("loss", "min"))
+                "segment": ("miou", "max"), "regress": ("mae", "min"),
+                "tokens": ("accuracy", "max")}.get(first.kind, ("loss", "min"))
 
     def fields(self) -> set[str]:
         """Every dataset field this graph reads."""
@@ -122,13 +126,16 @@ def collect(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) 
     has_conv2d = any(n.type in ("Conv2d", "ConvTranspose2d") for n in _all_nodes(graph))
     discriminators = list(graph.nodes_of_type("Discriminator"))
     if discriminators:
-        return Task(GAN, inputs, heads, _gan_real(graph, discriminators[0]), has_conv2d)
+        return Task(GAN, inputs, heads, _gan_real(graph, discriminators[0]), has_conv2d,
+                    gan_probabilities=_gan_probabilities(graph, discriminators[0]))
     if any(n.type == "Reparametrisation" for n in _all_nodes(graph)):
         regime = VAE
     elif any(h.kind == "reconstruct" for h in heads):
         regime = AUTOENCODER
     elif any(h.kind == "segment" for h in heads):
         regime = SEGMENTATION
+    elif teacher_forced(heads, inputs):
+        regime = SEQ2SEQ
     else:
         regime = SUPERVISED
     return Task(regime, inputs, heads, None, has_conv2d)
@@ -178,11 +185,28 @@ def _head(graph: gc.Graph, node: gc.Node, shapes: Mapping[str, gc.NodeShapes]) -
     if target.startswith("input:"):
         return Head(node.id, p["loss"], float(p["weight"]), "reconstruct", shape,
                     target_input=target.split(":", 1)[1])
-    if p["loss"] == "cross_entropy":
+    if p["loss"] == "cross_entropy" and len(shape) == 2 and wires[0].sequence:
+        kind = "tokens"
+    elif p["loss"] in ("cross_entropy", "nll"):
         kind = "segment" if len(shape) >= 2 else "classify"
     else:
-        kind = "binary" if p["loss"] == "bce" else "regress"
+        kind = "binary" if p["loss"] in ("bce", "bce_probs") else "regress"
     return Head(node.id, p["loss"], float(p["weight"]), kind, shape, target_field=target)
+
+
+def _gan_probabilities(graph: gc.Graph, disc: gc.Node) -> bool:
+    block = graph.blocks.get(str(disc.params.get("block", "discriminator")))
+    return block is not None and any(h.params.get("loss") == "bce_probs" for h in block.nodes_of_type("Output"))
+
+
+def teacher_forced(heads: list[Head], inputs: list[InputBinding]) -> list[tuple[Head, InputBinding]]:
+    """(tokens head, Input) pairs where an Input reads the very field the head predicts.
+
+    That is a sequence-to-sequence decoder trained by teacher forcing: the Input is fed the
+    target shifted right (begin-of-sentence first), and position i is scored against token i.
+    """
+    return [(h, b) for h in heads if h.kind == "tokens"
+            for b in inputs if not b.noise and b.field == h.target_field and b.dtype == "int64"]
 
 
 def _gan_real(graph: gc.Graph, disc: gc.Node) -> str | None:

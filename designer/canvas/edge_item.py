@@ -33,17 +33,20 @@ class EdgeItem(QGraphicsPathItem):
         self.label = ""
         self.setFlag(QGraphicsItem.GraphicsItemFlag.ItemIsSelectable)
         self.setZValue(0)
-        self._colour = PORT_COLOURS["indices"] if src.kind == "indices" else WIRE_COLOUR
+        self._colour = WIRE_COLOUR if src.kind == "tensor" else PORT_COLOURS.get(src.kind, WIRE_COLOUR)
         self.setToolTip(str(edge))
         self.update_path()
 
     def update_path(self) -> None:
         self.setPath(wire_path(self.src.scene_anchor(), self.dst.scene_anchor()))
 
-    def set_label(self, text: str) -> None:
-        if text != self.label:
-            self.label = text
-            self.setToolTip(f"{self.edge}\ncarries {text}" if text else str(self.edge))
+    def set_label(self, text: str, teaching: str = "") -> None:
+        """The shape the wire carries; `teaching` (graph_core.teaching.explain_wire) replaces the
+        plain 'carries' line of the tooltip when given."""
+        if (text, teaching) != (self.label, getattr(self, "_teaching", "")):
+            self.label, self._teaching = text, teaching
+            detail = teaching or (f"carries {text}" if text else "")
+            self.setToolTip(f"{self.edge}\n{detail}" if detail else str(self.edge))
             self.update()
 
     def shape(self) -> QPainterPath:

@@ -58,6 +58,7 @@ class NodeItem(QGraphicsItem):
         self._frozen = node.frozen
         self._shape_text = "?"
         self._params_text = ""
+        self._teaching = ""
         self._state = ""  # "", "warning" or "error"
         self._help = get_spec(node.type).help if has_spec(node.type) else "unknown node type"
         self._category = get_spec(node.type).category if has_spec(node.type) else "shape"
@@ -94,14 +95,22 @@ class NodeItem(QGraphicsItem):
             self.update()
 
     def set_analysis(self, shape: tuple[int, ...] | None, params: int | None, error: str | None,
-                     warnings: list[str]) -> bool:
-        """Show fresh analysis; returns True when anything visible changed."""
-        shown = (shape, params, error, tuple(warnings))
+                     warnings: list[str], cost: str = "", teaching: str = "") -> bool:
+        """Show fresh analysis; returns True when anything visible changed.
+
+        Args:
+            cost: the node's multiply-accumulates, already formatted ("" for none).
+            teaching: the hover overlay (graph_core.teaching): formula, parameters, receptive field.
+        """
+        shown = (shape, params, error, tuple(warnings), cost, teaching)
         if shown == self._shown:
             return False
         self._shown = shown
         self._shape_text = "?" if shape is None else format_shape(shape)
         self._params_text = "" if params is None else f"{params:,} params"
+        if cost:
+            self._params_text += f" · {cost} MACs"
+        self._teaching = teaching
         self._state = "error" if error else ("warning" if warnings else "")
         self._message = error or "\n".join(warnings)
         self._update_tooltip()
@@ -164,7 +173,7 @@ class NodeItem(QGraphicsItem):
                          "→ " + self._shape_text)
         painter.setPen(MUTED_TEXT)
         painter.drawText(QRectF(left, y + 2 * ROW, width, ROW), Qt.AlignmentFlag.AlignVCenter,
-                         self._params_text)
+                         painter.fontMetrics().elidedText(self._params_text, Qt.TextElideMode.ElideRight, int(width)))
         self._paint_port_names(painter)
 
     def itemChange(self, change: QGraphicsItem.GraphicsItemChange, value):
@@ -206,6 +215,8 @@ class NodeItem(QGraphicsItem):
         text = f"{self._name} ({self._type})\n{self._help}"
         if self._frozen:
             text += "\nFrozen: its weights are not trained (transfer learning)."
+        if self._teaching:
+            text += "\n\n" + self._teaching
         if self._message:
             text += ("\n\nError: " if self._state == "error" else "\n\nWarning: ") + self._message
         self.setToolTip(text)

@@ -1,7 +1,8 @@
 """A port dot on a node card: input ports on the left edge, output ports on the right.
 
-Colour shows the port's kind (tensor blue, pool indices orange); the shape distinguishes them
-too (indices ports are diamonds) so the difference survives colour blindness. Dragging from a
+Colour shows the port's kind (tensor blue, pool indices orange, recurrent state violet, mask
+slate, memory teal, attention weights pink); the shape distinguishes them too (circle, diamond,
+square, triangle, ring, downward triangle) so the difference survives colour blindness. Dragging from a
 port starts a wire; the scene owns that gesture.
 """
 
@@ -13,7 +14,7 @@ from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from graph_core import PortSpec
 
-from .style import PORT_COLOURS, PORT_HIT_RADIUS, PORT_RADIUS, LevelOfDetail
+from .style import PORT_COLOURS, PORT_HIT_RADIUS, PORT_RADIUS, PORT_SHAPES, LevelOfDetail
 
 
 class PortItem(QGraphicsItem):
@@ -57,8 +58,19 @@ class PortItem(QGraphicsItem):
         painter.setRenderHint(QPainter.RenderHint.Antialiasing)
         painter.setPen(QPen(Qt.GlobalColor.white, 1.5))
         painter.setBrush(QBrush(colour))
-        if self.kind == "indices":
+        shape = PORT_SHAPES.get(self.kind, "circle")
+        if shape == "diamond":
             painter.drawPolygon(QPolygonF([QPointF(0, -r), QPointF(r, 0), QPointF(0, r), QPointF(-r, 0)]))
+        elif shape == "square":
+            painter.drawRect(QRectF(-r * 0.85, -r * 0.85, 1.7 * r, 1.7 * r))
+        elif shape == "triangle":
+            painter.drawPolygon(QPolygonF([QPointF(0, -r), QPointF(r, r * 0.8), QPointF(-r, r * 0.8)]))
+        elif shape == "triangle_down":
+            painter.drawPolygon(QPolygonF([QPointF(-r, -r * 0.8), QPointF(r, -r * 0.8), QPointF(0, r)]))
+        elif shape == "ring":
+            painter.setPen(QPen(colour, 3.0))
+            painter.setBrush(QBrush(Qt.GlobalColor.white))
+            painter.drawEllipse(QPointF(0, 0), r * 0.8, r * 0.8)
         else:
             painter.drawEllipse(QPointF(0, 0), r, r)
 

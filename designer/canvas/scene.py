@@ -26,8 +26,10 @@ from graph_core import (
     infer_shapes,
     node_ports,
 )
+from graph_core.specs import KIND_WORDS, kind_fits, kind_hint
 
 from ..document import Document
+from . import overlays
 from .edge_item import EdgeItem, wire_path
 from .node_item import NodeItem
 from .port_item import PortItem
@@ -197,15 +199,17 @@ class GraphScene(QGraphicsScene):
             # Room around the nodes, so any node can be centred and the user can pan past the edge.
             self._geometry_dirty = False
             self.setSceneRect(self.itemsBoundingRect().adjusted(-3000, -3000, 3000, 3000))
+        costs, fields = overlays.analyse(self.graph, self.shapes)
         for nid, item in self.node_items.items():
             info = self.shapes.get(nid)
             if info is None:
                 continue
-            item.set_analysis(info.output_shape, info.params, info.error, info.warnings)
+            item.set_analysis(info.output_shape, info.params, info.error, info.warnings,
+                              overlays.cost_text(costs.get(nid)), overlays.node_text(self.graph, nid, self.shapes, fields))
         for edge, item in self.edge_items.items():
             info = self.shapes.get(edge.src[0])
             t = None if info is None else info.outputs.get(edge.src[1])
-            item.set_label("" if t is None else str(t))
+            item.set_label("" if t is None else str(t), overlays.wire_text(self.graph, edge, self.shapes, fields))
 
     def _path_still_valid(self) -> bool:
         graph = self.document.graph
@@ -386,11 +390,14 @@ def wire_refusal(graph: Graph, src: PortItem, dst: PortItem) -> str:
         return "connect an output port (right side of a card) to an input port (left side)."
     if src.node_id == dst.node_id:
         return f"{src.node_id} cannot feed itself."
-    if src.kind != dst.kind:
+    if not kind_fits(src.kind, dst.kind):
         if src.kind == "indices":
             return (f"{src.node_id}.{src.name} carries pool indices; they can only go into a "
                     "MaxUnpool's 'indices' port.")
-        return f"{dst.node_id}.{dst.name} takes pool indices from a MaxPool's 'indices' port, not a tensor."
+        if dst.kind == "indices":
+            return f"{dst.node_id}.{dst.name} takes pool indices from a MaxPool's 'indices' port, not a tensor."
+        return (f"{dst.node_id}.{dst.name} takes {KIND_WORDS[dst.kind]} but {src.node_id}.{src.name} carries "
+                f"{KIND_WORDS[src.kind]}: {kind_hint(src.kind, dst.kind)}.")
     if Edge((src.node_id, src.name), (dst.node_id, dst.name)) in graph.edges:
         return "these two ports are already wired."
     if _reaches(graph, dst.node_id, src.node_id):
@@ -418,7 +425,11 @@ def _fitting_port(card: NodeItem, start: PortItem, graph: Graph) -> PortItem | N
     """The port of `card` a wire dropped on its body most likely means: a free one of the
     right side and kind, else any of the right side and kind."""
     ports = card.in_ports if start.is_output else card.out_ports
-    fitting = [p for p in ports.values() if p.kind == start.kind]
+    def fits(p: PortItem) -> bool:
+        return kind_fits(start.kind, p.kind) if start.is_output else kind_fits(p.kind, start.kind)
+
+    # the same kind first (a tensor dropped on attention goes to 'query' before 'mask')
+    fitting = sorted((p for p in ports.values() if fits(p)), key=lambda p: p.kind != start.kind)
     if start.is_output:
         free = [p for p in fitting if p.multi or not graph.edges_into(card.node_id, p.name)]
         return (free or fitting or [None])[0]

@@ -21,8 +21,15 @@ CATEGORY_COLOURS = {
     "normalise": QColor("#3e9fbf"),
     "activation": QColor("#e0a030"),
     "block": QColor("#5a5a8a"),
+    "recurrent": QColor("#b54708"),
+    "attention": QColor("#c11574"),
+    "sequence": QColor("#4e5ba6"),
 }
-PORT_COLOURS = {"tensor": QColor("#2d7ff9"), "indices": QColor("#f08c00")}
+# Each port kind has its own colour and its own shape, so the difference survives colour blindness.
+PORT_COLOURS = {"tensor": QColor("#2d7ff9"), "indices": QColor("#f08c00"), "state": QColor("#7a3ff2"),
+                "mask": QColor("#475467"), "memory": QColor("#0e9384"), "weights": QColor("#dd2590")}
+PORT_SHAPES = {"tensor": "circle", "indices": "diamond", "state": "square", "mask": "triangle",
+               "memory": "ring", "weights": "triangle_down"}
 ERROR_COLOUR = QColor("#d92d20")
 WARNING_COLOUR = QColor("#e8a317")
 SELECTED_COLOUR = QColor("#1570ef")

@@ -58,6 +58,7 @@ class Results:
     predictions: Predictions | None = None
     latent: LatentMap | None = None
     latent_grid: np.ndarray | None = None  # RGB picture of decoded latent points
+    translations: Any = None  # translations.Translations of a seq2seq model
     notes: list[str] = field(default_factory=list)
 
 
@@ -70,6 +71,10 @@ class FeatureMaps:
     activations: np.ndarray | None
     kernels: np.ndarray | None
     description: str
+    # A Conv1d over one-hot DNA (4 input channels, A C G T): per kernel, the height in bits of
+    # each base at each position, (out, 4, k), for a sequence logo (sequence_logo_heights).
+    logo: np.ndarray | None = None
+    logo_order: np.ndarray | None = None  # kernel indices, the most decided filters first
 
 
 class RunAnalyser:
@@ -126,6 +131,10 @@ class RunAnalyser:
                 self._classifier(out)
             elif self.regime in ("autoencoder", "vae"):
                 self._latent(out)
+            elif self.regime == "seq2seq":
+                from .translations import translations_of
+
+                out.translations = translations_of(self)
         return out
 
     def feature_maps(self, node_id: str, sample: int) -> FeatureMaps:
@@ -151,7 +160,15 @@ class RunAnalyser:
         description = f"{node_id} on sample {sample}: {shape} activations"
         if kernels is not None:
             description += f"; kernels {'×'.join(str(s) for s in kernels.shape)}"
-        return FeatureMaps(node_id, sample, act_img, kernel_img, description)
+        logo = None
+        if kernels is not None and kernels.ndim == 3 and kernels.shape[1] == 4 \
+                and self.graph.nodes[node_id].type == "Conv1d":
+            logo = sequence_logo_heights(kernels)
+            margin = np.clip(kernels - kernels.mean(axis=1, keepdims=True), 0.0, None)
+            order = np.argsort(-margin.sum(axis=(1, 2)))  # the filters that care most first
+            description += " — over one-hot DNA: kernels as sequence logos of A, C, G, T"
+            return FeatureMaps(node_id, sample, act_img, kernel_img, description, logo, order)
+        return FeatureMaps(node_id, sample, act_img, kernel_img, description, logo)
 
     # ---- regimes -----------------------------------------------------------------------------
 
@@ -383,6 +400,22 @@ def _activation_grid(act: np.ndarray) -> np.ndarray | None:
     if act.ndim != 3:
         return None
     return _gray_tiles(act, int(np.ceil(np.sqrt(act.shape[0]))))
+
+
+def sequence_logo_heights(weight: np.ndarray) -> np.ndarray:
+    """Conv1d weights over one-hot DNA (out, 4, k) -> letter heights in [0, 1] (out, 4, k).
+
+    One-hot input means a filter's score at a position is the weight of the base found there, so
+    the bases a filter favours are those whose weight stands above the position's mean. A weight
+    logo draws that margin (the positive part of each weight minus its position's mean), scaled
+    per filter so its most decided position is full height: a learned motif stands out letter by
+    letter, and a filter that prefers nothing stays flat. (Raw weights are too small after a
+    short run for softmax probabilities in bits to show anything.)
+    """
+    w = weight.astype(np.float64)
+    margin = np.clip(w - w.mean(axis=1, keepdims=True), 0.0, None)
+    tallest = margin.sum(axis=1).max(axis=1)[:, None, None]
+    return np.where(tallest > 1e-12, margin / np.maximum(tallest, 1e-12), 0.0).astype(np.float32)
 
 
 def _kernel_grid(weight: np.ndarray) -> np.ndarray | None:

@@ -12,7 +12,9 @@ is locked; closing the window asks, then stops the run cleanly and ends the engi
 from __future__ import annotations
 
 import contextlib
+import json
 import os
+import shutil
 import time
 from pathlib import Path
 from typing import Any
@@ -25,9 +27,10 @@ import graph_core as gc
 
 from .analysis import CONV_TYPES
 from .engine_process import EngineProcess, EngineRun
+from .explain_view import Explainer
 from .panel import TrainingPanel, progress_text
 from .plots import LivePlots
-from .records import runs_root
+from .records import RunRecord, list_runs, runs_of, runs_root
 from .results import ResultsPanel
 from .runs import RunsPanel
 
@@ -61,6 +64,10 @@ class TrainingController(QObject):
         self._maps_request = 0  # the feature-map request whose answer the tab waits for
         self._devices_pending = False  # asked the engine for the CUDA devices; no answer yet
         self._exports_pending = 0  # ONNX exports of recorded runs the engine is working on
+        self._pretrained_pending = 0  # pretrained-weights checks the engine is working on
+        # Runs made while the document had no file (in ./runs): they move beside the file when
+        # it is first saved, so a run and its weights stay with the graph that made them.
+        self.unsaved_runs: list[Path] = []
         self.drain_timer = QTimer(self)
         self.drain_timer.setInterval(int(1000 / DRAIN_HZ))
         self.drain_timer.timeout.connect(self.drain)
@@ -133,11 +140,14 @@ class TrainingController(QObject):
         self.runs.message.connect(self._status_message)
         self.runs.tree.itemSelectionChanged.connect(self._feature_nodes)
         self.results.feature_maps.requested.connect(self.request_feature_maps)
+        self.explainer = Explainer(self, self.results.explain)
         self.panel.device.devices_wanted.connect(self.request_devices)
         self.runs.export_in_engine = self.export_run_onnx
+        self.window.exporter.trained_runs = self.trained_weights
+        self.window.inspector.pretrained_checker = self.check_pretrained
         self.window.document.replaced.connect(self._document_replaced)
         self.window.document.analysed.connect(self._maybe_prewarm)
-        self.window.files.path_changed.connect(lambda: self.runs.set_root(self.runs_root()))
+        self.window.files.path_changed.connect(self._path_changed)
         self.window.installEventFilter(self)
 
     # ---- public ------------------------------------------------------------------------------
@@ -148,6 +158,25 @@ class TrainingController(QObject):
 
     def runs_root(self) -> Path:
         return runs_root(self.window.files.path)
+
+    def trained_weights(self) -> list[Any]:
+        """The File menu exports' choices: the trained runs of the open graph (whose weights fit
+        it), the run selected in the Runs dock first, then the others newest first."""
+        from ..export_dialog import WeightsChoice
+
+        selected = [r.path for r in self.runs.selected()]
+        records = list_runs(self.runs_root())
+        fitting = runs_of(self.window.graph, sorted(records, key=lambda r: r.path not in selected))
+
+        def choice(k: int, r: RunRecord) -> WeightsChoice:
+            why = ("selected in the Runs dock" if r.path in selected else
+                   "the latest run of this graph" if k == 0 or fitting[k - 1].path in selected else
+                   "an earlier run of this graph")
+            headline = f", {r.headline()}" if r.headline() else ""
+            return WeightsChoice(f"Run {r.name} ({r.status}{headline}) — {r.checkpoint.name}",
+                                 r.checkpoint, r.name, why)
+
+        return [choice(k, r) for k, r in enumerate(fitting)]
 
     def start(self, overrides: dict[str, Any] | None = None) -> bool:
         """Train the open graph with the panel's settings (plus `overrides`); False if refused."""
@@ -170,6 +199,8 @@ class TrainingController(QObject):
         config = {**settings, **(overrides or {})}
         self.run_dir = config.get("out") and Path(config["out"]) or self._new_run_dir(graph)
         config["out"] = str(self.run_dir)
+        if self.window.files.path is None:
+            self.unsaved_runs.append(self.run_dir)
         snapshot = gc.graph_from_dict(gc.graph_to_dict(graph))
         snapshot.data.update(self.data_overrides)
         root = self.window.files.path.parent if self.window.files.path else None
@@ -247,6 +278,7 @@ class TrainingController(QObject):
                 last_step = event
             elif kind == "epoch":
                 self.plots.store.add_event(event)
+                self.results.show_epoch(event)
             elif kind == "samples":
                 self.results.show_samples(event)
             elif kind == "results":
@@ -261,19 +293,27 @@ class TrainingController(QObject):
             elif kind == "feature_maps" and event.get("request") == self._maps_request:
                 self._maps_request = 0
                 self.results.feature_maps.show_maps(event.get("maps"), event.get("message") or "")
+            elif kind == "explained":
+                self.explainer.receive(event)
             elif kind == "devices":
                 self._devices_pending = False
                 self.panel.device.add_devices(event.get("names") or [])
             elif kind == "onnx_exported":
                 self._exports_pending = max(0, self._exports_pending - 1)
                 self.runs.export_done(bool(event.get("ok")), str(event.get("message")))
+            elif kind == "pretrained_report":
+                self._pretrained_pending = max(0, self._pretrained_pending - 1)
+                form = self.window.inspector.settings_form
+                if form is not None:
+                    form.pretrained.show_report(bool(event.get("ok")), list(event.get("lines") or []))
             elif kind == "engine_died":
                 self._engine_died(event.get("exitcode"))
         if last_step is not None and self.job is not None and not (
                 self.job.control.paused or self.job.control.stopped):
             self.panel.show_progress(*progress_text(last_step, self._epochs))
         if self.job is None and not (self._maps_request or self._devices_pending
-                                     or self._exports_pending):
+                                     or self._exports_pending or self._pretrained_pending
+                                     or self.explainer.pending):
             self.drain_timer.stop()  # nothing is out: no need to look at the pipe
 
     def request_feature_maps(self, node: str, sample: int) -> None:
@@ -291,6 +331,12 @@ class TrainingController(QObject):
         """Ask the engine for the CUDA devices (the list shows Auto and CPU until it answers)."""
         self._devices_pending = True
         self.engine.devices()
+        self.drain_timer.start()
+
+    def check_pretrained(self, graph: gc.Graph, folder: Path | None) -> None:
+        """Load the graph's pretrained weights file in the engine (the inspector's Check)."""
+        self._pretrained_pending += 1
+        self.engine.pretrained(graph, folder)
         self.drain_timer.start()
 
     def export_run_onnx(self, record: Any, path: str) -> None:
@@ -326,9 +372,42 @@ class TrainingController(QObject):
                                      f"{what}: {result.epochs} epochs, {result.steps} steps in "
                                      f"{result.seconds:.1f} s")
             self.panel.show_status(f"{what}. {figures}. Checkpoint: {result.last_checkpoint}")
+        self._adopt_unsaved_runs()
+        if result is not None and self.run_dir is not None:
+            result.run_dir = self.run_dir  # where the run is now (it may have followed the file)
         self.runs.set_root(self.runs_root())
         self.runs.refresh(select=self.run_dir)
         self.finished.emit(result)
+
+    def _path_changed(self) -> None:
+        self._adopt_unsaved_runs()
+        self.runs.set_root(self.runs_root())
+
+    def _adopt_unsaved_runs(self) -> None:
+        """Once the document has a file, move the runs it made before into the file's runs
+        folder (a run still training moves when it ends)."""
+        if self.window.files.path is None or not self.unsaved_runs:
+            return
+        root = self.runs_root()
+        keep = []
+        for old in self.unsaved_runs:
+            if self.running and old == self.run_dir:
+                keep.append(old)
+                continue
+            if not old.is_dir() or old.parent.resolve() == root.resolve():
+                continue
+            new = _free_name(root / old.name)
+            try:
+                root.mkdir(parents=True, exist_ok=True)
+                shutil.move(str(old), str(new))
+            except OSError as exc:
+                self._status_message(f"Could not move run {old.name} beside the graph: {exc}")
+                continue
+            _repoint(new, old)
+            if self.run_dir == old:
+                self.run_dir = new
+            self._status_message(f"Run {old.name} moved beside the graph: {new}")
+        self.unsaved_runs = keep
 
     def _show_run_docks(self) -> None:
         if not self.running:
@@ -382,6 +461,7 @@ class TrainingController(QObject):
         self.panel.attach(self.window.document)
         self.panel.clear()
         self.runs.set_root(self.runs_root())
+        self.unsaved_runs = []  # they belong to the document that was closed; they stay put
         self.last_result = None
         self.run_dir = None
         self.plots.reset()
@@ -408,12 +488,17 @@ class TrainingController(QObject):
         if self._maps_request:
             self._maps_request = 0
             self.results.feature_maps.show_maps(None, f"Could not compute feature maps: {why}")
+        self.explainer.engine_died(why)
         if self._devices_pending:
             self._devices_pending = False
             self.panel.device.reset_probe()  # the next process is asked when the list opens again
         for _ in range(self._exports_pending):
             self.runs.export_done(False, f"ONNX export failed: {why}")
         self._exports_pending = 0
+        form = self.window.inspector.settings_form
+        if self._pretrained_pending and form is not None:
+            form.pretrained.show_report(False, [f"Could not check the weights: {why}"])
+        self._pretrained_pending = 0
         if self.job is not None:
             from training import RunResult
 
@@ -454,6 +539,31 @@ class TrainingController(QObject):
             "A training run is in progress. Stop it (keeping its last checkpoint) and close?",
             QMessageBox.StandardButton.Yes | QMessageBox.StandardButton.No, QMessageBox.StandardButton.No)
         return answer == QMessageBox.StandardButton.Yes
+
+
+def _free_name(path: Path) -> Path:
+    candidate, n = path, 2
+    while candidate.exists():
+        candidate, n = Path(f"{path}-{n}"), n + 1
+    return candidate
+
+
+def _repoint(new: Path, old: Path) -> None:
+    """Paths into the run folder written in its JSON files (out, checkpoints) follow the move."""
+    def fix(value: Any) -> Any:
+        if isinstance(value, str) and value.startswith(str(old)):
+            return str(new) + value[len(str(old)):]
+        if isinstance(value, dict):
+            return {k: fix(v) for k, v in value.items()}
+        if isinstance(value, list):
+            return [fix(v) for v in value]
+        return value
+
+    for name in ("config.json", "summary.json"):
+        file = new / name
+        with contextlib.suppress(OSError, ValueError):
+            file.write_text(json.dumps(fix(json.loads(file.read_text(encoding="utf-8"))), indent=2),
+                            encoding="utf-8")
 
 
 def _view_of(task: Any) -> str:

@@ -107,6 +107,20 @@ def _export_onnx(message: dict[str, Any]) -> tuple[bool, str]:
         return False, f"ONNX export of run {name} failed: {exc}"
 
 
+def _pretrained_report(message: dict[str, Any]) -> tuple[bool, list[str]]:
+    """Load the graph's pretrained weights file (training.init_weights) into its compiled model,
+    as a run would: the first line says what was loaded, then one line per key that did not fit."""
+    try:
+        from codegen import compile_graph
+        from training.engine import load_pretrained
+
+        graph = gc.graph_from_dict(message["graph"])
+        lines = load_pretrained(compile_graph(graph), graph, message.get("root"))
+        return True, [ln for text in lines for ln in text.splitlines() if ln.strip()] or ["nothing to load"]
+    except Exception as exc:  # shown in the inspector; the engine must not die of a bad file
+        return False, [str(exc)]
+
+
 class Engine:
     """The command loop of one engine process.
 
@@ -168,7 +182,7 @@ class Engine:
             job.control.resume()
         elif cmd == "warm":  # on the main thread, where the runs will use torch
             self.runs.put(WARM)
-        elif cmd in ("feature_maps", "devices", "export_onnx"):
+        elif cmd in ("feature_maps", "devices", "export_onnx", "explain", "pretrained"):
             self.requests.put(message)
         elif cmd == "exit":
             if job is not None:
@@ -224,6 +238,13 @@ class Engine:
             elif message["cmd"] == "export_onnx":
                 ok, text = _export_onnx(message)
                 self.outbox.put({"type": "onnx_exported", "ok": ok, "message": text})
+            elif message["cmd"] == "pretrained":
+                ok, lines = _pretrained_report(message)
+                self.outbox.put({"type": "pretrained_report", "ok": ok, "lines": lines})
+            elif message["cmd"] == "explain":
+                from .explain_engine import explain_request
+
+                self.outbox.put(explain_request(message))
             else:
                 maps, text = self._feature_maps(Path(message["run_dir"]), message["node"],
                                                 int(message["sample"]), message.get("root"))

@@ -115,11 +115,24 @@ class EngineProcess:
                     "sample": sample, "root": str(root) if root else None})
         return request
 
+    def explain(self, params: dict[str, Any]) -> int:
+        """Ask for one explanation (explain_engine.py); the answer is an `explained` event."""
+        self.ensure_started()
+        request = next(self._ids)
+        self._send({"cmd": "explain", "request": request, **params})
+        return request
+
     def export_onnx(self, graph: gc.Graph, path: str, weights: str | Path, name: str) -> None:
         """Export a run's model with its weights; the answer is an `onnx_exported` event."""
         self.ensure_started()
         self._send({"cmd": "export_onnx", "graph": gc.graph_to_dict(graph), "path": str(path),
                     "weights": str(weights), "name": name})
+
+    def pretrained(self, graph: gc.Graph, root: str | Path | None) -> None:
+        """Load the graph's pretrained weights file into its model; answered by a
+        `pretrained_report` event (ok, lines)."""
+        self.ensure_started()
+        self._send({"cmd": "pretrained", "graph": gc.graph_to_dict(graph), "root": str(root) if root else None})
 
     def warm(self) -> None:
         """Start the engine and have it import what a run needs (torch, the engine, codegen)

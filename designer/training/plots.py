@@ -18,6 +18,7 @@ from PySide6.QtCore import Qt, QTimer
 from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
+    QGraphicsWidget,
     QGridLayout,
     QHBoxLayout,
     QLabel,
@@ -34,6 +35,8 @@ SLOWEST_REDRAW_MS = 1000
 # this: on a small CPU every millisecond the GUI thread holds the GIL is one the training
 # thread's Python code waits for.
 GUI_CPU_SHARE = 0.03
+LEGEND_ROOM = 38  # px under each plot for its legend (two rows of two curves)
+LEGEND_INDENT = 50  # px: the legend starts past the y axis
 
 BLUE, ORANGE, GREEN, RED, PURPLE = "#1f77b4", "#ff7f0e", "#2ca02c", "#d62728", "#9467bd"
 
@@ -74,7 +77,7 @@ PLOTS = (
         CurveSpec("train/kl", "KL (step)", PURPLE, False),
         CurveSpec("val/reconstruction", "reconstruction (val)", ORANGE, True),
         CurveSpec("val/kl", "KL (val)", RED, True)), True),
-    PlotSpec("ganLossPlot", "Discriminator and generator loss", "loss", (
+    PlotSpec("ganLossPlot", "D and G loss", "loss", (
         CurveSpec("train/d_loss", "d_loss", BLUE, False),
         CurveSpec("train/g_loss", "g_loss", GREEN, False),
         CurveSpec("val/d_loss", "d_loss (val)", ORANGE, True),
@@ -97,6 +100,7 @@ REGIME_PLOTS = {
     "vae": ("lossPlot", "reconstructionPlot"),
     "gan": ("lossPlot", "ganLossPlot", "ganScorePlot"),
     "segmentation": ("lossPlot", "iouPlot"),
+    "seq2seq": ("lossPlot", "accuracyPlot"),  # token accuracy; exact match and BLEU in the table
 }
 
 
@@ -175,9 +179,16 @@ class LivePlots(QWidget):
         item.showGrid(x=True, y=True, alpha=0.2)
         item.setDownsampling(auto=True, mode="peak")
         item.setClipToView(True)
-        # rising shares (accuracy, IoU) end top right: their legend goes bottom right instead
-        corner = (-6, -6) if spec.unit_range else (-6, 6)
-        self._legends[spec.name] = item.addLegend(offset=corner, labelTextSize="8pt")
+        # The legend sits in its own row under the axis, never over the curves (inside the plot
+        # it hid D(x) and D(G(z)), which run along the top and bottom edges of a GAN's plots).
+        room = QGraphicsWidget()
+        room.setMinimumHeight(LEGEND_ROOM)
+        room.setMaximumHeight(LEGEND_ROOM)
+        item.layout.addItem(room, 5, 1)
+        legend = pg.LegendItem(labelTextSize="8pt", colCount=2, verSpacing=-6)
+        legend.setParentItem(item)  # the plot item, not its view box (addLegend's choice)
+        legend.anchor(itemPos=(0, 1), parentPos=(0, 1), offset=(LEGEND_INDENT, 0))
+        self._legends[spec.name] = legend
         curves = []
         for c in spec.curves:
             raw = None

@@ -112,6 +112,36 @@ def list_runs(root: str | os.PathLike) -> list[RunRecord]:
     return sorted(records, key=lambda r: r.started, reverse=True)
 
 
+def same_model(a: gc.Graph, b: gc.Graph) -> bool:
+    """True when the two graphs build the same module (same nodes, types, parameters, wires and
+    blocks), so one's weights fit the other; names, positions, frozen flags, training and data
+    settings may differ."""
+    return _model_key(a) == _model_key(b)
+
+
+def runs_of(graph: gc.Graph, records: list[RunRecord]) -> list[RunRecord]:
+    """The records (in their order) that trained this graph and left a checkpoint."""
+    out = []
+    for r in records:
+        if r.checkpoint is None:
+            continue
+        try:
+            if same_model(r.graph(), graph):
+                out.append(r)
+        except Exception:  # a damaged or foreign run folder is simply not one of this graph's
+            continue
+    return out
+
+
+def _model_key(graph: gc.Graph) -> Any:
+    data = gc.graph_to_dict(graph)
+    nodes = sorted((n["id"], n["type"], json.dumps(n.get("params", {}), sort_keys=True))
+                   for n in data.get("nodes", []))
+    edges = sorted(json.dumps(e, sort_keys=True) for e in data.get("edges", []))
+    blocks = {name: _model_key(block) for name, block in graph.blocks.items()}
+    return nodes, edges, blocks
+
+
 def _json(path: Path) -> Any:
     try:
         return json.loads(path.read_text(encoding="utf-8"))

@@ -97,7 +97,8 @@ class RunsPanel(QWidget):
         self.onnx_button.setObjectName("exportRunOnnxButton")
         self.weights_button = QPushButton("Export weights…")
         self.weights_button.setObjectName("exportRunWeightsButton")
-        self.refresh_button.clicked.connect(self.refresh)
+        # clicked(bool) would hand its `checked` flag to `select`
+        self.refresh_button.clicked.connect(lambda _checked=False: self.refresh())
         self.onnx_button.clicked.connect(lambda: self.export_onnx())
         self.weights_button.clicked.connect(lambda: self.export_weights())
         self._build()

@@ -60,6 +60,9 @@ def _conv_infer(rank):
         if c_in % g or c_out % g:
             raise ShapeError(f"groups={g} must divide both in_channels ({c_in}) and out_channels ({c_out})")
         pad = _conv_padding(params, rank, k, d, s, type_name)
+        if params["padding_mode"] == "reflect" and any(pp >= n for pp, n in zip(pad, spatial)):
+            raise ShapeError(f"reflect padding {format_shape(pad)} must be smaller than the input "
+                             f"{format_shape(spatial)}")
         if params["padding"] == "same":
             out = spatial
         else:
@@ -79,7 +82,7 @@ def _conv_module(rank, transposed=False):
         name = f"nn.ConvTranspose{rank}d" if transposed else f"nn.Conv{rank}d"
         args = f"{c_in}, {params['out_channels']}, kernel_size={fmt(params['kernel_size'])}"
         for key, default in (("stride", 1), ("padding", 0), ("output_padding", 0),
-                             ("dilation", 1), ("groups", 1), ("bias", True)):
+                             ("dilation", 1), ("groups", 1), ("bias", True), ("padding_mode", "zeros")):
             if key in params and params[key] not in (default, (default,) * rank):
                 args += f", {key}={fmt(params[key])}"
         return f"{name}({args})"
@@ -105,6 +108,10 @@ def _conv_params(transposed=False):
         p_int("groups", 1, "split channels into independent groups (groups = channels: depthwise)"),
         p_bool("bias", True, "learn an offset per output channel"),
     ]
+    if not transposed:  # PyTorch's transposed convolutions pad with zeros only
+        params.append(p_choice("padding_mode", "zeros", ("zeros", "reflect", "replicate", "circular"),
+                               "what the padding holds: zeros, the mirrored border (reflect), the "
+                               "repeated edge (replicate) or the opposite side (circular)"))
     return tuple(params)
 
 
@@ -232,24 +239,40 @@ for _rank in (1, 2, 3):
     ))
 
 
-def _adaptive_infer(rank):
+def _adaptive_infer(rank, kind="Avg"):
     def infer(params, inputs):
-        c, _ = spatial_input(single(inputs), rank, f"AdaptiveAvgPool{rank}d")
+        c, _ = spatial_input(single(inputs), rank, f"Adaptive{kind}Pool{rank}d")
         return Inference({"out": TensorType((c,) + expand(params["output_size"], rank, "output_size"))})
 
     return infer
 
 
-for _rank in (1, 2, 3):
-    register(LayerSpec(
-        type=f"AdaptiveAvgPool{_rank}d", category="pool", title=f"Adaptive avg pool {_rank}D",
-        help="Averages into a fixed output size whatever the input size — how VGG's classifier "
-             "always receives 7×7 maps.",
-        inputs=IN, outputs=OUT,
-        params=(p_ints("output_size", 1, "size of the output" + _TUPLE_HELP, minimum=1),),
-        infer=_adaptive_infer(_rank),
-        module=(lambda r: lambda p, i: f"nn.AdaptiveAvgPool{r}d({fmt(p['output_size'])})")(_rank),
-    ))
+_ADAPTIVE_HELP = {
+    "Avg": "Averages into a fixed output size whatever the input size — how VGG's classifier "
+           "always receives 7×7 maps.",
+    "Max": "Keeps each region's largest value, for a fixed output size whatever the input size "
+           "(spatial pyramid pooling, detection heads).",
+}
+
+for _kind in ("Avg", "Max"):
+    for _rank in (1, 2, 3):
+        register(LayerSpec(
+            type=f"Adaptive{_kind}Pool{_rank}d", category="pool", title=f"Adaptive {_kind.lower()} pool {_rank}D",
+            help=_ADAPTIVE_HELP[_kind], inputs=IN, outputs=OUT,
+            params=(p_ints("output_size", 1, "size of the output" + _TUPLE_HELP, minimum=1),),
+            infer=_adaptive_infer(_rank, _kind),
+            module=(lambda r, k: lambda p, i: _adaptive_module(r, k, p, i))(_rank, _kind),
+        ))
+
+
+def _adaptive_module(rank, kind, params, inputs):
+    size = expand(params["output_size"], rank, "output_size")
+    spatial = single(inputs).shape[1:]
+    if kind == "Max" and size != (1,) * rank and all(n % o == 0 for n, o in zip(spatial, size)):
+        # the same windows as a plain max pool, which ONNX exports (its adaptive max pool has no op)
+        k = tuple(n // o for n, o in zip(spatial, size))
+        return f"nn.MaxPool{rank}d(kernel_size={fmt(k)}, stride={fmt(k)})"
+    return f"nn.Adaptive{kind}Pool{rank}d({fmt(params['output_size'])})"
 
 
 def _global_infer(kind):
@@ -291,6 +314,10 @@ def _infer_upsample(params, inputs):
     if x.rank - 1 not in _UPSAMPLE_MODES[mode]:
         fitting = [m for m, ranks in _UPSAMPLE_MODES.items() if x.rank - 1 in ranks]
         raise ShapeError(f"mode {mode!r} does not fit a {x.rank - 1}-D map; use {' or '.join(fitting)}")
+    if params["align_corners"] and mode == "nearest":
+        raise ShapeError("align_corners only applies to the interpolating modes (linear, bilinear, trilinear)")
+    if params["size"] is not None:
+        return Inference({"out": TensorType((x.shape[0],) + expand(params["size"], x.rank - 1, "size"))})
     f = params["scale_factor"]
     # PyTorch floors size × factor; a factor below 1 can shrink an axis to nothing
     shape = (x.shape[0],) + tuple(math.floor(n * f) for n in x.shape[1:])
@@ -299,9 +326,13 @@ def _infer_upsample(params, inputs):
 
 
 def _upsample_module(params, inputs):
-    f = params["scale_factor"]
-    scale = int(f) if float(f).is_integer() else f
-    return f"nn.Upsample(scale_factor={fmt(scale)}, mode={fmt(params['mode'])})"
+    if params["size"] is not None:
+        args = f"size={fmt(params['size'])}"
+    else:
+        f = params["scale_factor"]
+        args = f"scale_factor={fmt(int(f) if float(f).is_integer() else f)}"
+    extra = ", align_corners=True" if params["align_corners"] else ""
+    return f"nn.Upsample({args}, mode={fmt(params['mode'])}{extra})"
 
 
 register(LayerSpec(
@@ -313,6 +344,10 @@ register(LayerSpec(
         p_float(
             "scale_factor", 2.0, "how many times larger each spatial size becomes", 0.01, 64.0),
         p_choice("mode", "nearest", tuple(_UPSAMPLE_MODES), "nearest repeats; (bi/tri)linear interpolates"),
+        p_ints("size", None, "the output's spatial size" + _TUPLE_HELP + "; when given it replaces "
+               "scale_factor", minimum=1, nullable=True),
+        p_bool("align_corners", False, "(bi/tri)linear only: align the corner pixels of input and "
+               "output (the older convention of some published networks)"),
     ),
     infer=_infer_upsample, module=_upsample_module,
 ))
@@ -336,12 +371,25 @@ def _unpool_infer(rank):
         warnings = ()
         k, s, p = _pool_windows(params, rank)
         if (k, s, p) != (pool.kernel_size, pool.stride, pool.padding):
-            warnings = (f"this unpool's window (kernel {format_shape(k)}, stride {format_shape(s)}) differs "
-                        f"from the pool that made its indices (kernel {format_shape(pool.kernel_size)}, "
-                        f"stride {format_shape(pool.stride)}); use the same",)
+            mine, theirs = _window_words(k, s, p), _window_words(pool.kernel_size, pool.stride, pool.padding)
+            target = pool.input_shape[1:]
+            # what PyTorch's max_unpool accepts: an output within one stride of (n-1)·s - 2p + k
+            natural = tuple((n - 1) * ss - 2 * pp + kk for n, kk, ss, pp in zip(spatial, k, s, p))
+            if any(not nat - ss < t < nat + ss for nat, ss, t in zip(natural, s, target)):
+                raise ShapeError(f"this unpool's window ({mine}) cannot restore the size {format_shape(target)} "
+                                 f"its pool's input had (it gives about {format_shape(natural)}): use the "
+                                 f"pool's window ({theirs})")
+            warnings = (f"this unpool's window ({mine}) differs from the pool that made its indices "
+                        f"({theirs}); use the same",)
         return Inference({"out": TensorType((c,) + pool.input_shape[1:])}, 0, warnings)
 
     return infer
+
+
+def _window_words(k, s, p) -> str:
+    """'kernel (2, 2), stride (2, 2)', plus the padding when there is one."""
+    words = f"kernel {format_shape(k)}, stride {format_shape(s)}"
+    return words + (f", padding {format_shape(p)}" if any(p) else "")
 
 
 def _unpool_module(rank):

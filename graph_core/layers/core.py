@@ -27,11 +27,11 @@ def _infer_dense(params, inputs):
         raise ShapeError("Dense needs at least one feature axis", "in")
     n_in, n_out = x.shape[-1], params["out_features"]
     warnings = ()
-    if x.rank > 1:
+    if x.rank > 1 and not x.sequence:
         warnings = (f"Dense on {format_shape(x.shape)} mixes only the last axis ({n_in}); add a "
                     "Flatten before it to connect every value",)
     count = n_in * n_out + (n_out if params["bias"] else 0)
-    return Inference({"out": TensorType(x.shape[:-1] + (n_out,))}, count, warnings)
+    return Inference({"out": TensorType(x.shape[:-1] + (n_out,), sequence=x.sequence)}, count, warnings)
 
 
 register(LayerSpec(
@@ -59,7 +59,8 @@ def _infer_embedding(params, inputs):
         raise ShapeError("padding_idx must be smaller than num_embeddings")
     d = params["embedding_dim"]
     shape = (d,) + x.shape if params["channels_first"] else x.shape + (d,)
-    return Inference({"out": TensorType(shape)}, params["num_embeddings"] * d)
+    return Inference({"out": TensorType(shape, sequence=not params["channels_first"])},
+                     params["num_embeddings"] * d)
 
 
 def _embedding_forward(module, args, params):
@@ -165,10 +166,24 @@ def _infer_concat(params, inputs):
     for x in xs[1:]:
         if any(a != b for k, (a, b) in enumerate(zip(x.shape, xs[0].shape)) if k != axis):
             raise ShapeError(f"Concat along dim {dim} needs the other sizes equal; got "
-                             + ", ".join(format_shape(x.shape) for x in xs), "in")
+                             + ", ".join(format_shape(x.shape) for x in xs) + _concat_way_out(xs, axis), "in")
     shape = list(xs[0].shape)
     shape[axis] = sum(x.shape[axis] for x in xs)
-    return Inference({"out": TensorType(tuple(shape), xs[0].dtype)})
+    return Inference({"out": TensorType(tuple(shape), xs[0].dtype, sequence=all(x.sequence for x in xs))})
+
+
+def _concat_way_out(xs, axis):
+    """When only spatial sizes differ (a U-Net whose input size a pool could not halve evenly),
+    say how to make them meet: a divisible input size, a Crop of the larger or a Pad of the smaller."""
+    big = max(xs, key=lambda x: math.prod(x.shape))
+    small = min(xs, key=lambda x: math.prod(x.shape))
+    diff = [b - a for a, b in zip(small.shape, big.shape)][1:]
+    if axis != 0 or small.rank < 3 or any(d < 0 for d in diff):  # image and volume maps
+        return ""
+    sides = tuple(v for d in reversed(diff) for v in (0, d))  # F.pad order: last axis first
+    return (f" — a pool met an odd size: make the input size divisible by 2 to the number of pools (16 "
+            f"for four), or add a Crop with crop={list(sides)} on the {format_shape(big.shape)} input, or a "
+            f"Pad with padding={list(sides)} on the {format_shape(small.shape)} input")
 
 
 register(LayerSpec(
@@ -194,7 +209,7 @@ def _broadcast(xs, what):
                 raise ShapeError(f"{what} needs matching shapes; got "
                                  + ", ".join(format_shape(y.shape) for y in xs), "in")
             shape[k] = max(shape[k], s)
-    return Inference({"out": TensorType(tuple(shape))})
+    return Inference({"out": TensorType(tuple(shape), sequence=any(x.sequence and x.rank == rank for x in xs))})
 
 
 register(LayerSpec(
@@ -227,9 +242,11 @@ def _infer_batchnorm(params, inputs):
 def _batchnorm_module(params, inputs):
     x = single(inputs)
     rank = max(1, x.rank - 1)
-    extra = "" if params["affine"] else ", affine=False"
+    extra = "" if params["eps"] == 1e-5 else f", eps={fmt(params['eps'])}"
     if params["momentum"] != 0.1:
         extra += f", momentum={fmt(params['momentum'])}"
+    extra += "" if params["affine"] else ", affine=False"
+    extra += "" if params["track_running_stats"] else ", track_running_stats=False"
     return f"nn.BatchNorm{rank}d({x.shape[0]}{extra})"
 
 
@@ -239,8 +256,12 @@ register(LayerSpec(
          "deep networks train faster and tolerate larger learning rates. Its rank follows its input.",
     inputs=IN, outputs=OUT,
     params=(
+        p_float("eps", 1e-5, "added to the variance for stability (torchvision's GoogLeNet, "
+                "Inception and EfficientNet use 1e-3)", minimum=1e-12),
         p_float("momentum", 0.1, "how fast the running statistics follow the batches", 0.0, 1.0),
         p_bool("affine", True, "learn a scale and shift per channel"),
+        p_bool("track_running_stats", True, "keep running statistics for eval mode; off: always "
+               "normalise with the current batch's"),
     ),
     infer=_infer_batchnorm, module=_batchnorm_module,
 ))

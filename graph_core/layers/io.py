@@ -5,7 +5,7 @@ from __future__ import annotations
 from ..specs import Inference, LayerSpec, ParamSpec, PortSpec, ShapeError, register
 from ._helpers import IN, p_choice, p_float, single
 
-LOSSES = ("cross_entropy", "bce", "mse", "l1", "none")
+LOSSES = ("cross_entropy", "bce", "mse", "l1", "none", "nll", "bce_probs")
 
 
 def _infer_input(params, inputs):
@@ -24,7 +24,7 @@ def _tensor(shape, dtype):
 def _infer_output(params, inputs):
     x = single(inputs)
     warnings = []
-    if params["loss"] == "cross_entropy":
+    if params["loss"] in ("cross_entropy", "nll"):
         if x.dtype != "float32":
             raise ShapeError("cross-entropy needs float class scores (logits)", "in")
         if x.rank == 0 or x.shape[0] == 1:
@@ -55,13 +55,15 @@ OUTPUT = register(LayerSpec(
     help="A head: compares the network's answer with a target and defines a loss. Cross-entropy "
          "takes raw scores (logits) — one per class, N neurons for N classes, because the softmax "
          "inside the loss needs a score for every class; bce takes one logit per yes/no question; "
-         "mse/l1 regress numbers (identity output).",
+         "mse/l1 regress numbers (identity output). After a Sigmoid use bce_probs (it takes "
+         "probabilities), after a LogSoftmax nll (it takes log-probabilities).",
     inputs=IN,
     outputs=(),
     params=(
         p_choice("loss", "cross_entropy", LOSSES,
                  "cross_entropy: classes (softmax inside); bce: yes/no (sigmoid inside); "
-                 "mse/l1: numbers; none: an output that is returned but not trained"),
+                 "mse/l1: numbers; none: an output that is returned but not trained; "
+                 "nll: classes from a LogSoftmax; bce_probs: yes/no from a Sigmoid (probabilities)"),
         ParamSpec("target", "text", "label",
                   "dataset field to compare with, or input:<node-id> to reconstruct an input (autoencoders)"),
         p_float("weight", 1.0, "this head's share of the total loss", minimum=0.0),

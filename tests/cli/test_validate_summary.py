@@ -107,8 +107,10 @@ def test_summary_json_keys_are_exactly_the_documented_ones(capsys: pytest.Captur
     code, out, err = _run(["summary", str(VGG16), "--json"], capsys)
     assert code == 0 and err == ""
     report = json.loads(out)
-    assert set(report) == {"nodes", "total_params", "trainable_params"}
-    assert all(set(row) == {"id", "type", "output_shape", "params"} for row in report["nodes"])
+    assert set(report) == {"nodes", "total_params", "trainable_params", "total_macs", "activation_bytes",
+                           "batch_size"}
+    assert all(set(row) == {"id", "type", "output_shape", "params", "macs", "activation_bytes"}
+               for row in report["nodes"])
 
 
 def test_vgg16_has_the_papers_parameter_count_and_sizes(capsys: pytest.CaptureFixture[str]) -> None:
@@ -130,9 +132,10 @@ def test_summary_table_for_people(capsys: pytest.CaptureFixture[str]) -> None:
     code, out, _ = _run(["summary", str(VGG16)], capsys)
     assert code == 0
     lines = out.splitlines()
-    assert lines[0].split() == ["node", "type", "output", "shape", "params"]
+    assert lines[0].split() == ["node", "type", "output", "shape", "params", "MACs", "memory", "(batch", "64)"]
     assert "pool5" in out and "(512, 7, 7)" in out and "102,764,544" in out
-    assert lines[-1] == "total parameters: 138,357,544   trainable: 138,357,544"
+    assert lines[-2] == "total parameters: 138,357,544   trainable: 138,357,544"
+    assert lines[-1].startswith("multiply-accumulates per sample: 15.5 G (15,470,264,320)   activations at batch 64:")
 
 
 def test_summary_counts_frozen_nodes_as_untrainable(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -217,3 +220,18 @@ def test_validate_checks_the_graph_against_the_dataset_its_file_names(tmp_path, 
     g.data["image_size"], g.nodes["fc5"].params["out_features"] = 28, 10
     gc.save_graph(g, path)
     assert _run(["validate", str(path)], capsys)[0] == 0
+
+
+def test_summary_of_a_file_whose_training_section_is_damaged_still_prints(tmp_path, capsys) -> None:
+    # found by the fuzz suite: a batch_size of ' ' made summary print a ValueError traceback
+    import json as _json
+
+    path = tmp_path / "g.json"
+    path.write_text(_json.dumps({"format": "netwright.graph", "schema_version": 1, "name": "g",
+                                 "nodes": [{"id": "x", "type": "Input", "params": {"shape": [4]}},
+                                           {"id": "d", "type": "Dense", "params": {"out_features": 2}}],
+                                 "edges": [{"src": ["x", "out"], "dst": ["d", "in"]}],
+                                 "training": {"batch_size": " "}}))
+    main(["summary", str(path)])
+    out = capsys.readouterr().out
+    assert "memory (batch 1)" in out and "total parameters: 10" in out

@@ -26,7 +26,7 @@ from . import graphs
 from .graphs import Builder
 from .test_hostile_names import hostile_graph
 
-NOT_VALUES = {"self", "torch", "nn", "F"}
+NOT_VALUES = {"self", "torch", "nn", "F", "causal_mask"}  # causal_mask: a helper function
 
 
 def _reads(stmt: ast.AST) -> list[str]:
@@ -68,15 +68,29 @@ def dataflow_errors(graph: Graph, source: str | None = None) -> list[str]:
             continue
         stmt = ast.parse(text).body[0]
         assert isinstance(stmt, ast.Assign), text
+        if graph.nodes[node_id].type == "Input":  # `tokens_padding = tokens == 0`: a padding mask
+            assert {holder.get(v) for v in _reads(stmt.value)} == {(node_id, "out")}, text
+            holder[stmt.targets[0].id] = ("padding", node_id)
+            continue
         got = {holder.get(v) for v in _reads(stmt.value)}
+        masks = {v for v in got if v is not None and v[0] == "padding"}
+        for _, tokens in masks:  # a padding mask read must come from the tokens behind a port
+            ports = [p.name for p in gc.get_spec(graph.nodes[node_id].type).inputs]
+            if not any((gc.padding_source(graph, node_id, p) or ("",))[0] == tokens for p in ports):
+                problems.append(f"line {lineno} {text!r}: reads the padding of {tokens}, which it does not see")
+        got -= masks
         expected = {e.src for e in graph.edges_into(node_id)}
         if got != expected:
             problems.append(f"line {lineno} {text!r}: reads {got}, wired {expected}")
         target = stmt.targets[0]
-        names = [n.id for n in target.elts] if isinstance(target, ast.Tuple) else [target.id]
         ports = _out_ports(graph, node_id)
-        for name, port in zip(names, ports if len(names) > 1 else ports[:1]):
-            holder[name] = (node_id, port)
+        if isinstance(target, ast.Tuple):  # `out, (h, c) = ...`: a pair holds one port's value
+            for element, port in zip(target.elts, ports):
+                for name in ast.walk(element):
+                    if isinstance(name, ast.Name) and name.id != "_":
+                        holder[name.id] = (node_id, port)
+        else:
+            holder[target.id] = (node_id, ports[0])
     return problems
 
 

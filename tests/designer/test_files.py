@@ -7,7 +7,6 @@ import os
 import pytest
 from PySide6.QtWidgets import QMessageBox
 
-from designer.files import recovery_path
 from graph_core import AddNode, Node, SetParam, load_graph
 from graph_core.serialization import graph_to_json
 
@@ -96,8 +95,10 @@ def test_autosave_writes_a_recovery_file_that_can_be_restored(make_window, monke
     assert not w.files.autosave()  # nothing unsaved yet
     w.editor.run(SetParam("fc", "out_features", 3))
     assert w.files.autosave()
-    assert load_graph(recovery_path()).node("fc").params["out_features"] == 3
-    # a "crash": the next window finds the recovery file and offers it
+    assert load_graph(w.files.recovery_path).node("fc").params["out_features"] == 3
+    # a "crash": w's process dies, its lock with it (a live window's file is never offered);
+    # the next window finds the recovery file and offers it
+    w.files._lock.unlock()
     monkeypatch.delenv("NETWRIGHT_NO_AUTOSAVE_RESTORE")
     monkeypatch.setattr(QMessageBox, "question", lambda *a, **k: QMessageBox.StandardButton.Yes)
     again = make_window()
@@ -108,7 +109,7 @@ def test_autosave_writes_a_recovery_file_that_can_be_restored(make_window, monke
     w.files.autosave_timer.stop()
     os.environ["NETWRIGHT_NO_DIALOGS"] = "1"
     assert again.close()
-    assert not recovery_path().exists()
+    assert not w.files.recovery_path.exists()
 
 
 def test_recent_files_and_layout_are_remembered(make_window, tmp_path):

@@ -41,7 +41,7 @@ def test_omitted_keys_take_their_defaults() -> None:
     conv = g.nodes["c"]
     assert (conv.name, conv.frozen, conv.lr_factor, conv.ui, conv.params) == ("c", False, 1.0, {}, {})
     assert gc.resolved_params(conv) == {"out_channels": 16, "kernel_size": 3, "stride": 1, "padding": 0,
-                                        "dilation": 1, "groups": 1, "bias": True}
+                                        "dilation": 1, "groups": 1, "bias": True, "padding_mode": "zeros"}
     assert g.edges == [gc.Edge(("x", "out"), ("c", "in"))]  # a bare node id means its out / in port
     assert gc.infer_shapes(g)["c"].output_shape == (16, 26, 26)
 

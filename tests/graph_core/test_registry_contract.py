@@ -67,7 +67,35 @@ EXPECTED: dict[str, tuple[tuple[int, ...], int]] = {
     "Reparametrisation": ((4,), 0),
     "Discriminator": ((1,), 64 + 1),  # the critic: Flatten (64,) -> Dense(1)
     "Block": ((7,), 10 * 7 + 7),  # the sample block is one Dense(7)
+    # issue 15. Activations keep the shape; PReLU learns num_parameters (1) slopes.
+    "ReLU6": ((10,), 0), "Hardtanh": ((10,), 0), "SiLU": ((10,), 0), "Hardswish": ((10,), 0),
+    "Hardsigmoid": ((10,), 0), "ELU": ((10,), 0), "PReLU": ((10,), 1), "Softplus": ((10,), 0),
+    "AdaptiveMaxPool1d": ((3, 1), 0),
+    "AdaptiveMaxPool2d": ((3, 1, 1), 0),
+    "AdaptiveMaxPool3d": ((2, 1, 1, 1), 0),
+    "GroupNorm": ((4, 6, 6), 2 * 4),  # a scale and a shift per channel
+    "InstanceNorm": ((3, 8, 8), 0),  # affine=False by default, as in PyTorch
+    "LocalResponseNorm": ((6, 5, 5), 0),
+    "Dropout2d": ((3, 6, 6), 0),
+    "Pad": ((3, 7, 7), 0),  # one on every side of H and W
+    "Crop": ((3, 4, 4), 0),  # one off every side of H and W
 }
+# Sequence models (issue 16), hand-derived. A recurrent layer per direction learns gates·H·(F + H)
+# weights and 2·gates·H biases (RNN 1 gate, GRU 3, LSTM 4); attention in_proj 3E²+3E, out_proj E²+E;
+# an encoder layer adds its feed-forward d·ff+ff+ff·d+d and two LayerNorms (2d each).
+EXPECTED.update({
+    "RNN": ((6, 64), 64 * (5 + 64) + 2 * 64),
+    "LSTM": ((6, 64), 4 * 64 * (5 + 64) + 8 * 64),
+    "GRU": ((6, 64), 3 * 64 * (5 + 64) + 6 * 64),
+    "MultiheadAttention": ((6, 8), 4 * 8 * 8 + 4 * 8),  # queries (6, 8) over keys (5, 8)
+    "TransformerEncoderLayer": ((6, 8), 288 + (8 * 128 + 128 + 128 * 8 + 8) + 2 * 16),
+    "TransformerDecoderLayer": ((6, 8), 2 * 288 + (8 * 128 + 128 + 128 * 8 + 8) + 3 * 16),
+    "PositionalEmbedding": ((6, 8), 64 * 8),  # max_len 64 rows of 8
+    "PositionalEncoding": ((6, 8), 0),
+    "Transpose": ((5, 3), 0),
+    "MatMul": ((3, 5), 0),  # (3, 4) @ (4, 5)
+    "Select": ((5,), 0),  # the last of 6 positions
+})
 
 TYPES = all_types()
 
@@ -167,13 +195,13 @@ def test_pytorch_parameter_names() -> None:
         return [p.name for p in gc.get_spec(t).params]
 
     assert names("Conv2d") == ["out_channels", "kernel_size", "stride", "padding", "dilation",
-                               "groups", "bias"]
+                               "groups", "bias", "padding_mode"]
     assert "output_padding" in names("ConvTranspose2d")
     assert names("MaxPool2d") == ["kernel_size", "stride", "padding", "ceil_mode"]
     assert names("Dense") == ["out_features", "bias"]
     assert names("Dropout") == ["p"]
     assert names("LeakyReLU") == ["negative_slope"]
-    assert names("Upsample") == ["scale_factor", "mode"]
+    assert names("Upsample") == ["scale_factor", "mode", "size", "align_corners"]
     assert names("Embedding")[:3] == ["num_embeddings", "embedding_dim", "padding_idx"]
     assert [p.name for p in gc.get_spec("MaxPool2d").outputs] == ["out", "indices"]
     assert gc.get_spec("MaxPool2d").output_port("indices").kind == "indices"
@@ -182,6 +210,27 @@ def test_pytorch_parameter_names() -> None:
     assert [p.name for p in gc.get_spec("Discriminator").inputs] == ["real", "fake"]
     assert gc.get_spec("Concat").input_port("in").multi
     assert gc.get_spec("Input").param("dtype").choices == DTYPES
+
+
+def test_the_layers_of_real_architectures_take_pytorch_names_and_defaults() -> None:
+    def defaults(t: str) -> dict:
+        return gc.get_spec(t).defaults()
+
+    assert defaults("BatchNorm") == {"eps": 1e-5, "momentum": 0.1, "affine": True, "track_running_stats": True}
+    assert defaults("InstanceNorm") == {"eps": 1e-5, "momentum": 0.1, "affine": False,
+                                        "track_running_stats": False}
+    assert defaults("GroupNorm") == {"num_groups": 1, "eps": 1e-5, "affine": True}
+    assert defaults("LocalResponseNorm") == {"size": 5, "alpha": 1e-4, "beta": 0.75, "k": 1.0}
+    assert defaults("Hardtanh") == {"min_val": -1.0, "max_val": 1.0}
+    assert defaults("ELU") == {"alpha": 1.0}
+    assert defaults("PReLU") == {"num_parameters": 1, "init": 0.25}
+    assert defaults("Softplus") == {"beta": 1.0, "threshold": 20.0}
+    assert defaults("Dropout2d") == {"p": 0.5}
+    assert defaults("Conv2d")["padding_mode"] == "zeros"
+    assert gc.get_spec("Conv2d").param("padding_mode").choices == ("zeros", "reflect", "replicate", "circular")
+    assert defaults("Upsample")["size"] is None and defaults("Upsample")["align_corners"] is False
+    assert defaults("Pad") == {"padding": 1, "mode": "constant", "value": 0.0}
+    assert defaults("AdaptiveMaxPool2d") == {"output_size": 1}
 
 
 def test_register_refuses_a_duplicate_type() -> None:

@@ -214,13 +214,21 @@ def test_an_error_inside_a_block_is_reported_on_the_block_node() -> None:
 # ---- lint: what a course would correct -------------------------------------------------------
 
 
-@pytest.mark.parametrize("activation,loss", [("Softmax", "cross_entropy"), ("LogSoftmax", "cross_entropy"),
-                                             ("Sigmoid", "bce")])
-def test_an_activation_the_loss_already_applies(activation: str, loss: str) -> None:
+@pytest.mark.parametrize("activation,loss,advice", [
+    ("Softmax", "cross_entropy", "remove n2"),
+    ("Sigmoid", "bce", "use loss bce_probs (it takes probabilities)")])
+def test_an_activation_the_loss_already_applies(activation: str, loss: str, advice: str) -> None:
     g = chain((10,), ("Dense", {"out_features": 3}), (activation, {}), head={"loss": loss})
-    assert messages(g) == [f"head: n2 applies {activation} but the {loss} loss already does: remove n2 "
-                           "and feed the raw scores (logits)"]
+    act = activation.lower()
+    assert messages(g) == [f"head: n2 applies {activation} but the {loss} loss applies it again, so training "
+                           f"would see {act}({act}(x)) — {advice} or feed the raw scores (logits)"]
     assert gc.validate(g)[0].severity == gc.WARNING
+
+
+def test_log_softmax_before_cross_entropy_points_to_nll() -> None:
+    g = chain((10,), ("Dense", {"out_features": 3}), ("LogSoftmax", {}), head={"loss": "cross_entropy"})
+    assert messages(g) == ["head: n2 gives log-probabilities: use loss nll, which takes them "
+                           "(cross_entropy would normalise them again)"]
 
 
 def test_softmax_before_an_mse_head_is_not_flagged() -> None:
@@ -235,12 +243,27 @@ def test_dense_on_a_map_without_flatten() -> None:
 
 
 def test_unpool_fed_by_a_pool_of_another_window() -> None:
+    # a window that cannot give back the pool's input size is an error (PyTorch's max_unpool
+    # raises "invalid output_size" at the first forward pass; it was a warning, issue 13)
     g = sample_graph("MaxUnpool2d")
     g.nodes["pool"].params = {"kernel_size": 3, "stride": 3}
     g.nodes["x"].params["shape"] = [3, 12, 12]
     assert messages(g) == [
+        "node: this unpool's window (kernel (2, 2), stride (2, 2)) cannot restore the size (12, 12) its "
+        "pool's input had (it gives about (8, 8)): use the pool's window (kernel (3, 3), stride (3, 3))"]
+    g.nodes["x"].params["shape"] = [3, 3, 3]  # pooled to 1; (1-1)·2 + 2 = 2, 0 < 3 < 4: PyTorch accepts it
+    assert messages(g) == [
         "node: this unpool's window (kernel (2, 2), stride (2, 2)) differs from the pool that made its "
         "indices (kernel (3, 3), stride (3, 3)); use the same"]
+
+
+def test_unpool_whose_padding_differs_names_the_padding() -> None:
+    g = sample_graph("MaxUnpool2d")
+    g.nodes["pool"].params = {"kernel_size": 2, "padding": 1}
+    g.nodes["x"].params["shape"] = [3, 7, 7]  # pooled to 4; (4-1)·2 + 2 = 8, 6 < 7 < 10: it runs
+    assert messages(g) == [
+        "node: this unpool's window (kernel (2, 2), stride (2, 2)) differs from the pool that made its "
+        "indices (kernel (2, 2), stride (2, 2), padding (1, 1)); use the same"]
 
 
 def test_one_neuron_head_with_cross_entropy() -> None:
@@ -326,3 +349,48 @@ def test_global_pooling_of_a_vector() -> None:
 def test_a_parameter_on_a_layer_that_has_none() -> None:
     assert messages(chain((10,), ("ReLU", {"inplace": True})), gc.ERROR) == [
         "n1: inplace: ReLU has no parameter 'inplace' (it has none)"]
+
+
+def test_dense_per_position_after_a_layer_norm_or_embedding_is_intended() -> None:
+    # transformer style: (L, F) sequences, Dense applied to every position's features
+    g = chain((12, 16), ("LayerNorm", {}), ("Dense", {"out_features": 32}), ("GELU", {}),
+              ("Dropout", {"p": 0.1}), ("Dense", {"out_features": 16}), head={"loss": "none"})
+    assert gc.validate(g) == []
+    g = chain((12,), ("Embedding", {"num_embeddings": 20, "embedding_dim": 8}), ("Dense", {"out_features": 4}),
+              dtype="int64", head={"loss": "none"})
+    assert gc.validate(g) == []
+    # channels first (an Embedding laid out for Conv1d, a Conv1d): still the forgotten Flatten
+    g = chain((12,), ("Embedding", {"num_embeddings": 20, "embedding_dim": 8, "channels_first": True}),
+              ("Conv1d", {"out_channels": 4}), ("ReLU", {}), ("Dense", {"out_features": 4}),
+              dtype="int64", head={"loss": "none"})
+    assert messages(g) == ["n4: Dense on (4, 10) mixes only the last axis (10); add a Flatten before it to "
+                           "connect every value"]
+
+
+def test_a_concat_one_pixel_off_offers_a_way_out() -> None:
+    # a U-Net at 100x100: the skip is (256, 25, 25), the upsampled map (256, 24, 24)
+    g = chain((256, 25, 25), ("MaxPool2d", {}), ("Upsample", {}), head={"loss": "none"})
+    add(g, "join", "Concat")
+    g.edges = [e for e in g.edges if e.dst[0] != "head"]
+    wire(g, "x", "join")
+    wire(g, "n2", "join")
+    wire(g, "join", "head")
+    assert messages(g, gc.ERROR) == [
+        "join: Concat along dim 1 needs the other sizes equal; got (256, 25, 25), (256, 24, 24) — a pool met an "
+        "odd size: make the input size divisible by 2 to the number of pools (16 for four), or add a Crop with "
+        "crop=[0, 1, 0, 1] on the (256, 25, 25) input, or a Pad with padding=[0, 1, 0, 1] on the (256, 24, 24) "
+        "input"]
+    # the Crop the message names makes the sizes meet
+    add(g, "crop", "Crop", crop=[0, 1, 0, 1])
+    g.edges = [e for e in g.edges if not (e.src[0] == "x" and e.dst[0] == "join")]
+    wire(g, "x", "crop")
+    g.edges.insert(0, gc.Edge(("crop", "out"), ("join", "in")))
+    assert gc.validate(g) == []
+
+
+@pytest.mark.parametrize("layer", ["BatchNorm", "GroupNorm", "InstanceNorm"])
+def test_a_zero_eps_is_refused_before_training(layer: str) -> None:
+    # found by the fuzz suite: BatchNorm eps 0 validated, then torch refused it at the first step
+    g = chain((4, 6, 6), (layer, {"eps": 0.0, **({"num_groups": 2} if layer == "GroupNorm" else {})}),
+              head={"loss": "none"})
+    assert messages(g, gc.ERROR) == ["n1: eps: must be at least 1e-12; got 0"]

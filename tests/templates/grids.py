@@ -14,6 +14,11 @@ EXTRA_VALUES: dict[str, dict[str, list[Any]]] = {
     "lenet": {"input_size": [12, 16, 32, 33], "in_channels": [3], "dropout": [0.5]},
     "vgg": {"input_size": [33, 64, 224], "in_channels": [3], "pool_size": [1, 3], "classifier_width": [64]},
     "transfer_vgg": {"in_channels": [3], "input_size": [48], "weights": ["/tmp/vgg16.pth"]},
+    "transfer": {"in_channels": [3], "input_size": [48], "weights": ["/tmp/vgg16.pth"], "depth": [11, 19]},
+    "resnet": {"input_size": [33, 64], "in_channels": [3], "base_width": [8]},
+    "mobilenet_v2": {"input_size": [33, 64], "in_channels": [3], "width_mult": [0.5, 1.4]},
+    "unet": {"input_size": [16, 64], "depth": [1, 3], "in_channels": [3], "num_classes": [2]},
+    "pix2pix": {"image_size": [16, 64], "depth": [1, 4], "channels": [3]},
     "autoencoder": {"image_size": [16, 28, 32], "latent_dim": [16]},
     "vae": {"image_size": [16, 28], "latent_dim": [8], "beta": [0.0, 4.0]},
     "conv_vae": {"image_size": [8, 28, 32], "latent_dim": [16]},
@@ -25,17 +30,29 @@ EXTRA_VALUES: dict[str, dict[str, list[Any]]] = {
     "multiomics_vae": {"omics": ["rna:20,protein:5", "rna:30,methylation:20,protein:10,mirna:7"],
                        "latent_dim": [2]},
     "embedding_classifier": {"hidden": [0], "vocab_size": [5], "num_classes": [4]},
+    "rnn_classifier": {"length": [8, 301], "hidden_size": [1]},
+    "seq2seq": {"embedding_dim": [3], "hidden_size": [5]},
+    "transformer": {"d_model": [8], "nhead": [1, 8], "num_layers": [1, 4]},
+    "bert_tiny": {"length": [4, 64], "num_classes": [5], "nhead": [1]},
 }
 
 # Small versions for tests that compile and run: same structure, tiny tensors.
 SMALL: dict[str, dict[str, Any]] = {
     "vgg": {"depth": 11, "classifier_width": 32},
     "transfer_vgg": {"depth": 11, "head_width": 16},
+    "transfer": {"head_width": 16},
+    "resnet": {"base_width": 8},
+    "mobilenet_v2": {"width_mult": 0.25},
+    "pix2pix": {"base_channels": 4},
     "segnet": {"image_size": 16, "depth": 2, "base_channels": 4},
     "multiomics_vae": {"omics": "rna:20,methylation:12,protein:6", "hidden": 8},
     "dcgan": {"base_channels": 8},
     "gan": {"hidden": 16},
     "conv_vae": {"channels": 8},
+    "rnn_classifier": {"length": 16, "hidden_size": 4},
+    "seq2seq": {"embedding_dim": 8, "hidden_size": 8},
+    "transformer": {"d_model": 8, "nhead": 2, "num_layers": 1, "dim_feedforward": 16},
+    "bert_tiny": {"length": 8, "d_model": 8, "nhead": 2, "num_layers": 1},
 }
 
 

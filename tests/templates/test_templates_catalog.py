@@ -10,9 +10,11 @@ import graph_core as gc
 import templates
 from templates import TemplateError
 
-NAMES = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg", "transfer_vgg",
+NAMES = ["perceptron", "logistic", "softmax_regression", "mlp", "lenet", "vgg", "transfer",
          "autoencoder", "vae", "conv_vae", "segnet", "gan", "dcgan", "dna_cnn", "timeseries_gaf",
-         "multiomics_vae", "embedding_classifier"]
+         "multiomics_vae", "embedding_classifier", "husky_wolf"]
+NAMES += ["resnet", "mobilenet_v2", "unet", "pix2pix"]  # issue 15
+NAMES += ["rnn_classifier", "seq2seq", "transformer", "bert_tiny"]  # issue 16
 _SENTENCE = re.compile(r"(?<=[.!?])\s+(?=[A-Z])")
 
 

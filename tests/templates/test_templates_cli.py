@@ -13,7 +13,7 @@ from netwright.cli import main
 def test_templates_lists_every_template_with_parameters(capsys):
     assert main(["templates"]) == 0
     out = capsys.readouterr().out
-    for name in ("perceptron", "lenet", "vgg", "transfer_vgg", "conv_vae", "segnet", "dcgan",
+    for name in ("perceptron", "lenet", "vgg", "transfer", "conv_vae", "segnet", "dcgan",
                  "dna_cnn", "timeseries_gaf", "multiomics_vae", "embedding_classifier"):
         assert f"\n{name} " in f"\n{out}"
     assert "depth=16 (int) [11|13|16|19]" in out
@@ -55,7 +55,7 @@ def test_new_then_validate_and_summary(tmp_path, capsys):
 
 
 @pytest.mark.parametrize(("argv", "message"), [
-    (["new", "resnet"], "error: unknown template 'resnet' (templates: perceptron, "),
+    (["new", "inception"], "error: unknown template 'inception' (templates: perceptron, "),
     (["new", "vae", "-p", "latent=3"], "error: template 'vae' has no parameter 'latent' (it has: "),
     (["new", "vae", "-p", "latent_dim=two"], "error: vae: latent_dim: must be a whole number; got 'two'"),
     (["new", "vae", "-p", "beta=much"], "error: vae: beta: must be a number; got 'much'"),

@@ -26,8 +26,9 @@ def _small(name: str, **params):
 
 def _sample_inputs(graph: gc.Graph, shapes) -> list:
     """One random batch per Input, in file order; token ids stay inside the vocabulary."""
-    vocab = next((n.params.get("num_embeddings", n.params.get("num_classes", 4))
-                  for n in graph.nodes.values() if n.type in ("Embedding", "OneHot")), 4)
+    # the smallest lookup table, so ids fit every Embedding (BERT's segment table has 2 rows)
+    vocab = min((n.params.get("num_embeddings", n.params.get("num_classes", 4))
+                 for n in graph.nodes.values() if n.type in ("Embedding", "OneHot")), default=4)
     out = []
     for node in graph.nodes_of_type("Input"):
         shape = (BATCH, *shapes[node.id].output_shape)
@@ -50,8 +51,9 @@ def _check_forward(graph: gc.Graph) -> dict:
             model.get_submodule(attr).register_forward_hook(hook)
     model.train()
     result = model(*_sample_inputs(graph, shapes))
-    if any(graph.nodes_of_type("Discriminator")):
-        # A GAN's own forward generates from the noise and scores the fakes: one logit each.
+    if any(graph.nodes_of_type("Discriminator")) and not any(graph.nodes_of_type("Output")):
+        # A GAN's own forward generates from the noise and scores the fakes: one logit each
+        # (a GAN with heads, pix2pix's L1, returns what its heads receive).
         assert tuple(result.shape) == (BATCH, 1)
     else:
         heads = [n.id for n in graph.nodes_of_type("Output")]
@@ -80,11 +82,16 @@ def test_defaults_compile_and_run_with_the_inferred_shapes(name):
         assert kl.ndim == 0 and torch.isfinite(kl) and kl > 0
     if any(graph.nodes_of_type("Discriminator")):
         shapes = checked["shapes"]
-        noise = torch.randn(BATCH, *model.latent_shape)
+        source = model.generated.gan["generator_inputs"][0]
+        if graph.nodes[source].params.get("dtype") == "int64":  # pix2pix reads a mask, not noise
+            noise = torch.randint(0, 4, (BATCH, *model.latent_shape))
+        else:
+            noise = torch.randn(BATCH, *model.latent_shape)
         fake = model.generator(noise)
         fake_node = graph.edges_into("discriminator", "fake")[0].src[0]
         assert tuple(fake.shape) == (BATCH, *shapes[fake_node].output_shape)
-        assert tuple(model.discriminator(fake).shape) == (BATCH, 1)
+        # one logit per sample, or a PatchGAN's map of them
+        assert tuple(model.discriminator(fake).shape) == (BATCH, *shapes["discriminator"].outputs["score"].shape)
 
 
 def test_vgg_default_size_compiles_with_the_inferred_parameter_count():
@@ -148,4 +155,8 @@ def test_exports_to_onnx_matching_pytorch(name, part, tmp_path):
         (z,) = graph.nodes_of_type("Reparametrisation")
         assert [s[1:] for _, s, _ in report.inputs] == [shapes[z.id].outputs["z"].shape]
     elif part == "generator":
-        assert [s[1:] for _, s, _ in report.inputs] == [tuple(graph.nodes["noise"].params["shape"])]
+        # the generator's Input: the noise, or pix2pix's mask (the one not feeding `real`)
+        (disc,) = graph.nodes_of_type("Discriminator")
+        real = graph.edges_into(disc.id, "real")[0].src[0]
+        (source,) = [n for n in graph.nodes_of_type("Input") if n.id != real]
+        assert [s[1:] for _, s, _ in report.inputs] == [tuple(source.params["shape"])]

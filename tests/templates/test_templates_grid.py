@@ -41,7 +41,7 @@ def _inputs_and_heads(graph: gc.Graph):
     return inputs, heads
 
 
-DATA_CASES = [(t.name, {}) for t in templates.all_templates() if t.name not in ("vgg", "transfer_vgg")]
+DATA_CASES = [(t.name, {}) for t in templates.all_templates() if t.name not in ("vgg", "transfer_vgg", "transfer")]
 DATA_CASES += [("vgg", {"depth": 11}), ("dna_cnn", {"encoding": "embedding"}),
                ("multiomics_vae", {"integration": "late"}), ("mlp", {"dataset": "iris"}),
                ("perceptron", {"dataset": "blobs"}), ("logistic", {"dataset": "blobs"}),

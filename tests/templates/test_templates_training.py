@@ -15,7 +15,9 @@ from .grids import SMALL
 training = pytest.importorskip("training")
 
 REGIMES = {"autoencoder": "autoencoder", "vae": "vae", "conv_vae": "vae", "multiomics_vae": "vae",
-           "gan": "gan", "dcgan": "gan", "segnet": "segmentation"}
+           "gan": "gan", "dcgan": "gan", "segnet": "segmentation", "seq2seq": "seq2seq",
+           "transformer": "seq2seq"}
+REGIMES.update(unet="segmentation", pix2pix="gan")  # issue 15
 NAMES = [t.name for t in templates.all_templates()]
 
 

@@ -46,7 +46,7 @@ def test_a_built_in_builds_with_each_option_at_its_default_and_another_value(nam
         for value in (spec.default, other_value(spec)):
             spec.check(value)
             raw = load_raw({"dataset": name, **small(name), spec.name: value})
-            assert set(raw.fields) <= set(baseline.fields) | {"sequence_onehot", "image"}, spec.name
+            assert set(raw.fields) <= set(baseline.fields) | {"sequence_onehot", "image", "segments"}, spec.name
             assert len(next(iter(raw.fields.values()))) >= 2
 
 

@@ -15,7 +15,8 @@ def everything(section: dict) -> dict[str, np.ndarray]:
 
 def test_catalogue_lists_every_builtin():
     assert builtin_names() == ["digits", "iris", "breast_cancer", "moons", "blobs", "dna_motif",
-                               "cbf", "shapes_seg", "multiomics_synth", "tokens_synth"]
+                               "cbf", "shapes_seg", "multiomics_synth", "tokens_synth", "snow_shortcut",
+                               "translation_synth"]
 
 
 @pytest.mark.parametrize("name", builtin_names())
@@ -29,6 +30,12 @@ def test_every_builtin_prepares_with_fields_matching_their_info(name):
             info = data.info[field]
             assert array.shape[1:] == info.shape, field
             assert array.dtype == np.dtype(info.dtype), field
+    if name == "translation_synth":  # parallel text: two token fields with their vocabularies
+        for field in ("source", "target"):
+            info = data.info[field]
+            assert info.kind == "tokens" and len(info.class_names) == info.num_classes
+            assert data.train.fields[field].max() < info.num_classes
+        return
     label = data.info["label"]
     assert label.kind == "label" and label.num_classes >= 2
     assert len(label.class_names) == label.num_classes
@@ -251,3 +258,19 @@ def test_multiomics_blocks_are_named_by_the_section_like_the_template_writes_the
         == [(200,), (100,), (50,)]
     methylation = default.fields["omics_methylation"]
     assert methylation.min() >= 0.0 and methylation.max() <= 1.0
+
+
+def test_snow_shortcut_ties_the_background_to_the_class_in_training_only():
+    data = prepare({"dataset": "snow_shortcut", "n_samples": 200, "image_size": 24})
+    train, val = data.train.fields, data.val.fields
+    assert len(data.val) == 50  # shipped by the source: a quarter of n_samples
+    assert np.array_equal(train["background"], train["label"])  # every training wolf in snow
+    agree = float(np.mean(val["background"] == val["label"]))
+    assert 0.3 < agree < 0.7  # in validation the background says (almost) nothing
+    snow = train["image"][train["background"] == 1]
+    plain = train["image"][train["background"] == 0]
+    assert snow.mean() > plain.mean() + 0.3
+    # the animal's mask covers a small part of each picture, and both classes have one
+    share = train["mask"].reshape(len(data.train), -1).mean(axis=1)
+    assert share.min() > 0.02 and share.max() < 0.25
+    assert data.info["label"].class_names == ["husky", "wolf"]

@@ -51,6 +51,10 @@ SECTIONS = [
     {"dataset": "multiomics_synth", "n_samples": 40, "rna": 20, "mirna": 8, "num_classes": 4},
     {"dataset": "multiomics_synth", "n_samples": 40, "blocks": {"a": 3, "b": 5}},
     {"dataset": "tokens_synth", "n_samples": 40, "num_classes": 3, "vocab_size": 30, "length": 12},
+    {"dataset": "snow_shortcut", "n_samples": 40, "image_size": 16},
+    {"dataset": "snow_shortcut", "n_samples": 41, "limit": 30, "train_correlation": 0.9},
+    {"dataset": "tokens_synth", "n_samples": 40, "segments": True},
+    {"dataset": "translation_synth", "n_samples": 40},
 ]
 
 
@@ -84,6 +88,7 @@ def test_the_schema_of_a_builtin_is_what_loading_it_gives(section):
     {"dataset": "tokens_synth", "num_classes": 5, "vocab_size": 6},
     {"dataset": "multiomics_synth", "blocks": {"bad name": 3}},
     {"dataset": "blobs", "centers": 3, "n_samples": 4},
+    {"dataset": "snow_shortcut", "train_correlation": 1.5},
 ])
 def test_a_bad_section_fails_with_the_message_prepare_gives(section):
     with pytest.raises(DataError) as expected:

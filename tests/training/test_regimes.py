@@ -51,7 +51,7 @@ def test_gan_alternates_two_optimizers_and_writes_a_grid_per_epoch(tmp_path):
     assert {"d_loss", "g_loss", "d_x", "d_g_z"} <= set(step["losses"])
     assert 0 < step["losses"]["d_x"] < 1 and 0 < step["losses"]["d_g_z"] < 1
     epoch = next(e for e in events if e["type"] == "epoch")
-    assert set(epoch["metrics"]) == {"d_x", "d_g_z"}
+    assert set(epoch["metrics"]) == {"d_x", "d_g_z", "diversity"}
     assert sorted(p.name for p in (tmp_path / "samples").iterdir()) == ["epoch_001.png", "epoch_002.png"]
     grid = np.asarray(Image.open(tmp_path / "samples" / "epoch_002.png"))
     assert grid.std() > 0  # not a blank picture

@@ -17,6 +17,7 @@ The graph file's "data" section names a built-in or a file/folder (relative to t
 | shapes_seg | image (1, S, S), mask (S, S) int64 (4), label (4) | n_samples (1000), image_size (32), max_shapes (3), noise (0.05), triangles (true) |
 | multiomics_synth | omics_<name> (F,), label (3) | n_samples (1000), num_classes, latent_dim (8), noise (1), <name>: width or blocks {name: width} |
 | tokens_synth | tokens int64 (L,), label (2) | n_samples (2000), length (32), vocab_size (20), num_classes (2) |
+| snow_shortcut | image (1, S, S), label (husky/wolf), mask (S, S) animal, background (plain/snow); validation shipped | n_samples (1200), image_size (32), train_correlation (1.0), val_correlation (0.5) |
 | x.csv | features (F,), label | label (last column; name or index), task (classification/regression), delimiter |
 | x.npz | one field per array (NAME_train / NAME_val give the split) | |
 | folder of class folders | image (C, H, W) in [0, 1], label | image_size, channels (1/3), stream, workers |

@@ -15,7 +15,9 @@ import numpy as np
 from .core import FieldInfo, Options, RawData, label_info
 from .images import resize_images
 from .series import make_cbf
+from .shortcut import make_snow_shortcut
 from .synthetic import make_dna_motif, make_multiomics, make_shapes_seg, make_tokens
+from .translation import make_translation
 
 Builder = Callable[[Options, int], RawData]
 
@@ -99,6 +101,8 @@ BUILTINS: dict[str, Builder] = {
     "shapes_seg": make_shapes_seg,
     "multiomics_synth": make_multiomics,
     "tokens_synth": make_tokens,
+    "snow_shortcut": make_snow_shortcut,
+    "translation_synth": make_translation,
 }
 
 

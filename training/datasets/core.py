@@ -20,6 +20,8 @@ import numpy as np
 
 KINDS = ("image", "label", "mask", "sequence", "tokens", "features", "series")
 DTYPES = ("float32", "int64")
+MAX_IMAGE_SIDE = 16384
+"""The largest image side a dataset option may ask for (a resize past it never trains)."""
 
 
 class DataError(Exception):
@@ -240,16 +242,18 @@ class Options:
 
     def size2d(self, key: str, default: int | tuple[int, int] | None) -> tuple[int, int] | None:
         """An image size: one int (square) or [height, width]; None when absent and no default."""
-        value = self.section.get(key, default)
+        value = self.section.get(key)
+        if value is None:  # absent, or written as null: the default
+            value = default
         if value is None:
             return None
         if isinstance(value, (int, np.integer)) and not isinstance(value, bool):
             value = (value, value)
         if (not isinstance(value, (list, tuple)) or len(value) != 2
                 or not all(isinstance(v, (int, np.integer)) and not isinstance(v, bool) for v in value)
-                or min(value) < 1):
-            raise DataError(f"{self.where}: '{key}' must be a positive size or [height, width], "
-                            f"got {value!r}")
+                or min(value) < 1 or max(value) > MAX_IMAGE_SIDE):
+            raise DataError(f"{self.where}: '{key}' must be a positive size or [height, width] "
+                            f"(at most {MAX_IMAGE_SIDE} a side), got {value!r}")
         return int(value[0]), int(value[1])
 
     def path(self, key: str, root: Path | None) -> Path | None:

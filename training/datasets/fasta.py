@@ -62,7 +62,12 @@ def load_fasta(path: Path, opts: Options, root: Path | None) -> RawData:
     else:
         vocab = 5 if (ids == 4).any() else 4
         sequence = ids
-        seq_info = FieldInfo((length,), "int64", vocab, list("ACGTN"[:vocab]), "sequence")
+        names = list("ACGTN"[:vocab])
+        shortest = min(len(seq) for _, seq, _, _ in records)
+        if vocab == 5 and shortest < length and not any((seq == 4).any() for _, seq, _, _ in records):
+            # the fifth id is padding alone: say so, or a OneHot of 4 classes reads as a mistake
+            names[4] = f"N padding: the sequences are {shortest} to {longest} bases long, not all {length}"
+        seq_info = FieldInfo((length,), "int64", vocab, names, "sequence")
     info = {"sequence": seq_info, "label": label_info(len(class_names), class_names)}
     return RawData(path.stem, {"sequence": sequence, "label": labels}, info, source=str(path),
                    sources=[f"{path} line {line_no}" for _, _, line_no, _ in records])

@@ -62,7 +62,16 @@ BUILTIN_OPTIONS: dict[str, tuple[ParamSpec, ...]] = {
     "tokens_synth": (_samples(2000),
                      _p("length", "int", 32, "tokens per sequence", minimum=4),
                      _p("vocab_size", "int", 20, "distinct token ids", minimum=6),
-                     _p("num_classes", "int", 2, "number of classes", minimum=2)),
+                     _p("num_classes", "int", 2, "number of classes", minimum=2),
+                     _p("segments", "bool", False, "add BERT-style segment ids (first half 0, "
+                        "second half 1) as field 'segments'")),
+    "translation_synth": (_samples(4000, 4),),
+    "snow_shortcut": (_samples(1200, 8),
+                      _p("image_size", "int", 32, "side of the images in pixels", minimum=12),
+                      _p("train_correlation", "float", 1.0, "fraction of training images whose "
+                         "background goes with the class (wolf: snow)", minimum=0.0, maximum=1.0),
+                      _p("val_correlation", "float", 0.5, "the same in validation (0.5: the "
+                         "background says nothing)", minimum=0.0, maximum=1.0)),
 }
 
 _IMAGE_SIZE = _p("image_size", "ints", None, "resize every image to this side (or height, width); "

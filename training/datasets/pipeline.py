@@ -32,8 +32,9 @@ from .images import Progress, load_idx, load_image_folder, looks_like_idx
 from .series import load_ucr, looks_like_ucr
 from .split import split_indices, subsample
 from .tabular import load_csv, load_npz
+from .translation import load_parallel
 
-FORMATS = ("csv", "npz", "images", "fasta", "ucr", "idx")
+FORMATS = ("csv", "npz", "images", "fasta", "ucr", "idx", "parallel")
 _FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".ffn")
 
 
@@ -74,15 +75,23 @@ def load_raw(section: Mapping[str, Any], root: Path | None = None,
         seed = opts.integer("data_seed", 0)
         return _guarded(f"{name}: cannot generate it", lambda: builder(opts, seed))
     path = resolve_path(name, root)
-    if not path.exists():
-        raise DataError(f"unknown dataset '{name}': not a built-in ({', '.join(BUILTINS)}) and no "
-                        f"such file: {path}")
-    kind = opts.choice("format", "", FORMATS) if "format" in section else detect_format(path)
+    try:
+        if not path.exists():
+            raise DataError(f"unknown dataset '{name}': not a built-in ({', '.join(BUILTINS)}) and no "
+                            f"such file: {path}")
+        kind = opts.choice("format", "", FORMATS) if "format" in section else detect_format(path)
+    except OSError as exc:  # e.g. a folder on the way that this user may not enter
+        raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     loaders = {"csv": lambda: load_csv(path, opts), "npz": lambda: load_npz(path, opts),
                "images": lambda: load_image_folder(path, opts, progress),
                "fasta": lambda: load_fasta(path, opts, root), "ucr": lambda: load_ucr(path, opts),
-               "idx": lambda: load_idx(path, opts, root)}
-    return _guarded(f"{path}: cannot read it as {kind}", loaders[kind])
+               "idx": lambda: load_idx(path, opts, root), "parallel": lambda: load_parallel(path, opts)}
+    raw = _guarded(f"{path}: cannot read it as {kind}", loaders[kind])
+    if not raw.fields or min(len(a) for a in raw.fields.values()) == 0:
+        # an empty file would otherwise reach the graph check as "0 classes" and offer
+        # "set out_features to 0", itself invalid
+        raise DataError(f"{path}: holds no samples")
+    return raw
 
 
 def _guarded(where: str, load: Callable[[], RawData]) -> RawData:

@@ -20,6 +20,7 @@ import numpy as np
 
 from .core import DataError, FieldInfo, Options, RawData, label_info, named_section
 from .series import CBF_CLASSES, TRANSFORMS
+from .shortcut import shortcut_fields, shortcut_options
 from .split import allocate
 from .synthetic import DNA_ALPHABET, SHAPE_CLASSES, _omics_widths
 
@@ -118,9 +119,11 @@ def describe_builtin(section: Mapping[str, Any] | None) -> DataSchema | None:
     if describer is None:
         return None
     opts.integer("data_seed", 0)
-    fields, count, *classes = describer(opts)
-    return DataSchema(name.lower(), fields, count, None, name.lower(), True,
-                      tuple(classes[0]) if classes else None)
+    fields, count, *rest = describer(opts)
+    # A describer may add the label counts, then the size of a validation split it ships.
+    classes = tuple(rest[0]) if rest and rest[0] is not None else None
+    shipped = rest[1] if len(rest) > 1 else None
+    return DataSchema(name.lower(), fields, count, shipped, name.lower(), True, classes)
 
 
 def common_options(opts: Options) -> tuple[float, int | None]:
@@ -241,8 +244,24 @@ def _tokens(opts: Options) -> tuple:
     length = opts.integer("length", 32, minimum=4)
     num_classes = opts.integer("num_classes", 2, minimum=2)
     vocab = opts.integer("vocab_size", 20, minimum=2 * num_classes + 2)
-    return {"tokens": FieldInfo((length,), "int64", vocab, None, "tokens"),
-            "label": label_info(num_classes)}, n
+    fields = {"tokens": FieldInfo((length,), "int64", vocab, None, "tokens"), "label": label_info(num_classes)}
+    if opts.flag("segments", False):
+        fields["segments"] = FieldInfo((length,), "int64", 2, None, "tokens")
+    return fields, n
+
+
+def _translation(opts: Options) -> tuple:
+    from .translation import MAX_SOURCE, MAX_TARGET, toy_vocabularies
+
+    source, target = toy_vocabularies()
+    return {"source": FieldInfo((MAX_SOURCE,), "int64", len(source), source, "tokens"),
+            "target": FieldInfo((MAX_TARGET,), "int64", len(target), target, "tokens")}, \
+        opts.integer("n_samples", 4000, minimum=4)
+
+
+def _snow_shortcut(opts: Options) -> tuple:
+    n, size, _, _ = shortcut_options(opts)
+    return shortcut_fields(size), n, (n - n // 2, n // 2), max(2, n // 4)
 
 
 _BUILTINS: dict[str, Describer] = {
@@ -256,4 +275,6 @@ _BUILTINS: dict[str, Describer] = {
     "shapes_seg": _shapes_seg,
     "multiomics_synth": _multiomics,
     "tokens_synth": _tokens,
+    "snow_shortcut": _snow_shortcut,
+    "translation_synth": _translation,
 }

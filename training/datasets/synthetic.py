@@ -195,7 +195,7 @@ def make_tokens(opts: Options, data_seed: int) -> RawData:
     Tokens 1 + 2c and 2 + 2c mark class c (one to three occurrences at random places); the
     remaining ids above the markers are filler; 0 is reserved for padding and never used.
     Fields: `tokens` int64 (L,), `label`. Options: n_samples (2000), length (32),
-    vocab_size (20), num_classes (2).
+    vocab_size (20), num_classes (2), segments (false: true adds BERT-style `segments` ids).
     """
     n = opts.integer("n_samples", 2000, minimum=2)
     length = opts.integer("length", 32, minimum=4)
@@ -211,4 +211,8 @@ def make_tokens(opts: Options, data_seed: int) -> RawData:
         tokens[i, positions] = 1 + 2 * labels[i] + rng.integers(0, 2, size=count)
     info = {"tokens": FieldInfo((length,), "int64", vocab, None, "tokens"),
             "label": label_info(num_classes)}
-    return RawData("tokens_synth", {"tokens": tokens, "label": labels}, info, source="tokens_synth")
+    fields = {"tokens": tokens, "label": labels}
+    if opts.flag("segments", False):  # BERT's sentence A / sentence B ids: first half 0, second 1
+        fields["segments"] = np.broadcast_to(np.arange(length) >= length // 2, (n, length)).astype(np.int64)
+        info["segments"] = FieldInfo((length,), "int64", 2, None, "tokens")
+    return RawData("tokens_synth", fields, info, source="tokens_synth")

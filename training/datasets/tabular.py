@@ -34,7 +34,7 @@ def load_csv(path: Path, opts: Options) -> RawData:
     blocks: list[np.ndarray] = []
     names: list[str] = []
     for col in feature_cols:
-        block, block_names = _encode_column(path, header[col], [row[col] for row in rows])
+        block, block_names = _encode_column(path, header[col], [row[col] for row in rows], line_numbers)
         blocks.append(block)
         names.extend(block_names)
     features = np.concatenate(blocks, axis=1).astype(np.float32)
@@ -91,9 +91,21 @@ def _label_column(header: list[str], choice: object, path: Path) -> int:
                     f"{', '.join(header)})")
 
 
-def _encode_column(path: Path, name: str, values: list[str]) -> tuple[np.ndarray, list[str]]:
-    """One CSV column as (N, k) floats: numbers as one feature, text one-hot over its categories."""
+def _encode_column(path: Path, name: str, values: list[str],
+                   lines: list[int] | None = None) -> tuple[np.ndarray, list[str]]:
+    """One CSV column as (N, k) floats: numbers as one feature, text one-hot over its categories.
+
+    A column of numbers with a stray word or two is refused with the line: one-hot encoding it
+    would silently turn one feature into one per distinct number.
+    """
     numbers = _try_numbers(values)
+    if numbers is None:
+        stray = [(k, v) for k, v in enumerate(values) if not _is_number(v)]
+        if len(stray) <= max(2, len(values) // 20) and len(values) - len(stray) >= 2 * len(stray) + 3:
+            k, v = stray[0]
+            line = f"line {lines[k]}: " if lines else ""
+            raise DataError(f"{path}: {line}column '{name}' holds numbers but also {v!r}; correct it "
+                            f"or leave it empty (missing values become the column mean)")
     if numbers is not None:
         if np.isnan(numbers).any():
             # Missing numbers: use the column mean so one gap does not drop the row.
@@ -105,6 +117,16 @@ def _encode_column(path: Path, name: str, values: list[str]) -> tuple[np.ndarray
     onehot = np.zeros((len(values), len(categories)), dtype=np.float32)
     onehot[np.arange(len(values)), [lookup[v] for v in values]] = 1.0
     return onehot, [f"{name}={c}" for c in categories]
+
+
+def _is_number(value: str) -> bool:
+    if value.lower() in _MISSING:
+        return True
+    try:
+        float(value)
+    except ValueError:
+        return False
+    return True
 
 
 def _try_numbers(values: list[str]) -> np.ndarray | None:

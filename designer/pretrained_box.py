@@ -1,0 +1,187 @@
+"""Transfer learning in the inspector: the pretrained weights file of `training.init_weights`,
+chosen with a file dialog, and what loading it does (tensors loaded, missing, unexpected).
+
+Shown in the settings form (nothing selected) when the graph's training section has an
+`init_weights` entry (the transfer_vgg template writes one). Choosing a file is one undo step
+(SetSetting of the whole entry, its key mapping kept). Checking the file needs torch, so the
+check runs in the training engine's process: whoever installed training sets `checker`, which
+answers later through `show_report`. The mapping and the loading itself are codegen.pretrained's
+(and training.engine.load_pretrained's); this module only shows them.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Callable, Mapping
+from pathlib import Path
+from typing import Any
+
+from PySide6.QtWidgets import (
+    QFileDialog,
+    QGroupBox,
+    QHBoxLayout,
+    QLabel,
+    QLineEdit,
+    QPushButton,
+    QVBoxLayout,
+)
+
+from graph_core import WARNING, Graph, SetSetting
+from training.binding import DataIssue
+
+WEIGHTS_FILTER = "Pretrained weights (*.pth *.pt *.safetensors);;All files (*)"
+
+
+def frozen_without_weights(graph: Graph, folder: Path | None, shapes: Mapping[str, Any] | None = None) -> list[str]:
+    """Top-level frozen nodes with parameters that no pretrained file fills: no `init_weights`
+    path, a path that does not exist, or a node the key mapping never names. They train nothing
+    and keep their random initial weights. `shapes` (infer_shapes) leaves out parameterless ones."""
+    def has_params(nid: str) -> bool:
+        found = (shapes or {}).get(nid)
+        return found is None or found.params is None or found.params > 0
+
+    frozen = [n.id for n in graph.nodes.values() if n.frozen and has_params(n.id)]
+    if not frozen:
+        return []
+    spec = graph.training.get("init_weights")
+    if not isinstance(spec, dict) or not spec.get("path") or resolve(str(spec["path"]), folder) is None:
+        return frozen
+    keys = spec.get("keys")
+    if not isinstance(keys, dict):
+        return []  # loaded by name: every node whose tensors the file holds is filled
+    covered = {str(v).split("/")[0] for v in keys.values() if v}
+    return [n for n in frozen if n not in covered]
+
+
+def frozen_weight_issues(graph: Graph, folder: Path | None, shapes: Mapping[str, Any] | None = None) -> list[DataIssue]:
+    """An Issues warning for frozen layers no pretrained file fills: they would train nothing and
+    keep random weights (transfer_vgg without its .pth trained to 10 % accuracy, one class)."""
+    missing = frozen_without_weights(graph, folder, shapes)
+    if not missing:
+        return []
+    spec = graph.training.get("init_weights")
+    path = spec.get("path") if isinstance(spec, dict) else None
+    why = (f"the pretrained weights file {path} is not there" if path and resolve(str(path), folder) is None
+           else "no pretrained weights file names them" if path
+           else "no pretrained weights file is chosen (inspector, nothing selected: Pretrained weights)")
+    listed = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
+    return [DataIssue(missing[0], f"frozen layers {listed} hold random weights: {why}; choose the "
+                      "file or unfreeze them", severity=WARNING)]
+
+
+def resolve(path: str, folder: Path | None) -> Path | None:
+    """The weights file, relative paths taken from the graph's folder; None when it is not there."""
+    p = Path(path).expanduser()
+    if not p.is_absolute() and folder is not None:
+        p = folder / p
+    return p if p.is_file() else None
+
+
+class PretrainedBox(QGroupBox):
+    """The "Pretrained weights" group (objectName `group_Pretrained`)."""
+
+    def __init__(self, document: Any, message: Callable[[str], None],
+                 graph_folder: Callable[[], Path | None]) -> None:
+        super().__init__("Pretrained weights (transfer learning)")
+        self.setObjectName("group_Pretrained")
+        self.document, self.message, self.graph_folder = document, message, graph_folder
+        # Set by the training controller: check(graph, folder) loads the file in the engine and
+        # answers with show_report(ok, lines).
+        self.checker: Callable[[Graph, Path | None], None] | None = None
+        self.path = QLineEdit()
+        self.path.setObjectName("field_training.init_weights.path")
+        self.path.setPlaceholderText("a torchvision .pth or a .safetensors file")
+        self.path.editingFinished.connect(lambda: self.set_path(self.path.text().strip()))
+        self.browse = QPushButton("Browse…")
+        self.browse.setObjectName("browseWeights")
+        self.browse.clicked.connect(self._browse)
+        self.check = QPushButton("Check")
+        self.check.setObjectName("checkWeights")
+        self.check.setToolTip("Load the file into the model (in the training process) and list what fits")
+        self.check.clicked.connect(lambda: self.run_check())
+        row = QHBoxLayout()
+        row.addWidget(self.path, 1)
+        row.addWidget(self.browse)
+        row.addWidget(self.check)
+        self.report = QLabel()
+        self.report.setObjectName("pretrainedReport")
+        self.report.setWordWrap(True)
+        lay = QVBoxLayout(self)
+        lay.addLayout(row)
+        lay.addWidget(self.report)
+        self._checked: tuple[str, str] | None = None  # (path, mapping) the report is about
+
+    def refresh(self) -> None:
+        spec = self.document.graph.training.get("init_weights")
+        self.setVisible(isinstance(spec, dict))
+        if not isinstance(spec, dict):
+            return
+        path = str(spec.get("path") or "")
+        if not self.path.hasFocus():
+            self.path.setText(path)
+        self.check.setEnabled(bool(path) and self.checker is not None)
+        if self._checked is not None and self._checked[0] != path:
+            self._checked = None
+        if self._checked is None:
+            missing = frozen_without_weights(self.document.graph, self.graph_folder())
+            if not path:
+                self._say("No file chosen: the pretrained layers start from random weights.", "#b54708")
+            elif resolve(path, self.graph_folder()) is None:
+                self._say(f"{path} is not there.", "#d92d20")
+            elif missing:
+                self._say(f"Frozen but not in the file's mapping: {', '.join(missing)}", "#b54708")
+            else:
+                self._say("Click Check to load it and see what fits.", "#667085")
+
+    def set_path(self, path: str) -> None:
+        """Make `path` the weights file (one undo step), then check it."""
+        spec = dict(self.document.graph.training.get("init_weights") or {})
+        if str(spec.get("path") or "") == path:
+            return
+        spec["path"] = path
+        try:
+            self.document.execute(SetSetting("training", "init_weights", spec))
+        except (RuntimeError, ValueError) as exc:
+            self.message(str(exc))
+            return
+        self.message(f"Pretrained weights: {path or '(none)'}")
+        if path:
+            self.run_check()
+
+    def run_check(self) -> bool:
+        """Ask the engine to load the file into the model; False when no checker or no file."""
+        spec = self.document.graph.training.get("init_weights") or {}
+        if self.checker is None or not spec.get("path"):
+            return False
+        self._checked = (str(spec["path"]), "")
+        self._say("Loading the file in the training process…", "#667085")
+        self.checker(self.document.snapshot(), self.graph_folder())
+        return True
+
+    def show_report(self, ok: bool, lines: list[str]) -> None:
+        """The engine's answer: the first line says what was loaded, each further line a key that
+        did not fit (missing, unexpected, of another shape); not ok: why nothing was loaded."""
+        text = "<br>".join(_escape(line) for line in lines[:14])
+        if len(lines) > 14:
+            text += f"<br>… and {len(lines) - 14} more"
+        colour = "#d92d20" if not ok else "#067647" if len(lines) <= 1 else "#b54708"
+        self.report.setText(f"<span style='color:{colour}'>{text}</span>")
+
+    def _say(self, text: str, colour: str) -> None:
+        self.report.setText(f"<span style='color:{colour}'>{_escape(text)}</span>")
+
+    def _browse(self) -> None:
+        start = str(self.graph_folder() or Path.cwd())
+        if os.environ.get("NETWRIGHT_NO_DIALOGS") == "1":
+            self.message("Dialogs are off (NETWRIGHT_NO_DIALOGS): type the weights file's path instead.")
+            return
+        path, _ = QFileDialog.getOpenFileName(self, "Pretrained weights", start, WEIGHTS_FILTER)
+        if path:
+            folder = self.graph_folder()
+            if folder is not None and Path(path).is_relative_to(folder):
+                path = str(Path(path).relative_to(folder))  # the graph and its weights move together
+            self.set_path(path)
+
+
+def _escape(text: str) -> str:
+    return text.replace("&", "&amp;").replace("<", "&lt;").replace(">", "&gt;")

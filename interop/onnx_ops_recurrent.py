@@ -1,0 +1,132 @@
+"""ONNX LSTM, GRU and RNN operators onto the registry's recurrent layers (registered once those
+layers exist).
+
+Exporters feed an ONNX RNN a time-major sequence (a Transpose moves the batch to axis 1) and
+get back Y of shape (L, directions, N, H), which a Squeeze or a Transpose + Reshape and a last
+Transpose turn back into (N, L, directions·H). The registry's layers are batch-first and return
+that last form directly, so those Transposes and Reshapes only change a layout tag on the value
+(interop.onnx_build.Value.layout) and add no node. Gate order differs: ONNX writes LSTM gates
+as (i, o, f, c) and GRU gates as (z, r, h); PyTorch as (i, f, g, o) and (r, z, n).
+"""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+
+import graph_core as gc
+
+from .onnx_build import Builder, Unmappable, Value, attributes
+from .onnx_ops_more import rule_if
+
+# ONNX gate blocks, in the order PyTorch keeps them
+_ORDER = {"LSTM": (0, 2, 3, 1), "GRU": (1, 0, 2), "RNN": (0,)}
+_TYPES = {"LSTM": "LSTM", "GRU": "GRU", "RNN": "RNN"}
+
+
+def relayout(b: Builder, node, perm: list[int]) -> bool:
+    """A Transpose that only changes how a recurrent layer's sequence is laid out; True if done."""
+    v = b.any_value(node.input[0])
+    if v is None or not gc.has_spec("LSTM"):
+        return False
+    moves = {("batch", (1, 0, 2)): "time", ("time", (1, 0, 2)): "batch", ("rnn", (0, 2, 1, 3)): "rnn_t"}
+    layout = moves.get((v.layout, tuple(perm)))
+    swapped = {("batch", (2, 0, 1)): "time", ("time", (1, 2, 0)): "batch"}.get((v.layout, tuple(perm)))
+    if swapped and v.type.rank == 2 and gc.has_spec("Transpose"):
+        # channels-first (C, L) read time-major, or time-major written back channels-first:
+        # one Transpose node swaps (C, L) and (L, C), the rest is the view
+        v = b.add(node, "Transpose", {"dim0": 1, "dim1": 2}, [replace(v, layout="batch")])
+        layout = swapped
+    if layout is None or (layout == "time" and v.type.rank != 2):
+        return False
+    b.set_output(node, replace(v, layout=layout))
+    return True
+
+
+def relayout_reshape(b: Builder, node, target: list[int]) -> bool:
+    """Reshape (L, N, dirs, H) -> (L, N, dirs·H): the time-major sequence; True if done."""
+    v = b.any_value(node.input[0])
+    if v is None or v.layout != "rnn_t" or len(target) != 3:
+        return False
+    length, features = v.type.shape
+    if target[0] not in (0, length) or target[2] not in (-1, features):
+        return False
+    b.set_output(node, replace(v, layout="time"))
+    return True
+
+
+def relayout_squeeze(b: Builder, node, axes: list[int]) -> bool:
+    """Squeeze of the directions axis of a one-direction Y: the time-major sequence."""
+    v = b.any_value(node.input[0])
+    if v is None or v.layout != "rnn" or [a % 4 for a in axes] != [1]:
+        return False
+    b.set_output(node, replace(v, layout="time"))
+    return True
+
+
+def _gates(w: np.ndarray, kind: str) -> np.ndarray:
+    blocks = np.split(np.asarray(w, np.float32), len(_ORDER[kind]), axis=0)
+    return np.concatenate([blocks[k] for k in _ORDER[kind]], axis=0)
+
+
+def _zero_state(b: Builder, node, index: int, what: str) -> None:
+    name = node.input[index] if len(node.input) > index else ""
+    if not name:
+        return
+    value = b.const(name)
+    if value is None or np.any(value):
+        raise Unmappable(f"starts from a given {what}; only a zero initial state maps (wire h0 by hand)")
+
+
+def _recurrent(kind: str):
+    def convert(b: Builder, node) -> None:
+        a = attributes(node)
+        x = b.any_value(node.input[0])
+        if x is None or x.layout != "time":
+            raise Unmappable("reads a sequence that is not the batch-first input transposed to time-major")
+        if a.get("layout", 0) != 0 or a.get("clip") is not None or a.get("input_forget", 0):
+            raise Unmappable("layout, clip or input_forget differ from what PyTorch's layers compute")
+        direction = a.get("direction", "forward")
+        if direction == "reverse":
+            raise Unmappable("runs backwards only; the registry's layers run forwards or both ways")
+        if kind == "GRU" and not a.get("linear_before_reset", 0):
+            raise Unmappable("linear_before_reset=0 computes the candidate differently from PyTorch's GRU")
+        acts = [s.lower() for s in a.get("activations", [])]
+        nonlinearity = "tanh"
+        if kind == "RNN" and acts and acts[0] == "relu":
+            nonlinearity = "relu"
+        elif acts and acts not in (["sigmoid", "tanh", "tanh"] * 2, ["sigmoid", "tanh", "tanh"],
+                                   ["sigmoid", "tanh"] * 2, ["sigmoid", "tanh"], ["tanh"], ["tanh"] * 2):
+            raise Unmappable(f"activations {acts} differ from PyTorch's")
+        if len(node.input) > 4 and node.input[4]:
+            raise Unmappable("takes per-sample sequence lengths; pack or pad the sequences instead")
+        _zero_state(b, node, 5, "hidden state")
+        if kind == "LSTM":
+            _zero_state(b, node, 6, "cell state")
+            if len(node.input) > 7 and node.input[7]:
+                raise Unmappable("has peephole weights, which PyTorch's LSTM does not")
+        if any(b.output_used(node, k) for k in range(1, len(node.output))):
+            raise Unmappable("its final states (Y_h, Y_c) are used; wire the layer's state output by hand")
+        w, r = b.need_const(node, 1, "W"), b.need_const(node, 2, "R")
+        dirs, hidden = w.shape[0], int(a["hidden_size"])
+        bias = b.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        tensors = {}
+        for d, suffix in zip(range(dirs), ("", "_reverse")):
+            tensors[f"weight_ih_l0{suffix}"] = _gates(w[d], kind)
+            tensors[f"weight_hh_l0{suffix}"] = _gates(r[d], kind)
+            both = np.zeros(2 * w.shape[1], np.float32) if bias is None else np.asarray(bias[d], np.float32)
+            tensors[f"bias_ih_l0{suffix}"] = _gates(both[: w.shape[1]], kind)
+            tensors[f"bias_hh_l0{suffix}"] = _gates(both[w.shape[1]:], kind)
+        params = {"hidden_size": hidden, "num_layers": 1, "bidirectional": dirs == 2}
+        if kind == "RNN":
+            params["nonlinearity"] = nonlinearity
+        out = b.add(node, _TYPES[kind], params, [Value(x.node, x.port, x.type)], tensors)
+        b.set_output(node, replace(out, layout="rnn", dirs=dirs))
+
+    return convert
+
+
+for _kind in ("LSTM", "GRU", "RNN"):
+    rule_if(_kind, _TYPES[_kind], "one layer, forward or bidirectional, zero initial state; the "
+            "Transposes and Reshapes around it that move the batch axis add no node")(_recurrent(_kind))

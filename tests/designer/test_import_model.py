@@ -1,0 +1,97 @@
+"""File -> Import model…: an ONNX file opens as an editable graph; freeze its feature layers,
+replace the last Dense with a 10-way head, and fine-tune on digits from the window."""
+
+from __future__ import annotations
+
+import contextlib
+import io
+from pathlib import Path
+
+import pytest
+import torch
+from PySide6.QtCore import Qt
+from PySide6.QtWidgets import QPushButton
+from safetensors.torch import load_file
+from torch import nn
+
+from graph_core import Edge, Node
+from graph_core.commands import AddNode, Macro, RemoveNodes, SetFrozen, SetSetting
+
+RUN_TIMEOUT = 180_000  # ms
+
+
+@pytest.fixture(autouse=True)
+def _runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETWRIGHT_RUNS_DIR", str(tmp_path / "runs"))
+
+
+def _digits_cnn_file(path: Path) -> Path:
+    torch.manual_seed(0)
+    model = nn.Sequential(nn.Conv2d(1, 8, 3, padding=1), nn.ReLU(), nn.Conv2d(8, 8, 3, padding=1), nn.ReLU(),
+                          nn.MaxPool2d(2), nn.Flatten(), nn.Linear(8 * 4 * 4, 16), nn.ReLU(), nn.Linear(16, 5))
+    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+        torch.onnx.export(model.eval(), (torch.randn(1, 1, 8, 8),), str(path), dynamo=False, opset_version=13,
+                          input_names=["image"], output_names=["scores"], dynamic_axes={"image": {0: "n"}})
+    return path
+
+
+def _trigger_import(window, monkeypatch, source: Path, target: Path) -> None:
+    import designer.import_dialog as dialog
+
+    monkeypatch.setattr(dialog.QFileDialog, "getOpenFileName", lambda *a, **k: (str(source), ""))
+    monkeypatch.setattr(dialog.QFileDialog, "getSaveFileName", lambda *a, **k: (str(target), ""))
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    action = next(a for a in file_menu.actions() if a.objectName() == "importModelAction")
+    action.trigger()
+
+
+def test_import_freeze_replace_head_and_fine_tune(qtbot, make_window, tmp_path, monkeypatch):
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    window = make_window()
+    _trigger_import(window, monkeypatch, source, tmp_path / "model" / "cnn.json")
+    assert window.importer.last_error == ""
+    assert window.files.path == tmp_path / "model" / "cnn.json"
+    graph = window.graph
+    types = [n.type for n in graph.nodes.values()]
+    assert types == ["Input", "Conv2d", "ReLU", "Conv2d", "ReLU", "MaxPool2d", "Flatten", "Dense", "ReLU",
+                     "Dense", "Output"]
+    convs = [n.id for n in graph.nodes.values() if n.type == "Conv2d"]
+    window.document.execute(SetFrozen(convs, True))
+    # replace the last Dense (5 classes) with a new 10-way head
+    last = [n for n in graph.nodes.values() if n.type == "Dense"][-1]
+    feed = next(e.src for e in graph.edges if e.dst[0] == last.id)
+    out = next(e.dst for e in graph.edges if e.src[0] == last.id)
+    head = Node("head", "Dense", {"out_features": 10}, ui=dict(last.ui))
+    window.document.execute(Macro([RemoveNodes([last.id]),
+                                   AddNode(head, [Edge(feed, ("head", "in")), Edge(("head", "out"), out)])],
+                                  "replace head"))
+    for section, key, value in (("data", "dataset", "digits"), ("data", "limit", 256), ("training", "epochs", 2),
+                                ("training", "batch_size", 32)):
+        window.document.execute(SetSetting(section, key, value))
+    qtbot.waitUntil(lambda: window.document.ready, timeout=20_000)
+    button = window.findChild(QPushButton, "trainButton")
+    qtbot.waitUntil(button.isEnabled, timeout=20_000)
+    with qtbot.waitSignal(window.training.finished, timeout=RUN_TIMEOUT) as blocker:
+        qtbot.mouseClick(button, Qt.MouseButton.LeftButton)
+    result = blocker.args[0]
+    assert result.status == "completed", result.error
+    assert result.final.get("val_accuracy") is not None
+    imported = load_file(str(tmp_path / "model" / "cnn.safetensors"))
+    trained = load_file(str(Path(result.run_dir) / "last.safetensors"))
+    prefix = {node: attr for attr, node in graph.training["init_weights"]["keys"].items()}
+    for conv in convs:  # frozen: the imported filters came through training unchanged
+        assert torch.equal(trained[f"{prefix[conv]}.weight"], imported[f"{prefix[conv]}.weight"])
+    assert trained["head.weight"].shape == (10, 16)
+    dense = next(n.id for n in graph.nodes.values() if n.type == "Dense" and n.id != "head")
+    key = f"{prefix[dense]}.weight"
+    assert not torch.equal(trained[key], imported[key])  # fine-tuned from the imported weights
+    assert (trained[key] - imported[key]).abs().max() < 0.5
+
+
+def test_refused_import_names_the_nodes_and_keeps_the_document(qtbot, make_window, tmp_path, monkeypatch):
+    window = make_window()
+    before = dict(window.graph.nodes)
+    (tmp_path / "junk.onnx").write_bytes(b"not a model at all")
+    _trigger_import(window, monkeypatch, tmp_path / "junk.onnx", tmp_path / "junk.json")
+    assert "not an ONNX file" in window.importer.last_error
+    assert dict(window.graph.nodes) == before and not (tmp_path / "junk.json").exists()
