@@ -59,16 +59,22 @@ def test_default_data_fits_the_graph(name, params):
     for field, (shape, dtype) in inputs.items():
         info = raw.info[field]
         assert (tuple(info.shape), info.dtype) == (shape, dtype), field
-        if dtype == "int64":  # token ids stay inside the vocabulary the graph expects
-            vocab = next(n.params.get("num_embeddings", n.params.get("num_classes"))
-                         for n in graph.nodes.values() if n.type in ("Embedding", "OneHot"))
-            assert info.num_classes <= vocab
+        if dtype == "int64":  # token ids stay inside the vocabulary of the Embedding/OneHot they feed
+            source = next(n.id for n in graph.nodes_of_type("Input") if (n.params.get("field") or n.id) == field)
+            readers = [graph.nodes[e.dst[0]] for e in graph.edges_from(source)]
+            vocabs = [n.params.get("num_embeddings", n.params.get("num_classes"))
+                      for n in readers if n.type in ("Embedding", "OneHot")]
+            assert vocabs, f"{field}: its Input feeds no Embedding or OneHot"
+            assert all(info.num_classes <= v for v in vocabs), (field, info.num_classes, vocabs)
     for head, shape in heads:
         target = head.params["target"]
         if target.startswith("input:"):
             continue
         info = raw.info[target]
-        if head.params["loss"] == "cross_entropy":
+        if head.params["loss"] == "cross_entropy" and getattr(info, "kind", "") == "tokens":
+            # a token sequence (seq2seq): one row of scores per position, the classes last
+            assert shape == (*info.shape, info.num_classes), f"{head.id}: {shape} for {info.shape} tokens"
+        elif head.params["loss"] == "cross_entropy":
             assert shape[0] == info.num_classes, f"{head.id}: {shape[0]} scores for {info.num_classes} classes"
             assert shape[1:] == tuple(info.shape)
         elif head.params["loss"] == "bce":
