@@ -7,7 +7,8 @@ For each model, the same compiled module (same initial weights), the same data a
 optimizer run (a) inside `training.train` with an event sink attached, as the designer and the
 CLI use it, and (b) in the textbook loop: zero_grad, forward, loss, backward, step, loss.item().
 Step time is the median interval between consecutive steps (epoch boundaries excluded, so
-validation and checkpoints are not counted). Rounds alternate a/b side by side in one process,
+validation and checkpoints are not counted). Augmentation is off in both (lenet's template turns
+it on; the textbook loop has none). Rounds alternate a/b side by side in one process,
 and the reported ratio is engine / hand loop (1.00 = no overhead); timing on this VM varies, so
 only the ratio measured side by side means anything.
 
@@ -40,12 +41,22 @@ MODELS = {"mlp (moons, batch 32)": ("mlp", None, {}),
 
 
 def engine_step_times(graph, steps: int, device: str, out: Path, extra: dict | None = None) -> list[float]:
-    """Per-step intervals measured between the engine's step events."""
-    stamps: list[tuple[float, int]] = []
+    """Per-step times measured between the engine's reports.
+
+    The engine reads losses back in reports of `steps` steps each (one step event per step,
+    emitted together), so a report's first event marks when its steps were done.
+    """
+    reports: list[tuple[float, int, int]] = []  # (time, last step of the report, epoch)
+    left = [0]
 
     def on_event(e):
-        if e["type"] == "step":
-            stamps.append((time.perf_counter(), e["epoch_step"]))
+        if e["type"] != "step":
+            return
+        if left[0] == 0:
+            size = int(e.get("steps") or 1)
+            reports.append((time.perf_counter(), e["step"] + size - 1, e["epoch"]))
+            left[0] = size
+        left[0] -= 1
 
     result = train(graph, {"out": str(out), "device": device, "max_steps": steps, "epochs": 1000,
                            "seed": 0, "samples": False, **(extra or {})}, on_event=on_event)
@@ -53,7 +64,9 @@ def engine_step_times(graph, steps: int, device: str, out: Path, extra: dict | N
         raise SystemExit(f"training failed: {result.error}")
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    intervals = [b[0] - a[0] for a, b in zip(stamps, stamps[1:]) if b[1] != 1]
+    # pairs within one epoch only: validation and checkpoints are not steps
+    intervals = [(b[0] - a[0]) / (b[1] - a[1]) for a, b in zip(reports, reports[1:])
+                 if b[2] == a[2] and b[1] > a[1]]
     return intervals[min(5, len(intervals) // 3):]  # skip warm-up (allocator, autotuning)
 
 
@@ -133,10 +146,13 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--steps", type=int, default=120)
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--device", default="cpu")
+    parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--fast-mode", action="store_true", help="the VGG-16 GPU comparison instead")
     parser.add_argument("--image-size", type=int, default=224, help="for --fast-mode")
     parser.add_argument("--batch", type=int, default=64, help="for --fast-mode")
     args = parser.parse_args(argv)
+    if args.threads:
+        torch.set_num_threads(args.threads)
     if args.fast_mode:
         fast_mode(args.device, args.image_size, args.batch, args.steps)
         return 0
@@ -146,6 +162,8 @@ def main(argv: list[str] | None = None) -> int:
     print("|---|---|---|---|")
     for label, (name, data, params) in MODELS.items():
         graph = templates.build(name, **params)
+        # the hand loop warps nothing: the engine does the same work (lenet's template augments)
+        graph.training["augment"] = "none"
         if data:
             graph.data = data
         engine, hand = [], []

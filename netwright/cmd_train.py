@@ -140,6 +140,18 @@ class Progress:
                 self._write("\r" + self.bar(event) + "\x1b[K", newline=False)
         elif kind == "epoch":
             self._write(("\r\x1b[K" if self.open_line else "") + self.epoch_line(event))
+        elif kind == "data":
+            self.data_line(event)
+
+    def data_line(self, e: dict[str, Any]) -> None:
+        """A large dataset's first pass (listing files, reading headers): redrawn on a TTY, and
+        one line per finished stage in a log."""
+        total = e.get("total")
+        text = f"data: {e.get('stage')} {e.get('done')}" + (f"/{total}" if total else "")
+        if self.tty:
+            self._write("\r" + text + "\x1b[K", newline=False)
+        elif total and e.get("done") == total:
+            self._write(text)
 
     def bar(self, e: dict[str, Any]) -> str:
         done, total = e.get("epoch_step") or 0, e.get("epoch_steps") or 1

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-EVENT_TYPES = ("step", "epoch", "samples", "checkpoint", "done", "error")
+EVENT_TYPES = ("step", "epoch", "samples", "checkpoint", "done", "error", "data")
 
 
 class RunControl:

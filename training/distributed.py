@@ -61,12 +61,11 @@ def teardown(ctx: DistContext) -> None:
             dist.destroy_process_group()
 
 
-def all_agree(ctx: DistContext, values: list[float], device: str) -> list[float]:
-    """Average `values` over ranks (so losses, stop flags and NaN checks agree everywhere)."""
-    if not ctx.active:
-        return values
-    import torch.distributed as dist
+def all_agree_tensor(ctx: DistContext, values: torch.Tensor) -> list[float]:
+    """Average a 1-d float64 tensor over ranks and read it (the one host read of a report)."""
+    if ctx.active:
+        import torch.distributed as dist
 
-    t = torch.tensor(values, dtype=torch.float64, device=device)
-    dist.all_reduce(t)
-    return (t / ctx.world).tolist()
+        dist.all_reduce(values)
+        values = values / ctx.world
+    return values.tolist()

@@ -30,6 +30,11 @@ from .rundir import STATE_FILE, RunDirectory, load_state
 from .task import GAN, SEQ2SEQ, BindingError, Task, analyse, bind
 
 EventSink = Callable[[dict[str, Any]], None]
+# Losses are read from the device at most this many times per epoch, and at least every
+# REPORT_SECONDS (a host clock: reading it costs the device nothing).
+REPORTS_PER_EPOCH = 100
+REPORT_SECONDS = 0.5
+STEP_ROWS_BUFFER = 1024
 
 
 class TrainingFailure(Exception):
@@ -74,6 +79,7 @@ class TrainingRun:
         self.bad_epochs = 0
         self.started = time.perf_counter()
         self.train_seconds = 0.0
+        self.step_rows: list[dict[str, Any]] = []
 
     # ---- life cycle ------------------------------------------------------------------------
 
@@ -96,6 +102,10 @@ class TrainingRun:
         except Exception as exc:
             self._fail(self._describe_crash(exc), detail=traceback.format_exc())
         finally:
+            self._write_step_rows()  # the steps before a failure
+            for feed in (getattr(self, "train_feed", None), getattr(self, "val_feed", None)):
+                if feed is not None:
+                    feed.close()
             if self.rundir is not None:
                 self.rundir.close()
             distributed.teardown(self.ctx)
@@ -113,7 +123,7 @@ class TrainingRun:
         spec = dict(self.graph.data)
         if config.dataset:
             spec["dataset"] = config.dataset
-        self.prepared = prepare(spec, seed=config.seed, root=self.root)
+        self.prepared = prepare(spec, seed=config.seed, root=self.root, progress=self._data_progress)
         bind(self.task, self.prepared.info, getattr(self.prepared, "name", "the dataset"))
         if len(self.prepared.train) == 0:
             raise ConfigError("the training split is empty")
@@ -155,15 +165,36 @@ class TrainingRun:
             self.regime.vocabulary = self._vocabularies().get(self.regime.head.target_field)
         self.schedulers = [_scheduler(o, self.config) for o in self.regime.optimizers]
         fields = self.task.fields()
-        self.train_feed = Feeder(self.prepared.train, fields, self.device, self.plan.channels_last)
-        val = self.prepared.val if len(self.prepared.val) else self.prepared.train
-        self.val_feed = Feeder(val, fields, self.device, self.plan.channels_last)
-        self.augmenter = self._augmenter(fields)
+        train = self.prepared.train
+        workers = self._workers(train)
+        # a streamed split is warped in its DataLoader workers (on the host), one in memory on the device
+        self.augmenter = self._augmenter(fields, on_host=train.streamed and workers > 0)
+        self.train_feed = Feeder(train, fields, self.device, self.plan.channels_last, workers,
+                                 self.augmenter, seed=self.config.seed * 1000 + self.ctx.rank)
+        val = self.prepared.val if len(self.prepared.val) else train
+        self.val_feed = Feeder(val, fields, self.device, self.plan.channels_last, workers)
         self.sampler = torch.utils.data.DistributedSampler(
-            self.prepared.train, num_replicas=self.ctx.world, rank=self.ctx.rank, shuffle=True,
+            train, num_replicas=self.ctx.world, rank=self.ctx.rank, shuffle=True,
             seed=self.config.seed)
 
-    def _augmenter(self, fields: set[str]) -> Any:
+    def _workers(self, split: Any) -> int:
+        """DataLoader workers for a streamed split: the data section's `workers` (default 2)."""
+        if not split.streamed:
+            return 0
+        from .datasets.core import Options
+        from .datasets.lazy import workers_option
+
+        return workers_option(Options(self.graph.data, "data"))
+
+    def _data_progress(self, stage: str, done: int, total: int | None) -> None:
+        """A long first pass over the data (an image folder's listing and headers), as events."""
+        now = time.perf_counter()
+        if total is not None and done < total and now - getattr(self, "_data_reported", 0.0) < 0.2:
+            return
+        self._data_reported = now
+        self._emit(make_event("data", stage=stage, done=done, total=total))
+
+    def _augmenter(self, fields: set[str], on_host: bool = False) -> Any:
         """The training batches' warp for `augment`, or None; refuses data with no image field."""
         mode = self.config.augment
         if mode == "none":
@@ -176,7 +207,7 @@ class TrainingRun:
                               "graph reads none; set augment to none for this data")
         # each process of a torchrun job draws its own warps
         return ImageAugmenter(mode, images, masks, seed=self.config.seed * 1000 + self.ctx.rank,
-                              channels_last=self.plan.channels_last)
+                              channels_last=self.plan.channels_last and not on_host)
 
     def _wrap(self, module: Any) -> Any:
         """DDP under torchrun, then torch.compile when asked; parameters stay the module's."""
@@ -285,7 +316,9 @@ class TrainingRun:
             if stopped:
                 self._save_checkpoint(best=False)
                 return "stopped"
-            losses, metrics = self.regime.evaluate(self.val_feed, max(c.batch_size, 256))
+            # streamed data is large by definition: evaluate in training-sized batches
+            eval_batch = c.batch_size if self.val_feed.streamed else max(c.batch_size, 256)
+            losses, metrics = self.regime.evaluate(self.val_feed, eval_batch)
             for sched in self.schedulers:
                 if sched is not None:
                     sched.step()
@@ -311,59 +344,109 @@ class TrainingRun:
         return chunks
 
     def _train_epoch(self, epoch: int, batches: list[Any]) -> bool:
-        """Run one epoch's steps; True when a stop request ended it early."""
+        """Run one epoch's steps; True when a stop request ended it early.
+
+        Losses stay on the device: each step appends its loss tensor to `pending`, and every
+        `report_every` steps (or REPORT_SECONDS, or at the epoch's end) one host read takes them
+        all, checks them, and emits the steps' events. So the host reads per epoch are bounded
+        whatever the number of steps, and a GPU's queue never waits on a per-step read.
+        """
         c = self.config
-        acc = MetricAccumulator([])
-        lr = self._lr()  # schedules step per epoch, so one read serves the whole epoch
-        t0 = time.perf_counter()
-        seen = 0
-        for i, index in enumerate(batches):
+        self.acc = MetricAccumulator([])
+        self.lr_now = self._lr()  # schedules step per epoch, so one read serves the whole epoch
+        self.t0 = time.perf_counter()
+        self.seen = 0
+        self.report_every = max(1, math.ceil(len(batches) / REPORTS_PER_EPOCH))
+        self.pending: list[tuple[int, int, int, Any, Any]] = []
+        last_report = self.t0
+        for i, (index, batch) in enumerate(self.train_feed.epoch(batches)):
             self.control.wait_if_paused()
             if self._should_stop():
-                self.train_seconds += time.perf_counter() - t0
+                self._report(epoch, len(batches))
+                self._write_step_rows()
+                self.train_seconds += time.perf_counter() - self.t0
                 return True
-            step_start = time.perf_counter()
-            losses = self._one_step(index)
+            self.pending.append((self.step + 1, i + 1, len(index), index, self.regime.train_step(batch, len(index))))
             self.step += 1
-            n = len(index) * self.ctx.world
-            seen += n
-            acc.add_losses(losses, n)
-            elapsed = time.perf_counter() - t0
-            throughput = seen / elapsed if elapsed > 0 else None
-            done = self.step - self.run_start_step
-            spent = self.train_seconds + elapsed
-            eta = (self.total_steps - self.step) * spent / done if done else None
-            self._emit(make_event("step", step=self.step, epoch=epoch, split="train", losses=losses,
-                                  throughput=throughput, eta=eta, epoch_step=i + 1,
-                                  epoch_steps=len(batches), lr=lr,
-                                  step_seconds=time.perf_counter() - step_start))
-            if self.rundir is not None:
-                self.rundir.log("steps", {"step": self.step, "epoch": epoch, **losses,
-                                          "lr": lr, "throughput": throughput})
+            now = time.perf_counter()
+            # under torchrun every rank must report at the same steps: no clock in the rule
+            timely = not self.ctx.active and now - last_report >= REPORT_SECONDS
+            if len(self.pending) >= self.report_every or timely or i + 1 == len(batches):
+                self._report(epoch, len(batches))
+                last_report = now
             if c.max_steps and self.step >= c.max_steps:
                 break
-        self.train_seconds += time.perf_counter() - t0
-        self.epoch_train = (acc.result()[0], self.regime.take_train_metrics(),
-                            seen / max(time.perf_counter() - t0, 1e-9))
+        self._report(epoch, len(batches))
+        self._write_step_rows()
+        self.train_seconds += time.perf_counter() - self.t0
+        self.epoch_train = (self.acc.result()[0], self.regime.take_train_metrics(),
+                            self.seen / max(time.perf_counter() - self.t0, 1e-9))
         return False
 
-    def _one_step(self, index: Any) -> dict[str, float]:
-        batch = self.train_feed.batch(index)
-        if self.augmenter is not None:
-            batch = self.augmenter(batch)
-        losses = self.regime.train_step(batch, len(index))
-        if self.ctx.active:
-            names = list(losses)
-            agreed = distributed.all_agree(self.ctx, [losses[k] for k in names] + [float(self.control.stopped)],
-                                           str(self.device))
-            losses = dict(zip(names, agreed[:-1]))
-            self._peer_stop = agreed[-1] > 0
-        if not all(math.isfinite(v) for v in losses.values()):
-            raise TrainingFailure(self._nan_message(index, losses))
-        return losses
+    def _report(self, epoch: int, epoch_steps: int) -> None:
+        """Read the pending steps' losses in one go (one all-reduce under torchrun) and emit them."""
+        if not self.pending:
+            return
+        names = self.regime.loss_names
+        if not self.ctx.active and len(self.pending) == 1:
+            rows = [self.pending[0][-1].tolist()]  # a report every step (small epochs): no stack
+        else:
+            rows = self._read_pending(len(names))
+        pending, self.pending = self.pending, []
+        for (step, epoch_step, size, index, _), values in zip(pending, rows):
+            losses = dict(zip(names, values))
+            if not all(math.isfinite(v) for v in losses.values()):
+                self.step = step - 1  # the steps after it are not counted as good ones
+                raise TrainingFailure(self._nan_message(index, losses))
+            n = size * self.ctx.world
+            self.seen += n
+            self.acc.add_losses(losses, n)
+            elapsed = time.perf_counter() - self.t0
+            throughput = self.seen / elapsed if elapsed > 0 else None
+            done = step - self.run_start_step
+            spent = self.train_seconds + elapsed
+            eta = (self.total_steps - step) * spent / done if done else None
+            self._emit(make_event("step", step=step, epoch=epoch, split="train", losses=losses,
+                                  throughput=throughput, eta=eta, epoch_step=epoch_step,
+                                  epoch_steps=epoch_steps, lr=self.lr_now, steps=len(pending)))
+            if self.rundir is not None:
+                self.step_rows.append({"step": step, "epoch": epoch, **losses, "lr": self.lr_now,
+                                       "throughput": throughput})
+        if len(self.step_rows) >= STEP_ROWS_BUFFER:
+            self._write_step_rows()
+
+    def _read_pending(self, width: int) -> list[list[float]]:
+        """The pending steps' losses as floats: one read (one all-reduce with the stop flag
+        under torchrun, which also sets the stop the ranks agree on)."""
+        import torch
+
+        stacked = torch.stack([values for *_, values in self.pending])
+        if not self.ctx.active:
+            return stacked.tolist()
+        flat = torch.cat([stacked.double().flatten(),
+                          torch.tensor([float(self.control.stopped)], dtype=torch.float64,
+                                       device=stacked.device)])
+        agreed = distributed.all_agree_tensor(self.ctx, flat)
+        self._peer_stop = agreed[-1] > 0
+        return [agreed[k * width:(k + 1) * width] for k in range(len(self.pending))]
+
+    def _write_step_rows(self) -> None:
+        """Write the buffered per-step rows to steps.csv/jsonl.
+
+        Writing a row between two steps cost the moons MLP about 0.1 ms of its 0.5 ms step
+        (benchmarks/bench_training.py), so rows are kept and written together at the epoch's end,
+        every STEP_ROWS_BUFFER rows, and when the run ends however it ends (the files were only
+        flushed at epoch ends before, so a crash loses no more than it did).
+        """
+        rows, self.step_rows = getattr(self, "step_rows", []), []
+        if self.rundir is not None:
+            for row in rows:
+                self.rundir.log("steps", row)
 
     def _should_stop(self) -> bool:
-        return self.control.stopped or getattr(self, "_peer_stop", False)
+        if self.ctx.active:  # the stop the ranks agreed on at the last report, so all stop together
+            return getattr(self, "_peer_stop", False)
+        return self.control.stopped
 
     # ---- epoch bookkeeping -----------------------------------------------------------------
 

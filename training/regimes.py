@@ -2,8 +2,9 @@
 
 `HeadRegime` covers every graph trained through its Output heads: supervised, autoencoder, VAE
 (adds the model's beta*KL) and segmentation. `GanRegime` alternates a discriminator step and a
-generator step with two optimizers. Both report losses by name after each step with a single
-host synchronisation (one `tolist()` of the stacked loss values).
+generator step with two optimizers. A step returns its losses as one device tensor, in the order
+of `loss_names`, without reading it: the engine reads many steps' losses at once at its reporting
+interval. An evaluation pass sums on the device too and reads once at its end.
 """
 
 from __future__ import annotations
@@ -108,32 +109,42 @@ class HeadRegime(Regime):
         self.vae = task.regime == "vae"
         self.params = [p for p in net.parameters() if p.requires_grad]
         self._make_optimizer(groups)
+        # the keys of `_losses`'s parts, in its order (a head may itself be named "reconstruction")
+        parts = [h.node for h in task.heads]
+        if any(h.kind == "reconstruct" for h in task.heads):
+            parts.append("reconstruction")
+        if self.vae:
+            parts.append("kl")
+        self.loss_names = ["loss", *dict.fromkeys(parts)]
 
-    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
+        """One update; the losses (named by `loss_names`) as one unread device tensor."""
         with self.autocast():
             outputs = self._forward(self.fwd, batch, n)
             total, parts = self._losses(outputs, batch)
         self._update(total, 0, self.params)
         self.train_metrics.add_outputs(outputs, self._targets(batch))
-        values = torch.stack([total.detach().float(), *parts.values()]).tolist()
-        return dict(zip(["loss", *parts], values))
+        return torch.stack([total.detach().float(), *parts.values()])
 
     @torch.no_grad()
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
         acc = MetricAccumulator(self.task.heads)
+        sums: torch.Tensor | None = None
+        seen = 0
         self.net.eval()
         try:
-            for start in range(0, len(feeder), batch_size):
-                index = torch.arange(start, min(start + batch_size, len(feeder)))
-                batch = feeder.batch(index)
+            for index, batch in feeder.sequential(batch_size):
                 with self.autocast():
                     outputs = self._forward(self.net, batch, len(index))
                     total, parts = self._losses(outputs, batch)
-                values = torch.stack([total.float(), *parts.values()]).tolist()
-                acc.add_losses(dict(zip(["loss", *parts], values)), len(index))
+                values = torch.stack([total.float(), *parts.values()]) * len(index)
+                sums = values if sums is None else sums + values
+                seen += len(index)
                 acc.add_outputs(outputs, self._targets(batch))
         finally:
             self.net.train()
+        if sums is not None:
+            acc.add_losses(dict(zip(self.loss_names, (sums / seen).tolist())), seen)
         return acc.result()
 
     @torch.no_grad()
@@ -144,7 +155,7 @@ class HeadRegime(Regime):
         if recon is None and segment is None:
             return None
         index = torch.arange(min(SAMPLE_COUNT, len(feeder)))
-        batch = feeder.batch(index)
+        batch = feeder.batch(index)  # a streamed split decodes these few here
         self.net.eval()
         try:
             with self.autocast():
@@ -234,8 +245,9 @@ class GanRegime(Regime):
         seed = torch.Generator().manual_seed(config.seed + 1)
         self.fixed_noise = torch.randn(64, *self.latent, generator=seed).to(device)
         self._dx = self._dgz = None
+        self.loss_names = ["loss", "d_loss", "g_loss", "d_x", "d_g_z"]
 
-    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> dict[str, float]:
+    def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
         real = batch[self.real_field].float()
         z = self._generator_input(batch, n)
         with self.autocast():
@@ -254,8 +266,7 @@ class GanRegime(Regime):
             g_loss = self._bce(g_scores, 1.0) + self._head_losses(fake, batch)
         self._update(g_loss, 1, self.g_params)
         dx, dgz = self._prob(d_real.detach()).mean(), self._prob(d_fake.detach()).mean()
-        values = torch.stack([d_loss.detach() + g_loss.detach(), d_loss.detach(), g_loss.detach(), dx, dgz]).tolist()
-        return dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values))
+        return torch.stack([d_loss.detach() + g_loss.detach(), d_loss.detach(), g_loss.detach(), dx, dgz])
 
     def _bce(self, scores: torch.Tensor, label: float) -> torch.Tensor:
         """The discriminator's loss against an all-`label` target: on logits, or on probabilities
@@ -285,13 +296,13 @@ class GanRegime(Regime):
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
         """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum)."""
         acc = MetricAccumulator([])
+        sums: torch.Tensor | None = None
+        seen = 0
         gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 2)
         self.g_net.eval()
         self.d_net.eval()
         try:
-            for start in range(0, len(feeder), batch_size):
-                index = torch.arange(start, min(start + batch_size, len(feeder)))
-                batch = feeder.batch(index)
+            for index, batch in feeder.sequential(batch_size):
                 real = batch[self.real_field].float()
                 z = self._generator_input(batch, len(index), gen)
                 with self.autocast():
@@ -300,12 +311,15 @@ class GanRegime(Regime):
                 d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
                 g_loss = self._bce(d_fake, 1.0)
                 values = torch.stack([d_loss + g_loss, d_loss, g_loss, self._prob(d_real).mean(),
-                                      self._prob(d_fake).mean()]).tolist()
-                acc.add_losses(dict(zip(["loss", "d_loss", "g_loss", "d_x", "d_g_z"], values)), len(index))
+                                      self._prob(d_fake).mean()]) * len(index)
+                sums = values if sums is None else sums + values
+                seen += len(index)
             diversity = self._diversity(feeder)
         finally:
             self.g_net.train()
             self.d_net.train()
+        if sums is not None:
+            acc.add_losses(dict(zip(self.loss_names, (sums / seen).tolist())), seen)
         losses, _ = acc.result()
         metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0), "diversity": diversity}
         return losses, metrics

@@ -33,6 +33,15 @@ def test_grid_covers_every_choice_and_flag():
                 assert {c.get(p.name, p.default) for c in cases} == {False, True}, (tpl.name, p.name)
 
 
+def _vocabularies_reading(graph: gc.Graph, field: str) -> list[int]:
+    """The sizes of the Embedding/OneHot tables the Input(s) of `field` feed (a translator has one
+    per language: source ids go into the source table, target ids into the target table)."""
+    sources = {n.id for n in graph.nodes_of_type("Input") if (n.params.get("field") or n.id) == field}
+    readers = [graph.nodes[e.dst[0]] for e in graph.edges if e.src[0] in sources]
+    return [n.params.get("num_embeddings", n.params.get("num_classes")) for n in readers
+            if n.type in ("Embedding", "OneHot")]
+
+
 def _inputs_and_heads(graph: gc.Graph):
     shapes = gc.infer_shapes(graph)
     inputs = {n.params.get("field") or n.id: (tuple(n.params["shape"]), n.params.get("dtype", "float32"))
@@ -59,21 +68,18 @@ def test_default_data_fits_the_graph(name, params):
     for field, (shape, dtype) in inputs.items():
         info = raw.info[field]
         assert (tuple(info.shape), info.dtype) == (shape, dtype), field
-        if dtype == "int64":  # token ids stay inside the vocabulary of the Embedding/OneHot they feed
-            source = next(n.id for n in graph.nodes_of_type("Input") if (n.params.get("field") or n.id) == field)
-            readers = [graph.nodes[e.dst[0]] for e in graph.edges_from(source)]
-            vocabs = [n.params.get("num_embeddings", n.params.get("num_classes"))
-                      for n in readers if n.type in ("Embedding", "OneHot")]
-            assert vocabs, f"{field}: its Input feeds no Embedding or OneHot"
+        if dtype == "int64":  # token ids stay inside the vocabulary of every table that reads them
+            vocabs = _vocabularies_reading(graph, field)
+            assert vocabs, field
             assert all(info.num_classes <= v for v in vocabs), (field, info.num_classes, vocabs)
     for head, shape in heads:
         target = head.params["target"]
         if target.startswith("input:"):
             continue
         info = raw.info[target]
-        if head.params["loss"] == "cross_entropy" and getattr(info, "kind", "") == "tokens":
-            # a token sequence (seq2seq): one row of scores per position, the classes last
-            assert shape == (*info.shape, info.num_classes), f"{head.id}: {shape} for {info.shape} tokens"
+        if head.params["loss"] == "cross_entropy" and info.kind == "tokens":
+            # a sequence head scores every position: (L, vocabulary), the sequence axis first
+            assert shape == (*info.shape, info.num_classes), f"{head.id}: {shape} for {info}"
         elif head.params["loss"] == "cross_entropy":
             assert shape[0] == info.num_classes, f"{head.id}: {shape[0]} scores for {info.num_classes} classes"
             assert shape[1:] == tuple(info.shape)

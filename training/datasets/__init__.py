@@ -20,7 +20,7 @@ The graph file's "data" section names a built-in or a file/folder (relative to t
 | snow_shortcut | image (1, S, S), label (husky/wolf), mask (S, S) animal, background (plain/snow); validation shipped | n_samples (1200), image_size (32), train_correlation (1.0), val_correlation (0.5) |
 | x.csv | features (F,), label | label (last column; name or index), task (classification/regression), delimiter |
 | x.npz | one field per array (NAME_train / NAME_val give the split) | |
-| folder of class folders | image (C, H, W) in [0, 1], label | image_size, channels (1/3) |
+| folder of class folders | image (C, H, W) in [0, 1], label | image_size, channels (1/3), stream, workers |
 | x.fa / .fasta | sequence (as dna_motif), label | labels (CSV id,label; else "label=" in headers), length, encoding |
 | x.tsv (UCR) or folder with NAME_TRAIN.tsv | series (L,), image with a transform, label | transform (none), image_size |
 | MNIST IDX file or folder | image (1, 28, 28), label | labels (the labels file), image_size |
@@ -29,6 +29,10 @@ Keys for all: val_fraction (0.2), limit (at most this many samples), normalize (
 standardize features and omics blocks with the training split's statistics), data_seed (0, for
 generated sets), format (csv/npz/images/fasta/ucr/idx, when the extension does not say).
 Every failure is a one-line `DataError` naming the file and the sample.
+
+Large image folders, IDX files and uncompressed .npz image arrays are streamed (`stream`:
+auto/on/off; `workers`: DataLoader processes, default 2): their image field is a `LazyArray`
+read per batch (see `lazy.py` and docs/data-at-scale.md).
 
 `describe(section)` gives a `DataSchema` (fields, shapes, dtypes, classes, sample counts) without
 building the data: instantly for the built-ins (no scikit-learn import), by reading for files.

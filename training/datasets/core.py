@@ -88,15 +88,24 @@ class FieldDataset:
         return {name: array[index] for name, array in self.fields.items()}
 
     def batch(self, indices: Sequence[int] | np.ndarray) -> dict[str, np.ndarray]:
-        """Stacked samples at `indices`: each field's array indexed along the sample axis."""
+        """Stacked samples at `indices`: each field's array indexed along the sample axis
+        (a field read on demand is read here, as float32)."""
         idx = np.asarray(indices, dtype=np.int64)
         return {name: array[idx] for name, array in self.fields.items()}
 
     def subset(self, indices: Sequence[int] | np.ndarray) -> FieldDataset:
-        """A new dataset holding only the samples at `indices` (copies)."""
+        """A new dataset holding only the samples at `indices` (copies; a field read on demand
+        stays unread, only its index is taken)."""
         idx = np.asarray(indices, dtype=np.int64)
         sources = None if self.sources is None else [self.sources[i] for i in idx]
-        return FieldDataset(self.batch(idx), sources)
+        fields = {name: array.take(idx) if hasattr(array, "take") and not isinstance(array, np.ndarray)
+                  else array[idx] for name, array in self.fields.items()}
+        return FieldDataset(fields, sources)
+
+    @property
+    def streamed(self) -> bool:
+        """True when a field is read on demand (from files or a memory map), not held in memory."""
+        return any(not isinstance(a, np.ndarray) for a in self.fields.values())
 
     def source_of(self, index: int) -> str | None:
         """Where sample `index` came from, or None for generated data."""

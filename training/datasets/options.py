@@ -76,15 +76,21 @@ BUILTIN_OPTIONS: dict[str, tuple[ParamSpec, ...]] = {
 
 _IMAGE_SIZE = _p("image_size", "ints", None, "resize every image to this side (or height, width); "
                  "empty: keep the files' size", minimum=1, nullable=True)
+_STREAM = (_p("stream", "choice", "auto", "read the images from disk batch by batch (on), decode "
+               "them all into memory first (off), or decide by size (auto: on when the decoded "
+               "images would take more than 512 MB or a quarter of free memory)",
+               choices=("auto", "on", "off")),
+           _p("workers", "int", 2, "processes that decode streamed batches while the model trains "
+              "(0: decode in the training process)", minimum=0, maximum=64))
 FILE_OPTIONS: dict[str, tuple[ParamSpec, ...]] = {
     "csv": (_p("label", "text", "", "the label column's name (empty: the last column)"),
             _p("task", "choice", "classification", "classes, or a number to predict",
                choices=("classification", "regression")),
             _p("delimiter", "text", "", "column separator (empty: guessed from the file)")),
-    "npz": (),
+    "npz": _STREAM,
     "images": (_IMAGE_SIZE,
                _p("channels", "int", None, "1 (grayscale) or 3 (RGB); empty: from the first image",
-                  minimum=1, maximum=3, nullable=True)),
+                  minimum=1, maximum=3, nullable=True), *_STREAM),
     "fasta": (_p("labels", "text", "", "a CSV of id,label (empty: 'label=' in the headers)"),
               _p("length", "int", None, "bases per sequence (empty: the longest)", minimum=1,
                  nullable=True),
@@ -94,7 +100,7 @@ FILE_OPTIONS: dict[str, tuple[ParamSpec, ...]] = {
             _p("image_size", "int", None, "side of the series images (empty: up to 32)",
                minimum=2, nullable=True)),
     "idx": (_p("labels", "text", "", "the labels file (empty: found beside the images)"),
-            _IMAGE_SIZE),
+            _IMAGE_SIZE, *_STREAM),
 }
 FORMAT_OPTION = _p("format", "text", "", "what the file holds when its extension does not say "
                    f"({', '.join(FORMAT_CHOICES)}; empty: from the extension)")

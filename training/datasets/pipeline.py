@@ -28,7 +28,7 @@ from .core import (
     resolve_path,
 )
 from .fasta import load_fasta
-from .images import load_idx, load_image_folder, looks_like_idx
+from .images import Progress, load_idx, load_image_folder, looks_like_idx
 from .series import load_ucr, looks_like_ucr
 from .split import split_indices, subsample
 from .tabular import load_csv, load_npz
@@ -39,7 +39,7 @@ _FASTA_SUFFIXES = (".fa", ".fasta", ".fna", ".fas", ".ffn")
 
 
 def prepare(data_section: Mapping[str, Any] | None, seed: int = 0,
-            root: Path | None = None) -> PreparedData:
+            root: Path | None = None, progress: Progress | None = None) -> PreparedData:
     """Build the dataset a graph's data section describes, split and normalised.
 
     Args:
@@ -47,6 +47,8 @@ def prepare(data_section: Mapping[str, Any] | None, seed: int = 0,
         seed: seeds the subsample (limit) and the validation split.
         root: folder that relative paths are resolved against (the graph file's folder);
             the current directory when None.
+        progress: called as progress(stage, done, total) while a large source is scanned
+            (an image folder's listing and header pass).
 
     Returns:
         The prepared data: train and val FieldDatasets, per-field info, normalisation stats.
@@ -59,11 +61,12 @@ def prepare(data_section: Mapping[str, Any] | None, seed: int = 0,
     val_fraction = opts.number("val_fraction", 0.2, minimum=0.0, maximum=0.9)
     limit = section.get("limit")
     limit = None if limit is None else opts.integer("limit", 0, minimum=2)
-    raw = load_raw(section, root)
+    raw = load_raw(section, root, progress)
     return split_and_normalize(raw, seed, val_fraction, limit, opts.flag("normalize", True))
 
 
-def load_raw(section: Mapping[str, Any], root: Path | None = None) -> RawData:
+def load_raw(section: Mapping[str, Any], root: Path | None = None,
+             progress: Progress | None = None) -> RawData:
     """All samples of the dataset a section names, before any split (a built-in or a file)."""
     name = str(section.get("dataset", ""))
     opts = Options(section, name)
@@ -80,7 +83,7 @@ def load_raw(section: Mapping[str, Any], root: Path | None = None) -> RawData:
     except OSError as exc:  # e.g. a folder on the way that this user may not enter
         raise DataError(f"{path}: cannot read it ({exc.strerror or exc})") from exc
     loaders = {"csv": lambda: load_csv(path, opts), "npz": lambda: load_npz(path, opts),
-               "images": lambda: load_image_folder(path, opts),
+               "images": lambda: load_image_folder(path, opts, progress),
                "fasta": lambda: load_fasta(path, opts, root), "ucr": lambda: load_ucr(path, opts),
                "idx": lambda: load_idx(path, opts, root), "parallel": lambda: load_parallel(path, opts)}
     raw = _guarded(f"{path}: cannot read it as {kind}", loaders[kind])
@@ -175,7 +178,8 @@ def _take(data: FieldDataset, indices: np.ndarray) -> FieldDataset:
 def _check_finite(data: FieldDataset, where: str) -> None:
     """A NaN or infinity in a float field is a broken sample: name it before training starts."""
     for name, array in data.fields.items():
-        if array.dtype.kind != "f" or not len(array):
+        # a field read on demand is checked batch by batch as training reads it
+        if not isinstance(array, np.ndarray) or array.dtype.kind != "f" or not len(array):
             continue
         bad = ~np.isfinite(array.reshape(len(array), -1)).all(axis=1)
         if bad.any():

@@ -18,6 +18,7 @@ from pathlib import Path
 import numpy as np
 
 from .core import KINDS, DataError, FieldInfo, Options, RawData, encode_labels, label_info
+from .lazy import MappedArray, stored_npz_members, stream_decision
 
 _MISSING = {"", "na", "nan", "n/a", "null", "none", "?"}
 
@@ -158,8 +159,14 @@ def _no_missing(path: Path, name: str, values: list[str], lines: list[int]) -> N
 
 
 def load_npz(path: Path, opts: Options) -> RawData:
-    """An .npz archive: arrays become fields by name (see the module docstring)."""
-    arrays = _read_npz(path)
+    """An .npz archive: arrays become fields by name (see the module docstring).
+
+    Image arrays stored uncompressed (np.savez, not savez_compressed) are memory-mapped instead
+    of read when the data section streams (option stream; auto: when they are large).
+    """
+    mapped = _mapped_images(path, opts)
+    arrays = _read_npz(path, skip=set(mapped))
+    arrays.update(mapped)
     class_names = arrays.pop("class_names", None)
     train: dict[str, np.ndarray] = {}
     val: dict[str, np.ndarray] = {}
@@ -198,19 +205,38 @@ def load_npz(path: Path, opts: Options) -> RawData:
                    val_sources=[f"{path} validation sample {i}" for i in range(n_val)] if val else None)
 
 
-def _read_npz(path: Path) -> dict[str, np.ndarray]:
+def _read_npz(path: Path, skip: set[str] | None = None) -> dict[str, np.ndarray]:
     try:
         # allow_pickle=False: an archive must never run code when loaded.
         with np.load(path, allow_pickle=False) as archive:
-            return {key: archive[key] for key in archive.files}
+            return {key: archive[key] for key in archive.files if key not in (skip or ())}
     except (OSError, ValueError, zipfile.BadZipFile, EOFError) as exc:
         raise DataError(f"{path}: not a readable .npz archive ({exc})") from exc
+
+
+def _mapped_images(path: Path, opts: Options) -> dict[str, MappedArray]:
+    """The archive's image arrays as memory maps, when the section streams them; else {}."""
+    try:
+        stored = stored_npz_members(path)
+    except (OSError, ValueError, zipfile.BadZipFile, EOFError):
+        return {}  # _read_npz reports an unreadable archive
+    images = {key: (offset, dtype, shape) for key, (offset, dtype, shape) in stored.items()
+              if len(shape) in (3, 4) and dtype.kind in "uif"
+              and _npz_kind(key, np.empty((0,) * len(shape), dtype)) == "image"}
+    decoded = sum(int(np.prod(shape)) * 4 for _, _, shape in images.values())
+    if not images or not stream_decision(opts, decoded):
+        return {}
+    return {key: MappedArray(path, offset, dtype, shape, scale=1 / 255 if dtype == np.uint8 else 1.0,
+                             add_channel=False)
+            for key, (offset, dtype, shape) in images.items()}
 
 
 def _npz_field(path: Path, name: str, arrays: list[np.ndarray],
                class_names: np.ndarray | None) -> tuple[list[np.ndarray], FieldInfo]:
     """Cast one field to float32/int64 and describe it; the kind comes from its name or rank."""
     sample_shape = tuple(arrays[0].shape[1:])
+    if isinstance(arrays[0], MappedArray):  # scaled to float32 in [0, 1] as it is read
+        return arrays, FieldInfo(sample_shape, "float32", None, None, "image")
     kind = _npz_kind(name, arrays[0])
     if arrays[0].dtype.kind in "US" and arrays[0].ndim == 1:
         # Text class names as labels: ids in sorted order, the texts become class names.
