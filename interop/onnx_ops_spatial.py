@@ -183,15 +183,8 @@ def _global_max(b, node):
 @rule("ReduceMean", ("AdaptiveAvgPool1d", "AdaptiveAvgPool2d", "AdaptiveAvgPool3d", "GlobalAvgPool"),
       "over every spatial axis: a global average pool (keepdims=1 keeps (C, 1, 1))")
 def _reduce_mean(b, node):
-    a = attributes(node)
-    x = b.value(node.input[0])
-    axes = list(a.get("axes", []))
-    if b.opset >= 18 and len(node.input) > 1:
-        axes = [int(v) for v in b.need_const(node, 1, "axes").reshape(-1)]
-    spatial = set(range(2, x.rank))
-    if sorted(v % x.rank for v in axes) != sorted(spatial) or not spatial:
-        raise Unmappable(f"averages over axes {axes}; only a mean over every spatial axis maps "
-                         "(a global average pool)")
+    a, x, spatial = _spatial_reduction(b, node, "averages", "only a mean over every spatial axis "
+                                       "maps (a global average pool)")
     if a.get("keepdims", 1):
         b.set_output(node, b.add(node, f"AdaptiveAvgPool{len(spatial)}d", {"output_size": 1}, [x]))
     else:
@@ -231,14 +224,8 @@ _HAS_PAD = gc.has_spec("Pad")
       if _HAS_ADAPTIVE_MAX else ("GlobalMaxPool", "Reshape"),
       "over every spatial axis: a global max pool (keepdims=1 keeps (C, 1, 1))")
 def _reduce_max(b, node):
-    a = attributes(node)
-    x = b.value(node.input[0])
-    axes = list(a.get("axes", []))
-    if b.opset >= 18 and len(node.input) > 1:
-        axes = [int(v) for v in b.need_const(node, 1, "axes").reshape(-1)]
-    spatial = set(range(2, x.rank))
-    if sorted(v % x.rank for v in axes) != sorted(spatial) or not spatial:
-        raise Unmappable(f"takes the maximum over axes {axes}; only every spatial axis maps (a global max pool)")
+    a, x, _ = _spatial_reduction(b, node, "takes the maximum", "only every spatial axis maps "
+                                 "(a global max pool)")
     if a.get("keepdims", 1):
         _global_max(b, node)
     else:
@@ -274,3 +261,15 @@ def _pad_rule(b, node):
         pad_node(b, node, x, [int(p) for p in pads], mode, value)
 
 
+def _spatial_reduction(b, node, verb: str, only: str):
+    """A Reduce* node's attributes, input and spatial axes, refused unless it reduces over every
+    spatial axis (axes as an attribute, or as an input from opset 18)."""
+    a = attributes(node)
+    x = b.value(node.input[0])
+    axes = list(a.get("axes", []))
+    if b.opset >= 18 and len(node.input) > 1:
+        axes = [int(v) for v in b.need_const(node, 1, "axes").reshape(-1)]
+    spatial = set(range(2, x.rank))
+    if sorted(v % x.rank for v in axes) != sorted(spatial) or not spatial:
+        raise Unmappable(f"{verb} over axes {axes}; {only}")
+    return a, x, spatial
