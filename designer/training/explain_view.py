@@ -175,7 +175,8 @@ class ExplainTab(QWidget):
 def describe(summary: dict[str, Any]) -> str:
     """One line under the figure: the decision, and how far the deletion curve trusts the map."""
     where = f"sample {summary['sample']}" if summary.get("sample") is not None else "the file"
-    verdict = "falls faster than a random order" if summary["area"] < summary["random_area"] else \
+    faster = summary.get("faithful", summary["area"] < summary["random_area"])  # the engine's verdict, ties included
+    verdict = "falls faster than a random order" if faster else \
         "does not fall faster than a random order: do not trust this map"
     text = (f"Why '{summary['target_name']}' (p = {summary['probability']:.2f}) for {where}; predicted "
             f"'{summary['predicted_name']}'. Deletion area {summary['area']:.3f} against "

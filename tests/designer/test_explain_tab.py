@@ -91,3 +91,19 @@ def test_an_untrained_graph_says_to_train_first(make_window, monkeypatch, tmp_pa
     tab.request()
     assert "Train the model first" in tab.info.text()
     assert not window.training.engine.alive  # nothing was started for it
+
+
+def test_a_tie_with_the_random_order_is_not_called_faster():
+    """Seen in the window on husky_wolf: 'Deletion area 0.987 against 0.987 at random: the probability
+    falls faster than a random order' (0.98677 < 0.98697). A tie must not read as a trustworthy map."""
+    from designer.training.explain_view import describe
+    from explain.faithfulness import DeletionCurve
+
+    def summary(area, random_area):
+        curve = DeletionCurve([0.0, 1.0], [1.0, 1.0], [1.0, 1.0], area, random_area)
+        return {"sample": 0, "target_name": "husky", "probability": 0.97, "predicted_name": "husky",
+                "area": area, "random_area": random_area, "faithful": curve.faster_than_random}
+
+    assert "does not fall faster" in describe(summary(0.98677, 0.98697))
+    assert "does not fall faster" in describe(summary(0.6, 0.4))
+    assert "falls faster than a random order." in describe(summary(0.2, 0.5))
