@@ -74,10 +74,12 @@ class ExplainTab(QWidget):
         self.pixel.setObjectName("explainPixelEdit")
         self.pixel.setPlaceholderText("centre")
         self.pixel.setMaximumWidth(70)
+        self.pixel.setMinimumWidth(self.pixel.fontMetrics().horizontalAdvance("centre") + 16)
         self.pixel.setToolTip("A segmentation head's pixel as row,column (empty: the centre)")
         self.explain_button = QPushButton("Explain")
         self.explain_button.setObjectName("explainButton")
-        self.info = QLabel("Train the model (or pick a run), then ask why it decided.")
+        self.info = QLabel("Pick a sample, a method and a class, then click Explain: it explains the "
+                           "latest training run, or the run picked in the Runs dock.")
         self.info.setObjectName("explainInfo")
         self.info.setWordWrap(True)
         self.picture = PictureView("explainView", "The attribution and its deletion curve appear here.")
@@ -86,9 +88,10 @@ class ExplainTab(QWidget):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
         layout = QVBoxLayout(self)
-        for entries in ((("Sample", self.sample), (None, self.file_button), ("Method", self.method)),
-                        (("Class", self.target), ("Layer", self.layer), ("Pixel", self.pixel),
-                         (None, self.explain_button))):
+        # Explain on the first row, so the second has room for "predicted class" and "last convolution"
+        for entries in ((("Sample", self.sample), (None, self.file_button), ("Method", self.method),
+                         (None, self.explain_button)),
+                        (("Class", self.target), ("Layer", self.layer), ("Pixel", self.pixel))):
             row = QHBoxLayout()
             for label, widget in entries:
                 if label:
