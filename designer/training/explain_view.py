@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QComboBox,
@@ -88,9 +88,9 @@ class ExplainTab(QWidget):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
         layout = QVBoxLayout(self)
-        # Explain on the first row, so the second has room for "predicted class" and "last convolution"
-        for entries in ((("Sample", self.sample), (None, self.file_button), ("Method", self.method),
-                         (None, self.explain_button)),
+        # Explain beside the line under the controls, so the rows have room for "Integrated Gradients",
+        # "predicted class" and "last convolution" in a 450-pixel dock
+        for entries in ((("Sample", self.sample), (None, self.file_button), ("Method", self.method)),
                         (("Class", self.target), ("Layer", self.layer), ("Pixel", self.pixel))):
             row = QHBoxLayout()
             for label, widget in entries:
@@ -98,7 +98,10 @@ class ExplainTab(QWidget):
                     row.addWidget(QLabel(label))
                 row.addWidget(widget, 1 if isinstance(widget, QComboBox) else 0)
             layout.addLayout(row)
-        layout.addWidget(self.info)
+        info_row = QHBoxLayout()
+        info_row.addWidget(self.info, 1)
+        info_row.addWidget(self.explain_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(info_row)
         layout.addWidget(self.picture, 1)
         self.explain_button.clicked.connect(self.request)
         self.file_button.clicked.connect(self._pick_file)
