@@ -94,8 +94,9 @@ class TranslationsTab(QWidget):
         body.setObjectName("translationsSplitter")
         body.addWidget(self.table)
         body.addWidget(self.attention)
-        body.setStretchFactor(0, 1)
-        body.setStretchFactor(1, 1)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
+        body.setSizes([600, 400])  # a ratio: three columns of words beside one map
         layout = QVBoxLayout(self)
         layout.addLayout(row)
         layout.addWidget(body, 1)

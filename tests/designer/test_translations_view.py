@@ -21,6 +21,7 @@ def test_long_sentences_wrap_into_rows_tall_enough_to_read(qtbot):
             for _ in range(3)]
     tab.set_translations(Translations(rows=rows, exact=3), epoch=1)
     qtbot.waitExposed(tab)
+    assert tab.table.width() >= 200  # three columns of sentences beside the map (its minimum: 240)
     metrics = QFontMetrics(tab.table.font())
     for i in range(3):
         for j in range(3):
