@@ -79,6 +79,8 @@ class TranslationsTab(QWidget):
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         self.table.setWordWrap(True)
         self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        # a scroll bar appearing narrows the stretched columns: their words wrap onto more lines
+        self.table.horizontalHeader().sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         self.sample = QSpinBox()
         self.sample.setObjectName("attentionSampleSpin")
         self.sample.setToolTip("Which sentence's attention map to show")

@@ -18,12 +18,13 @@ def test_long_sentences_wrap_into_rows_tall_enough_to_read(qtbot):
     source = ["the", "big", "black", "dog", "likes", "the", "small", "white", "cat"]
     target = ["le", "grand", "chien", "noir", "aime", "le", "petit", "chat", "blanc"]
     rows = [Translation(source, target, target, np.full((len(target) + 1, len(source)), 1 / len(source)))
-            for _ in range(3)]
-    tab.set_translations(Translations(rows=rows, exact=3), epoch=1)
+            for _ in range(8)]
+    tab.set_translations(Translations(rows=rows, exact=8), epoch=1)  # more rows than fit: a scroll bar
     qtbot.waitExposed(tab)
+    qtbot.wait(100)  # the scroll bar's layout pass narrows the columns after the rows were sized
     assert tab.table.width() >= 200  # three columns of sentences beside the map (its minimum: 240)
     metrics = QFontMetrics(tab.table.font())
-    for i in range(3):
+    for i in range(8):
         for j in range(3):
             text = tab.table.item(i, j).text()
             width = tab.table.columnWidth(j) - 8  # the cell's margins
