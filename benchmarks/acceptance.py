@@ -77,6 +77,10 @@ CASES = [
     Case("transformer", "val exact match >= 0.95 (greedy decoding), reached within 180 s of training",
          _translator),
     Case("rnn_classifier", "val accuracy >= 0.95", lambda r, x: r.final.get("val_accuracy", 0) >= 0.95),
+    # tokens_synth with segments (the segment ids are fixed halves and carry no label): the class
+    # is set by 1-3 marker tokens at random places, and the classifier reads position 0 only,
+    # so only attention that carries the markers to that position gets above chance.
+    Case("bert_tiny", "val accuracy >= 0.90", lambda r, x: r.final.get("val_accuracy", 0) >= 0.90),
 ]
 
 
@@ -98,6 +102,8 @@ def run_case(case: Case, device: str, out: Path) -> dict[str, Any]:
             "wall_seconds": round(sum(w for *_, w in runs), 1), "overrides": case.overrides,
             "sample_grids": extra["sample_grids"], "first_val": result.history[0] if result.history else {},
             "seconds_to_exact_match": extra.get("seconds_to_exact_match"),
+            "cpu_seconds": round(max(x["cpu_seconds"] for _, x, *_ in runs), 1),
+            "cpu_seconds_to_exact_match": extra.get("cpu_seconds_to_exact_match"),
             "seeds": per_seed if len(runs) > 1 else None,
             "mean_val_accuracy": extra["mean_val_accuracy"] if len(runs) > 1 else None,
             "min_val_accuracy": extra["min_val_accuracy"] if len(runs) > 1 else None}
@@ -109,11 +115,11 @@ def _run_seed(case: Case, device: str, out: Path, seed: int) -> tuple[RunResult,
 
     def on_event(e: dict[str, Any]) -> None:
         if e["type"] == "step" and "first" not in times:
-            times["first"] = time.perf_counter()
+            times["first"], times["first_cpu"] = time.perf_counter(), time.process_time()
         if e["type"] == "epoch":
-            times["last"] = time.perf_counter()
+            times["last"], times["last_cpu"] = time.perf_counter(), time.process_time()
             if e["metrics"].get("exact_match", 0) >= 0.95 and "bar" not in times:
-                times["bar"] = times["last"]
+                times["bar"], times["bar_cpu"] = times["last"], times["last_cpu"]
 
     run_dir = out / f"{case.template}-seed{seed}"
     started = time.perf_counter()
@@ -122,7 +128,9 @@ def _run_seed(case: Case, device: str, out: Path, seed: int) -> tuple[RunResult,
     wall = time.perf_counter() - started
     samples = run_dir / "samples"
     extra = {"train_seconds": times.get("last", 0) - times.get("first", 0),
+             "cpu_seconds": times.get("last_cpu", 0) - times.get("first_cpu", 0),
              "seconds_to_exact_match": times["bar"] - times["first"] if "bar" in times else None,
+             "cpu_seconds_to_exact_match": times["bar_cpu"] - times["first_cpu"] if "bar" in times else None,
              "sample_grids": len(list(samples.glob("*.png"))) if samples.exists() else 0}
     return result, extra, graph, wall
 
@@ -132,8 +140,8 @@ def markdown(rows: list[dict[str, Any]], device: str) -> str:
 
     lines = [f"Device: {device} ({platform.processor() or platform.machine()}), "
              f"{torch.get_num_threads()} torch threads. Command: `.venv/bin/python benchmarks/acceptance.py`",
-             "", "| template | data | bar | result | epochs | training s | pass |",
-             "|---|---|---|---|---|---|---|"]
+             "", "| template | data | bar | result | epochs | training s | process CPU s | pass |",
+             "|---|---|---|---|---|---|---|---|"]
     for r in rows:
         f = r["final"]
         figures = ", ".join(f"{k} {v:.4f}" for k, v in f.items()
@@ -143,7 +151,8 @@ def markdown(rows: list[dict[str, Any]], device: str) -> str:
         if r["sample_grids"]:
             figures += f", {r['sample_grids']} sample grids"
         if r.get("seconds_to_exact_match") is not None:
-            figures += f"; exact match >= 0.95 after {r['seconds_to_exact_match']:.0f} s of training"
+            figures += (f"; exact match >= 0.95 after {r['seconds_to_exact_match']:.0f} s of training "
+                        f"({r['cpu_seconds_to_exact_match']:.0f} process CPU s)")
         if r.get("seeds"):
             each = ", ".join(f"seed {s['seed']}: {s['val_accuracy']:.4f} in {s['train_seconds']} s"
                              for s in r["seeds"])
@@ -152,7 +161,7 @@ def markdown(rows: list[dict[str, Any]], device: str) -> str:
         data = r["data"].get("dataset")
         over = f" (with {json.dumps(r['overrides'])})" if r["overrides"] else ""
         lines.append(f"| {r['template']}{over} | {data} | {r['bar']} | {figures or r['error']} | "
-                     f"{r['epochs']} | {r['train_seconds']} | {'yes' if r['passed'] else 'NO'} |")
+                     f"{r['epochs']} | {r['train_seconds']} | {r['cpu_seconds']} | {'yes' if r['passed'] else 'NO'} |")
     return "\n".join(lines)
 
 

@@ -1,8 +1,9 @@
-"""Real architectures at a CPU-sized scale: resnet, mobilenet_v2 and unet trained briefly on
-built-in data, to show each learns (the exact ImageNet-size networks are checked by counting in
+"""Real architectures at a CPU-sized scale: resnet, mobilenet_v2, unet and pix2pix (both
+directions) trained briefly on built-in data, to show each learns (the exact ImageNet-size networks are checked by counting in
 tests/templates/test_templates_torchvision.py and tests/graph_core/test_cost.py).
 
     .venv/bin/python benchmarks/real_architectures.py            # prints a Markdown table
+    .venv/bin/python benchmarks/real_architectures.py pix2pix    # only the templates named
 
 One thread, a few epochs each: a record of what learning looks like at this size, not a bar.
 """
@@ -25,7 +26,17 @@ CASES = [
     ("mobilenet_v2", {"width_mult": 0.5}, {"epochs": 3}),
     ("unet", {"variant": "padded", "depth": 2, "base_channels": 16}, {"epochs": 3}),
     ("unet", {"variant": "valid", "depth": 2, "base_channels": 16}, {"epochs": 3}),
+    ("pix2pix", {"direction": "mask_to_image"}, {"epochs": 10}),
+    ("pix2pix", {"direction": "image_to_mask"}, {"epochs": 10}),
 ]
+
+
+def _metric(name: str, params: dict) -> str:
+    """The validation metric to follow: IoU for segmentations, the L1 head's error for pix2pix's
+    painting (the GAN regime reports the metrics of the generator's heads)."""
+    if name == "unet" or params.get("direction") == "image_to_mask":
+        return "val_miou"
+    return "val_mae" if name == "pix2pix" else "val_accuracy"
 
 
 def main() -> int:
@@ -34,10 +45,13 @@ def main() -> int:
     torch.set_num_threads(1)
     print("| template | params | parameters | MACs / sample | epochs | first → last val metric | seconds |")
     print("|---|---|---|---|---|---|---|")
+    only = set(sys.argv[1:])
     for name, params, overrides in CASES:
+        if only and name not in only:
+            continue
         graph = templates.build(name, **params)
         summary = gc.summarize(graph)
-        metric = "val_miou" if name == "unet" else "val_accuracy"
+        metric = _metric(name, params)
         start = time.perf_counter()
         with tempfile.TemporaryDirectory() as out:
             result = train(graph, {"device": "cpu", "out": out, "samples": False, **overrides})

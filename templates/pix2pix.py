@@ -7,20 +7,37 @@ The generator reads a data field instead of noise (a conditional GAN); the GAN r
 the mask, adds the L1 head to the generator's loss, and counts every patch's score. Unlike the
 paper, the discriminator sees the image alone, not the (mask, image) pair: Netwright's
 Discriminator scores one sample.
+
+`direction="image_to_mask"` is the slide itself (Luc et al., 2016, "Semantic segmentation using
+adversarial networks"): the same U-Net reads the image and gives per-pixel class
+log-probabilities (LogSoftmax), an nll head scores them against the mask, and the PatchGAN
+judges the predicted class map against the true mask one-hot encoded (Input -> OneHot ->
+real). The discriminator's block starts with a Softmax: softmax(log p) = p, so it sees the
+predicted probabilities; the real one-hot passes through the same Softmax and arrives softened
+(0.47 on the true class of 4), which keeps the discriminator from telling real from predicted
+by exact zeros and ones alone (the difficulty Luc et al. discuss).
 """
 
 from __future__ import annotations
 
 from graph_core import Graph
 
-from .catalog import TemplateError, p_float, p_int, template
+from .catalog import TemplateError, p_choice, p_float, p_int, template
 from .sketch import Sketch
 
+DIRECTIONS = ("mask_to_image", "image_to_mask")
 
-def _patchgan(channels: int, base: int, layers: int) -> Graph:
-    """C64-C128-C256 (stride 2, 2, then 1) and a one-channel 4×4 convolution: a map of patch scores."""
+
+def _patchgan(channels: int, base: int, layers: int, softmax: bool = False) -> Graph:
+    """C64-C128-C256 (stride 2, 2, then 1) and a one-channel 4×4 convolution: a map of patch scores.
+
+    With `softmax` the sample (class log-probabilities, or a one-hot mask) first goes through a
+    Softmax over the classes.
+    """
     c = Sketch("patchgan")
     y = c.add("sample", "Input", 0, shape=[])
+    if softmax:
+        y = c.then(y, "d_probs", "Softmax", dim=1)
     for k in range(1, layers + 1):
         stride = 2 if k < layers else 1
         y = c.then(y, f"d_conv{k}", "Conv2d", out_channels=base * 2 ** (k - 1), kernel_size=4, stride=stride,
@@ -37,7 +54,11 @@ def _patchgan(channels: int, base: int, layers: int) -> Graph:
     "pix2pix",
     "pix2pix: a U-Net generator paints an image from a segmentation mask, and a PatchGAN "
     "discriminator judges every patch of it as real or painted. An L1 head keeps the painting "
-    "close to the true image while the adversary makes it sharp — trained on shapes_seg.",
+    "close to the true image while the adversary makes it sharp — trained on shapes_seg. Turned "
+    "around (image_to_mask), the U-Net segments the image and the discriminator judges its class "
+    "map against the true mask.",
+    p_choice("direction", "mask_to_image", DIRECTIONS, "mask_to_image: paint an image from a mask; "
+             "image_to_mask: segment an image, the discriminator judging the predicted mask"),
     p_int("image_size", 32, "side of the square images (divisible by 2^depth)", minimum=16),
     p_int("num_classes", 4, "classes in the mask (shapes_seg: 4)", minimum=2),
     p_int("channels", 1, "image channels"),
@@ -45,15 +66,25 @@ def _patchgan(channels: int, base: int, layers: int) -> Graph:
     p_int("base_channels", 16, "filters at the first level (64 in the paper); doubled at each level"),
     p_float("l1_weight", 100.0, "weight of the L1 head against the adversarial loss (100 in the paper)",
             minimum=0.0),
+    p_float("seg_weight", 100.0, "image_to_mask: weight of the per-pixel nll head against the adversarial "
+            "loss", minimum=0.0),
 )
-def pix2pix(image_size: int, num_classes: int, channels: int, depth: int, base_channels: int,
-            l1_weight: float) -> Graph:
+def pix2pix(direction: str, image_size: int, num_classes: int, channels: int, depth: int, base_channels: int,
+            l1_weight: float, seg_weight: float) -> Graph:
     if image_size % 2 ** depth:
         raise TemplateError(f"pix2pix: image_size {image_size} must be divisible by 2^depth = {2 ** depth}")
+    to_mask = direction == "image_to_mask"
     s = Sketch("pix2pix")
-    real = s.add("image", "Input", 0, 0, name="real images", shape=[channels, image_size, image_size], field="image")
+    image = s.add("image", "Input", 0, 0, name="real images" if not to_mask else "images",
+                  shape=[channels, image_size, image_size], field="image")
     mask = s.add("mask", "Input", 0, 1.5, shape=[image_size, image_size], dtype="int64", field="mask")
-    x = s.then(mask, "onehot", "OneHot", num_classes=num_classes)
+    if to_mask:  # the generator reads the image; the true mask, one-hot, is the real sample
+        x = image
+        real = s.add("real_onehot", "OneHot", 1, 0, name="true masks (one-hot)", num_classes=num_classes)
+        s.wire(mask, real)
+    else:  # the generator reads the mask, one-hot; the true image is the real sample
+        x = s.then(mask, "onehot", "OneHot", num_classes=num_classes)
+        real = image
     skips = []
     for k in range(1, depth + 1):  # C64-C128-...: 4×4 stride-2 convolutions, InstanceNorm, LeakyReLU
         x = s.then(x, f"down{k}", "Conv2d", out_channels=base_channels * 2 ** (k - 1), kernel_size=4, stride=2,
@@ -72,10 +103,17 @@ def pix2pix(image_size: int, num_classes: int, channels: int, depth: int, base_c
         join = s.then(x, f"skip{k}", "Concat", dim=1)
         s.wire(skips[k - 1], join)
         x = join
-    x = s.then(x, "to_image", "ConvTranspose2d", out_channels=channels, kernel_size=4, stride=2, padding=1, row=1.5)
-    fake = s.then(x, "painted", "Sigmoid")  # shapes_seg pixels lie in [0, 1]
-    s.then(fake, "l1", "Output", loss="l1", target="image", weight=l1_weight, row=2.5)
-    s.graph.blocks["patchgan"] = _patchgan(channels, base_channels, 3)
+    if to_mask:
+        x = s.then(x, "to_mask", "ConvTranspose2d", out_channels=num_classes, kernel_size=4, stride=2, padding=1,
+                   row=1.5)
+        fake = s.then(x, "log_probs", "LogSoftmax", dim=1)  # per-pixel class log-probabilities
+        s.then(fake, "segment", "Output", loss="nll", target="mask", weight=seg_weight, row=2.5)
+    else:
+        x = s.then(x, "to_image", "ConvTranspose2d", out_channels=channels, kernel_size=4, stride=2, padding=1,
+                   row=1.5)
+        fake = s.then(x, "painted", "Sigmoid")  # shapes_seg pixels lie in [0, 1]
+        s.then(fake, "l1", "Output", loss="l1", target="image", weight=l1_weight, row=2.5)
+    s.graph.blocks["patchgan"] = _patchgan(num_classes if to_mask else channels, base_channels, 3, softmax=to_mask)
     d = s.add("discriminator", "Discriminator", s.col(fake) + 1, 0.75, block="patchgan")
     s.wire(real, d, "out", "real")
     s.wire(fake, d, "out", "fake")

@@ -13,7 +13,7 @@ from graph_core import Edge, Graph
 
 from .catalog import TemplateError, p_bool, p_choice, p_float, p_int, p_text, template
 from .torchvision_nets import STATE_DICT, mobilenet_v2, resnet
-from .vgg import _features, _image_data, torchvision_vgg_keys
+from .vgg import _image_data, transfer_vgg
 
 BASES = ("vgg", "resnet", "mobilenet_v2")
 _DEPTHS = {"vgg": (16, (11, 13, 16, 19)), "resnet": (18, (18, 34, 50)), "mobilenet_v2": (0, (0,))}
@@ -108,22 +108,8 @@ def _head(graph: Graph, last: str, width: int, dropout: float, num_classes: int)
 def _transfer_vgg(depth: int, batch_norm: bool, weights: str, in_channels: int, input_size: int,
                   num_classes: int, head_width: int, dropout: float, fine_tune: bool,
                   fine_tune_lr_factor: float) -> Graph:
-    from .sketch import Sketch
-
-    s = Sketch(f"transfer_vgg{depth}" + ("_bn" if batch_norm else ""))
-    x = s.add("image", "Input", 0, shape=[in_channels, input_size, input_size], field="image")
-    if in_channels != 3:
-        x = s.then(x, "to_rgb", "Conv2d", out_channels=3, kernel_size=1)
-    x = _features(s, x, depth, batch_norm, input_size, frozen=not fine_tune,
-                  lr_factor=fine_tune_lr_factor if fine_tune else 1.0)
-    x = s.then(x, "gap", "GlobalAvgPool", src_port="y")
-    x = s.then(x, "head_fc", "Dense", out_features=head_width)
-    x = s.then(x, "head_relu", "ReLU")
-    x = s.then(x, "head_dropout", "Dropout", p=dropout)
-    x = s.then(x, "head_out", "Dense", out_features=num_classes)
-    s.then(x, "prediction", "Output", loss="cross_entropy", target="label")
-    graph = s.settings(_image_data(in_channels, input_size), optimizer="adam", lr=0.001, epochs=5,
-                       batch_size=64)
-    graph.training["init_weights"] = {"path": weights, "format": STATE_DICT,
-                                      "keys": torchvision_vgg_keys(depth, batch_norm, classifier=False)}
+    """The VGG base: transfer_vgg's graph, its weights loaded by name (a torchvision state dict)."""
+    graph = transfer_vgg(depth, batch_norm, weights, in_channels, input_size, num_classes, head_width,
+                         dropout, fine_tune, fine_tune_lr_factor)
+    graph.training["init_weights"]["format"] = STATE_DICT
     return graph

@@ -147,7 +147,7 @@ def binding_issues(task: Task, info: Mapping[str, Any], dataset: str = "the data
     for h in task.heads:
         issues += ctx.head_issues(h)
     if task.regime == GAN and task.gan_real is None:
-        issues.append(DataIssue("discriminator", "its real input must come straight from a data Input node"))
+        issues.append(DataIssue("discriminator", "its real input must come straight from a data Input node (or through one OneHot)"))
     return issues
 
 

@@ -248,7 +248,7 @@ class GanRegime(Regime):
         self.loss_names = ["loss", "d_loss", "g_loss", "d_x", "d_g_z"]
 
     def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
-        real = batch[self.real_field].float()
+        real = self._real(batch)
         z = self._generator_input(batch, n)
         with self.autocast():
             fake = self.g_fwd(z)
@@ -267,6 +267,14 @@ class GanRegime(Regime):
         self._update(g_loss, 1, self.g_params)
         dx, dgz = self._prob(d_real.detach()).mean(), self._prob(d_fake.detach()).mean()
         return torch.stack([d_loss.detach() + g_loss.detach(), d_loss.detach(), g_loss.detach(), dx, dgz])
+
+    def _real(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
+        """The real samples: the field itself, or its one-hot encoding when an Input -> OneHot
+        feeds the discriminator (a mask, judged against the generator's per-pixel class scores)."""
+        real = batch[self.real_field]
+        if self.task.gan_real_classes is None:
+            return real.float()
+        return F.one_hot(real.long(), self.task.gan_real_classes).movedim(-1, 1).float()
 
     def _bce(self, scores: torch.Tensor, label: float) -> torch.Tensor:
         """The discriminator's loss against an all-`label` target: on logits, or on probabilities
@@ -294,8 +302,9 @@ class GanRegime(Regime):
 
     @torch.no_grad()
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
-        """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum)."""
-        acc = MetricAccumulator([])
+        """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum),
+        and the metrics of heads fed by the generator (pix2pix image -> mask: miou)."""
+        acc = MetricAccumulator(self.g_heads)
         sums: torch.Tensor | None = None
         seen = 0
         gen = torch.Generator(device=self.device).manual_seed(self.config.seed + 2)
@@ -303,11 +312,14 @@ class GanRegime(Regime):
         self.d_net.eval()
         try:
             for index, batch in feeder.sequential(batch_size):
-                real = batch[self.real_field].float()
+                real = self._real(batch)
                 z = self._generator_input(batch, len(index), gen)
                 with self.autocast():
                     d_real = self.d_net(real).float().reshape(len(index), -1)
-                    d_fake = self.d_net(self.g_net(z)).float().reshape(len(index), -1)
+                    fake = self.g_net(z)
+                    d_fake = self.d_net(fake).float().reshape(len(index), -1)
+                acc.add_outputs({h.node: fake for h in self.g_heads},
+                                {h.node: batch[h.target_field] for h in self.g_heads})
                 d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
                 g_loss = self._bce(d_fake, 1.0)
                 values = torch.stack([d_loss + g_loss, d_loss, g_loss, self._prob(d_real).mean(),
@@ -320,8 +332,9 @@ class GanRegime(Regime):
             self.d_net.train()
         if sums is not None:
             acc.add_losses(dict(zip(self.loss_names, (sums / seen).tolist())), seen)
-        losses, _ = acc.result()
-        metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0), "diversity": diversity}
+        losses, head_metrics = acc.result()
+        metrics = {"d_x": losses.pop("d_x", 0.0), "d_g_z": losses.pop("d_g_z", 0.0), "diversity": diversity,
+                   **head_metrics}
         return losses, metrics
 
     def _diversity(self, feeder: Feeder) -> float:
@@ -333,7 +346,7 @@ class GanRegime(Regime):
             noise = feeder.batch(torch.arange(min(64, len(feeder))))[self.condition]
         with self.autocast():
             fake = self.g_net(noise).float()
-        real = feeder.batch(torch.arange(min(len(feeder), len(fake))))[self.real_field].float()
+        real = self._real(feeder.batch(torch.arange(min(len(feeder), len(fake)))))
         return float(fake.std(0).mean() / real.std(0).mean().clamp_min(1e-8))
 
     @torch.no_grad()
@@ -348,9 +361,12 @@ class GanRegime(Regime):
                 fake = self.g_net(noise).float()
         finally:
             self.g_net.train()
-        if not grids.is_image_shape(tuple(fake.shape[1:])):
+        if self.task.gan_real_classes is not None:  # class scores per pixel: show the predicted masks
+            images = grids.masks_to_rgb(fake.argmax(1).cpu().numpy())
+        elif not grids.is_image_shape(tuple(fake.shape[1:])):
             return None
-        images = grids.to_rgb(fake.cpu().numpy())
+        else:
+            images = grids.to_rgb(fake.cpu().numpy())
         return grids.tile(images, 8, scale=grids.upscale_for(images.shape[1])), "generated"
 
 

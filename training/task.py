@@ -63,6 +63,9 @@ class Task:
     gan_real: str | None = None
     has_conv2d: bool = False
     gan_probabilities: bool = False  # the discriminator's head is bce_probs: it ends with a Sigmoid
+    # the real samples are the one-hot encoding of gan_real's field (Input -> OneHot -> real: a
+    # mask judged against the generator's per-pixel class scores); the number of classes, or None
+    gan_real_classes: int | None = None
     notes: list[str] = field(default_factory=list)
 
     @property
@@ -126,8 +129,9 @@ def collect(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) 
     has_conv2d = any(n.type in ("Conv2d", "ConvTranspose2d") for n in _all_nodes(graph))
     discriminators = list(graph.nodes_of_type("Discriminator"))
     if discriminators:
-        return Task(GAN, inputs, heads, _gan_real(graph, discriminators[0]), has_conv2d,
-                    gan_probabilities=_gan_probabilities(graph, discriminators[0]))
+        real, classes = _gan_real(graph, discriminators[0])
+        return Task(GAN, inputs, heads, real, has_conv2d,
+                    gan_probabilities=_gan_probabilities(graph, discriminators[0]), gan_real_classes=classes)
     if any(n.type == "Reparametrisation" for n in _all_nodes(graph)):
         regime = VAE
     elif any(h.kind == "reconstruct" for h in heads):
@@ -209,12 +213,21 @@ def teacher_forced(heads: list[Head], inputs: list[InputBinding]) -> list[tuple[
             for b in inputs if not b.noise and b.field == h.target_field and b.dtype == "int64"]
 
 
-def _gan_real(graph: gc.Graph, disc: gc.Node) -> str | None:
+def _gan_real(graph: gc.Graph, disc: gc.Node) -> tuple[str | None, int | None]:
+    """(the Input whose field holds the real samples, or None; the OneHot's classes when an
+    Input -> OneHot encodes them on the way, else None)."""
     wires = graph.edges_into(disc.id, "real")
     if not wires:
-        return None
+        return None, None
     src = graph.nodes.get(wires[0].src[0])
-    return src.id if src is not None and src.type == "Input" else None
+    classes = None
+    if src is not None and src.type == "OneHot":
+        classes = int(gc.resolved_params(src)["num_classes"])
+        before = graph.edges_into(src.id, "in")
+        src = graph.nodes.get(before[0].src[0]) if before else None
+    if src is None or src.type != "Input":
+        return None, None
+    return src.id, classes
 
 
 def _all_nodes(graph: gc.Graph):

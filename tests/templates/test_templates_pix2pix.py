@@ -1,16 +1,24 @@
 """pix2pix: a conditional GAN — the U-Net generator reads the mask (not noise), the PatchGAN
-scores every patch, and the L1 head joins the generator's loss."""
+scores every patch, and the L1 head joins the generator's loss; turned around (image -> mask), the
+U-Net segments and the PatchGAN judges the class map against the one-hot mask."""
 
 from __future__ import annotations
 
 import math
+from types import SimpleNamespace
 
+import numpy as np
 import pytest
 
 import graph_core as gc
 import templates
+from graph_core.loss_lint import lint_losses
 
 training = pytest.importorskip("training")
+torch = pytest.importorskip("torch")
+codegen = pytest.importorskip("codegen")
+from training.datasets import load_raw  # noqa: E402
+from training.regimes import GanRegime  # noqa: E402
 
 
 def test_the_generator_reads_the_mask_and_the_discriminator_scores_patches():
@@ -38,5 +46,67 @@ def test_pix2pix_trains_mask_to_image_on_shapes_seg(tmp_path):
     assert all(math.isfinite(v) for v in last.values())
     # the generator's loss holds the L1 term (×100): far above the adversarial term alone, and falling
     assert first["g_loss"] > 10 and last["g_loss"] < first["g_loss"]
+    samples = [e for e in events if e["type"] == "samples"]
+    assert samples and samples[-1]["kind"] == "generated"
+
+
+def test_image_to_mask_segments_and_the_discriminator_judges_the_class_map():
+    graph = templates.build("pix2pix", direction="image_to_mask")
+    assert gc.validate(graph) == []
+    assert list(lint_losses(graph)) == []  # nll after the LogSoftmax: the loss fits what feeds it
+    shapes = gc.infer_shapes(graph)
+    assert shapes["log_probs"].output_shape == (4, 32, 32)  # per-pixel class log-probabilities
+    assert shapes["real_onehot"].output_shape == (4, 32, 32)  # the true mask, one-hot
+    assert shapes["discriminator"].outputs["score"].shape == (1, 6, 6)
+    assert graph.nodes["segment"].params == {"loss": "nll", "target": "mask", "weight": 100.0}
+    assert "onehot" not in graph.nodes and "l1" not in graph.nodes
+    task = training.task.analyse(graph)
+    assert (task.regime, task.gan_real, task.gan_real_classes) == ("gan", "mask", 4)
+    assert [(h.node, h.kind) for h in task.heads] == [("segment", "segment")]
+    # the mask -> image direction keeps its real images straight from the Input
+    assert training.task.analyse(templates.build("pix2pix")).gan_real_classes is None
+
+
+def test_image_to_mask_compiles_and_exports_the_generator(tmp_path):
+    graph = templates.build("pix2pix", direction="image_to_mask", base_channels=4)
+    model = codegen.compile_graph(graph)
+    images = torch.rand(2, 1, 32, 32)
+    log_probs = model.generator(images)
+    assert tuple(log_probs.shape) == (2, 4, 32, 32)
+    assert torch.allclose(log_probs.exp().sum(1), torch.ones(2, 32, 32), atol=1e-5)
+    # the block's Softmax turns log-probabilities back into probabilities: softmax(log p) = p
+    assert tuple(model.discriminator(log_probs).shape) == (2, 1, 6, 6)
+    report = codegen.export_onnx(graph, tmp_path / "g.onnx", part="generator")
+    assert [s[1:] for _, s, _ in report.inputs] == [(1, 32, 32)]
+    assert report.max_abs_diff <= 1e-4
+
+
+def test_the_real_path_one_hot_encodes_the_mask():
+    graph = templates.build("pix2pix", direction="image_to_mask", num_classes=3)
+    task = training.task.analyse(graph)
+    regime = SimpleNamespace(task=task, real_field="mask")
+    mask = torch.tensor([[[0, 2], [1, 0]]])
+    real = GanRegime._real(regime, {"mask": mask})
+    assert tuple(real.shape) == (1, 3, 2, 2) and real.dtype == torch.float32
+    assert torch.equal(real.argmax(1), mask) and torch.equal(real.sum(1), torch.ones(1, 2, 2))
+
+
+@pytest.mark.slow
+def test_image_to_mask_beats_an_all_background_segmentation(tmp_path):
+    torch.manual_seed(0)
+    graph = templates.build("pix2pix", direction="image_to_mask", base_channels=8)
+    graph.data["limit"] = 192
+    events: list[dict] = []
+    result = training.train(graph, {"epochs": 4, "batch_size": 16, "device": "cpu", "out": str(tmp_path),
+                                     "seed": 0, "lr": 0.002}, on_event=events.append)
+    assert result.ok and result.regime == "gan", (result.error, result.issues)
+    steps = [e for e in events if e["type"] == "step"]
+    assert all(math.isfinite(v) for v in steps[-1]["losses"].values())
+    val = [e for e in events if e["type"] == "epoch" and e["split"] == "val"][-1]["metrics"]
+    # Predicting background everywhere: IoU of the background = its pixel share, 0 for the three
+    # shapes, so mIoU = share / 4 (every class appears in the masks).
+    masks = load_raw({"dataset": "shapes_seg", "n_samples": 192}).fields["mask"]
+    background = float(np.mean(masks == 0)) / 4
+    assert val["miou"] > background + 0.08, (val, background)
     samples = [e for e in events if e["type"] == "samples"]
     assert samples and samples[-1]["kind"] == "generated"

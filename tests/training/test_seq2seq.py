@@ -121,6 +121,30 @@ def test_seq2seq_trains_and_translates(tmp_path, capsys, attention):
     assert "reads at most 7" in capsys.readouterr().err
 
 
+def test_transformer_trains_and_translates(tmp_path, capsys):
+    import graph_core as gc
+
+    graph = templates.build("transformer", d_model=8, nhead=2, num_layers=1, dim_feedforward=16)
+    graph.data["n_samples"] = 200
+    result = training.train(graph, {"max_steps": 3, "epochs": 1, "batch_size": 32, "device": "cpu",
+                                    "out": str(tmp_path / "run"), "samples": False})
+    assert result.ok, (result.error, result.issues)
+    assert result.regime == SEQ2SEQ
+    vocab = json.loads((tmp_path / "run" / "vocab.json").read_text())
+    graph_file = tmp_path / "tr.json"
+    gc.save_graph(graph, graph_file)
+    code = main(["translate", str(graph_file), "--run", str(tmp_path / "run"), "the cat is black", "a dog"])
+    lines = capsys.readouterr().out.splitlines()
+    assert code == 0 and len(lines) == 2
+    assert all(w in vocab["target"] for line in lines for w in line.split())
+    # unknown words read as <unk>; a sentence longer than the Input refuses with the limit
+    assert main(["translate", str(graph_file), "--run", str(tmp_path / "run"), "the zebra"]) == 0
+    assert len(capsys.readouterr().out.splitlines()) == 1
+    assert main(["translate", str(graph_file), "--run", str(tmp_path / "run"),
+                 "the cat sees the black dog and the old house"]) == 1
+    assert "reads at most 7" in capsys.readouterr().err
+
+
 def test_translate_refuses_a_graph_that_is_not_a_translator(tmp_path, capsys):
     import graph_core as gc
 
