@@ -39,7 +39,7 @@ class ModelImporter:
             if not source:
                 return False
         if target is None:
-            suggested = str(Path(source).with_suffix(".json"))
+            suggested = str(free_name(Path(source)))
             target, _ = QFileDialog.getSaveFileName(self.window, "Save the imported graph as", suggested,
                                                     GRAPH_FILTER)
             if not target:
@@ -62,7 +62,7 @@ class ModelImporter:
         self.last_error = ""
         self.window.open_file(result.graph_path)
         self.window.statusBar().showMessage(
-            f"Imported {source.name}: {len(result.graph.nodes)} nodes, {result.file_params} parameters; "
+            f"Imported {source.name}: {len(result.graph.nodes)} nodes, {result.file_params:,} parameters; "
             f"weights in {result.weights_path.name}; "
             + (f"matches onnxruntime to {result.max_diff:.1g}" if result.max_diff is not None
                else f"not compared ({result.compare_error})"))
@@ -73,6 +73,15 @@ class ModelImporter:
         self.window.statusBar().showMessage(f"Could not import {source.name}: {lines[0]}")
         if os.environ.get("NETWRIGHT_NO_DIALOGS") != "1":
             QMessageBox.warning(self.window, "Could not import the model", self.last_error)
+
+
+def free_name(source: Path) -> Path:
+    """The graph file suggested for an imported `source`: model.json, else model_imported.json,
+    model_imported_2.json… (model.onnx often sits beside the graph it was exported from, which a
+    suggested model.json would overwrite, its weights file with it)."""
+    candidates = [source.with_suffix(".json"), source.with_name(f"{source.stem}_imported.json")]
+    candidates += (source.with_name(f"{source.stem}_imported_{i}.json") for i in range(2, 1000))
+    return next(p for p in candidates if not p.exists() and not p.with_suffix(".safetensors").exists())
 
 
 def install_import(window: QWidget, file_menu) -> ModelImporter:

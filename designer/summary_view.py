@@ -68,6 +68,9 @@ class SummaryView(QWidget):
                 if row != self._shown[k]:  # only rows whose content changed are rewritten
                     self._write_row(k, row)
             self._shown = rows
+            # columns as wide as their words: at 100 pixels each, MACs and activations sat past
+            # the edge of a 1280-pixel window's dock
+            self.table.resizeColumnsToContents()
             self.table.setUpdatesEnabled(True)
         frozen = summary.total_params - summary.trainable_params
         self.totals.setText(f"<b>{len(rows)} layers · {summary.total_params:,} parameters</b> "

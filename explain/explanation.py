@@ -82,7 +82,7 @@ class Explanation:
             "sample": self.sample, "label": self.label, "layer": self.layer,
             "pixel": list(self.pixel) if self.pixel else None, "seconds": round(self.seconds, 4),
             "input_shape": list(self.input.shape), "deletion": self.deletion.to_dict(),
-            "faithful": self.deletion.area < self.deletion.random_area,
+            "faithful": self.deletion.faster_than_random,
         }
         span = self.extras.get("motif_span")
         if span is not None:

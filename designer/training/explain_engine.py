@@ -37,7 +37,7 @@ def explain_request(message: dict[str, Any]) -> dict[str, Any]:
             result = explain(subject, message["method"], sample=message.get("sample"), values=values,
                              target=message.get("target"), layer=message.get("layer"),
                              pixel=message.get("pixel"))
-            answer["png"] = render(result, dpi=90)
+            answer["png"] = render(result, dpi=90, scale=0.6)  # the Results dock is ~450 px wide
         summary = result.to_dict()
         answer["summary"] = {k: v for k, v in summary.items() if k != "deletion"} | {
             "area": result.deletion.area, "random_area": result.deletion.random_area}

@@ -15,7 +15,7 @@ from __future__ import annotations
 from pathlib import Path
 from typing import Any
 
-from PySide6.QtCore import QObject, Signal
+from PySide6.QtCore import QObject, Qt, Signal
 from PySide6.QtGui import QImage
 from PySide6.QtWidgets import (
     QComboBox,
@@ -74,10 +74,12 @@ class ExplainTab(QWidget):
         self.pixel.setObjectName("explainPixelEdit")
         self.pixel.setPlaceholderText("centre")
         self.pixel.setMaximumWidth(70)
+        self.pixel.setMinimumWidth(self.pixel.fontMetrics().horizontalAdvance("centre") + 16)
         self.pixel.setToolTip("A segmentation head's pixel as row,column (empty: the centre)")
         self.explain_button = QPushButton("Explain")
         self.explain_button.setObjectName("explainButton")
-        self.info = QLabel("Train the model (or pick a run), then ask why it decided.")
+        self.info = QLabel("Pick a sample, a method and a class, then click Explain: it explains the "
+                           "latest training run, or the run picked in the Runs dock.")
         self.info.setObjectName("explainInfo")
         self.info.setWordWrap(True)
         self.picture = PictureView("explainView", "The attribution and its deletion curve appear here.")
@@ -86,16 +88,20 @@ class ExplainTab(QWidget):
             combo.setSizeAdjustPolicy(QComboBox.SizeAdjustPolicy.AdjustToMinimumContentsLengthWithIcon)
             combo.setMinimumContentsLength(8)
         layout = QVBoxLayout(self)
+        # Explain beside the line under the controls, so the rows have room for "Integrated Gradients",
+        # "predicted class" and "last convolution" in a 450-pixel dock
         for entries in ((("Sample", self.sample), (None, self.file_button), ("Method", self.method)),
-                        (("Class", self.target), ("Layer", self.layer), ("Pixel", self.pixel),
-                         (None, self.explain_button))):
+                        (("Class", self.target), ("Layer", self.layer), ("Pixel", self.pixel))):
             row = QHBoxLayout()
             for label, widget in entries:
                 if label:
                     row.addWidget(QLabel(label))
                 row.addWidget(widget, 1 if isinstance(widget, QComboBox) else 0)
             layout.addLayout(row)
-        layout.addWidget(self.info)
+        info_row = QHBoxLayout()
+        info_row.addWidget(self.info, 1)
+        info_row.addWidget(self.explain_button, 0, Qt.AlignmentFlag.AlignTop)
+        layout.addLayout(info_row)
         layout.addWidget(self.picture, 1)
         self.explain_button.clicked.connect(self.request)
         self.file_button.clicked.connect(self._pick_file)
@@ -175,7 +181,8 @@ class ExplainTab(QWidget):
 def describe(summary: dict[str, Any]) -> str:
     """One line under the figure: the decision, and how far the deletion curve trusts the map."""
     where = f"sample {summary['sample']}" if summary.get("sample") is not None else "the file"
-    verdict = "falls faster than a random order" if summary["area"] < summary["random_area"] else \
+    faster = summary.get("faithful", summary["area"] < summary["random_area"])  # the engine's verdict, ties included
+    verdict = "falls faster than a random order" if faster else \
         "does not fall faster than a random order: do not trust this map"
     text = (f"Why '{summary['target_name']}' (p = {summary['probability']:.2f}) for {where}; predicted "
             f"'{summary['predicted_name']}'. Deletion area {summary['area']:.3f} against "

@@ -13,6 +13,7 @@ from PySide6.QtWidgets import (
     QHeaderView,
     QLabel,
     QSpinBox,
+    QSplitter,
     QTableWidget,
     QTableWidgetItem,
     QVBoxLayout,
@@ -76,6 +77,10 @@ class TranslationsTab(QWidget):
         self.table.setHorizontalHeaderLabels(["source", "reference", "model"])
         self.table.horizontalHeader().setSectionResizeMode(QHeaderView.ResizeMode.Stretch)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
+        self.table.setWordWrap(True)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideNone)
+        # a scroll bar appearing narrows the stretched columns: their words wrap onto more lines
+        self.table.horizontalHeader().sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         self.sample = QSpinBox()
         self.sample.setObjectName("attentionSampleSpin")
         self.sample.setToolTip("Which sentence's attention map to show")
@@ -86,12 +91,17 @@ class TranslationsTab(QWidget):
         row.addWidget(self.info, 1)
         row.addWidget(QLabel("Attention of sentence"))
         row.addWidget(self.sample)
-        body = QHBoxLayout()
-        body.addWidget(self.table, 3)
-        body.addWidget(self.attention, 2)
+        # a splitter: the user can widen the sentences or the map; rows grow to show whole sentences
+        body = QSplitter(Qt.Orientation.Horizontal)
+        body.setObjectName("translationsSplitter")
+        body.addWidget(self.table)
+        body.addWidget(self.attention)
+        body.setStretchFactor(0, 3)
+        body.setStretchFactor(1, 2)
+        body.setSizes([600, 400])  # a ratio: three columns of words beside one map
         layout = QVBoxLayout(self)
         layout.addLayout(row)
-        layout.addLayout(body, 1)
+        layout.addWidget(body, 1)
         self.translations: Translations | None = None
         self.sample.valueChanged.connect(self._show_attention)
         self.table.currentCellChanged.connect(lambda r, *_: r >= 0 and self.sample.setValue(r))
@@ -103,9 +113,11 @@ class TranslationsTab(QWidget):
         for i, t in enumerate(rows):
             for j, words in enumerate((t.source, t.reference, t.model)):
                 item = QTableWidgetItem(" ".join(words))
+                item.setToolTip(" ".join(words))
                 if j == 2 and words != t.reference:
                     item.setForeground(QColor("#d92d20"))
                 self.table.setItem(i, j, item)
+        self.table.resizeRowsToContents()
         if translations is not None:
             self.info.setText(f"Epoch {epoch}: {translations.exact} of {len(rows)} sentences translated exactly "
                               "(greedy decoding; red: differs from the reference)")

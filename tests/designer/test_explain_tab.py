@@ -91,3 +91,41 @@ def test_an_untrained_graph_says_to_train_first(make_window, monkeypatch, tmp_pa
     tab.request()
     assert "Train the model first" in tab.info.text()
     assert not window.training.engine.alive  # nothing was started for it
+
+
+def test_a_tie_with_the_random_order_is_not_called_faster():
+    """Seen in the window on husky_wolf: 'Deletion area 0.987 against 0.987 at random: the probability
+    falls faster than a random order' (0.98677 < 0.98697). A tie must not read as a trustworthy map."""
+    from designer.training.explain_view import describe
+    from explain.faithfulness import DeletionCurve
+
+    def summary(area, random_area):
+        curve = DeletionCurve([0.0, 1.0], [1.0, 1.0], [1.0, 1.0], area, random_area)
+        return {"sample": 0, "target_name": "husky", "probability": 0.97, "predicted_name": "husky",
+                "area": area, "random_area": random_area, "faithful": curve.faster_than_random}
+
+    assert "does not fall faster" in describe(summary(0.98677, 0.98697))
+    assert "does not fall faster" in describe(summary(0.6, 0.4))
+    assert "falls faster than a random order." in describe(summary(0.2, 0.5))
+
+
+def test_the_controls_read_whole_at_the_results_dock_width(qtbot):
+    """Seen at 1280x800: 'predicted class' and 'last convolution' cut by their arrows, the Pixel
+    field's 'centre' shown as 'c…'."""
+    from PySide6.QtWidgets import QStyle, QStyleOptionComboBox
+
+    from designer.training.explain_view import ExplainTab
+
+    tab = ExplainTab()
+    qtbot.addWidget(tab)
+    tab.resize(480, 360)  # the Results dock's width in a 1280-pixel window
+    tab.show()
+    qtbot.waitExposed(tab)
+    for combo in (tab.method, tab.target, tab.layer):
+        option = QStyleOptionComboBox()
+        combo.initStyleOption(option)
+        room = combo.style().subControlRect(QStyle.ComplexControl.CC_ComboBox, option,
+                                            QStyle.SubControl.SC_ComboBoxEditField, combo).width()
+        assert combo.fontMetrics().horizontalAdvance(combo.currentText()) <= room, combo.currentText()
+    assert tab.pixel.width() >= tab.pixel.fontMetrics().horizontalAdvance(tab.pixel.placeholderText()) + 12
+    assert tab.explain_button.isVisible() and tab.explain_button.width() >= tab.explain_button.sizeHint().width()

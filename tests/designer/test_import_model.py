@@ -95,3 +95,29 @@ def test_refused_import_names_the_nodes_and_keeps_the_document(qtbot, make_windo
     _trigger_import(window, monkeypatch, tmp_path / "junk.onnx", tmp_path / "junk.json")
     assert "not an ONNX file" in window.importer.last_error
     assert dict(window.graph.nodes) == before and not (tmp_path / "junk.json").exists()
+
+
+def test_the_suggested_graph_file_never_overwrites_the_graph_the_onnx_came_from(make_window, tmp_path, monkeypatch):
+    """Seen in the window: `netwright new lenet -o l.json && netwright export l.json -o l.onnx`, then
+    File -> Import model… l.onnx suggested saving over l.json."""
+    import designer.import_dialog as dialog
+
+    source = _digits_cnn_file(tmp_path / "l.onnx")
+    (tmp_path / "l.json").write_text("{}")
+    suggested: list[str] = []
+
+    def save_as(_parent, _title, path, _filter):
+        suggested.append(path)
+        return "", ""  # the user cancels
+
+    monkeypatch.setattr(dialog.QFileDialog, "getOpenFileName", lambda *a, **k: (str(source), ""))
+    monkeypatch.setattr(dialog.QFileDialog, "getSaveFileName", save_as)
+    window = make_window()
+    file_menu = next(a.menu() for a in window.menuBar().actions() if a.text() == "&File")
+    next(a for a in file_menu.actions() if a.objectName() == "importModelAction").trigger()
+    assert suggested == [str(tmp_path / "l_imported.json")]
+    assert (tmp_path / "l.json").read_text() == "{}"
+    (tmp_path / "l_imported.safetensors").write_text("")  # a weights file left by an earlier import
+    assert dialog.free_name(source) == tmp_path / "l_imported_2.json"
+    (tmp_path / "l.json").unlink()
+    assert dialog.free_name(source) == tmp_path / "l.json"
