@@ -194,12 +194,50 @@ def _export(target: _Target, tmp: Path, high: int, dynamic_length: bool = False)
             axes[1] = torch.export.Dim(f"length_{name}", min=2, max=4096)
         dynamic.append(axes)
     try:
-        with _quiet():
+        with _quiet(), _fresh_rnn_dispatch():
             torch.onnx.export(target.module, args, str(tmp), dynamo=True, external_data=False,
                               verbose=False, input_names=target.input_names,
                               output_names=target.output_names, dynamic_shapes=tuple(dynamic))
     except Exception as exc:
         raise ExportError(f"the ONNX exporter failed: {type(exc).__name__}: {_first_line(exc)}") from exc
+
+
+@contextlib.contextmanager
+def _fresh_rnn_dispatch():
+    """Make an export trace aten.lstm / aten.gru afresh, whatever earlier exports left behind.
+
+    With dynamic shapes, torch.onnx swaps in while_loop decompositions of these ops (so a
+    sequence length can stay open); two process-wide caches make a second export in one process
+    fix the length silently (sizes those of the example input):
+      - the swap assigns to the op's py_kernels without clearing the op's per-dispatch-key
+        cache, which an earlier export left holding the ordinary decomposition: that one unrolls
+        the loop over the example's time steps;
+      - while_loop runs through torch.compile, and Dynamo's code for its wrapper, compiled
+        by an earlier export at a static length, is reused for the symbolic one (its guards
+        pass on the example's sizes), so the loop body keeps the static bounds.
+    Both are cleared before the export and after it (so nothing of it lingers); nothing else of
+    Dynamo's (a training run's torch.compile) is touched.
+    """
+    import importlib
+
+    import torch
+    from torch._dynamo.eval_frame import reset_code
+
+    ops = [torch.ops.aten.lstm.input, torch.ops.aten.gru.input]
+    loop = importlib.import_module("torch._higher_order_ops.while_loop").while_loop
+    codes = [c for c in loop.__code__.co_consts if getattr(c, "co_name", "") == "_while_loop_op_wrapper"]
+
+    def clear() -> None:
+        for op in ops:
+            op._dispatch_cache.clear()
+        for code in codes:
+            reset_code(code)
+
+    clear()
+    try:
+        yield
+    finally:
+        clear()
 
 
 def _axes(name: str, shape: tuple[int, ...], dynamic_length: bool) -> tuple:

@@ -310,6 +310,19 @@ def test_each_sequence_layer_exports_with_a_dynamic_length(tmp_path, type_name):
     assert report.inputs[0][1][:2] == ("batch", "length_x")
 
 
+@pytest.mark.parametrize("type_name", ["LSTM", "GRU"])
+def test_a_dynamic_length_export_after_a_static_one_in_the_same_process(tmp_path, type_name):
+    # a static export used to leave process-wide caches (the op's Python-dispatcher kernel,
+    # Dynamo's code for while_loop) that made the next dynamic one fix the length again
+    import onnx
+
+    assert export_onnx(sample_graph(type_name), tmp_path / "s.onnx").max_abs_diff <= TOLERANCE
+    report = export_onnx(sample_graph(type_name), tmp_path / "d.onnx", dynamic_length=True)
+    assert report.max_abs_diff <= TOLERANCE
+    dims = onnx.load(str(tmp_path / "d.onnx")).graph.input[0].type.tensor_type.shape.dim
+    assert [d.dim_param for d in dims[:2]] == ["batch", "length_x"]
+
+
 @pytest.mark.slow
 def test_a_plain_rnn_keeps_its_traced_length(tmp_path):
     # LSTM and GRU become ONNX's own LSTM/GRU ops, which take any length; a plain RNN is
