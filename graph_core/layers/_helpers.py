@@ -117,3 +117,9 @@ def kwargs(params: Mapping[str, Any], names: Sequence[str], defaults: Mapping[st
     """`, name=value` for each named parameter that differs from PyTorch's default."""
     parts = [f"{n}={fmt(params[n])}" for n in names if params[n] != defaults.get(n, object())]
     return "".join(", " + p for p in parts)
+
+
+def changed_kwargs(params: Mapping[str, Any], defaults: Sequence[tuple[str, Any]]) -> str:
+    """', key=value' for each parameter that differs from PyTorch's default, in the given order:
+    the constructor a person would write names only what they changed."""
+    return "".join(f", {key}={fmt(params[key])}" for key, default in defaults if params[key] != default)

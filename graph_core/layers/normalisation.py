@@ -6,7 +6,7 @@ as published). PyTorch's argument names and defaults; sizes that follow from the
 from __future__ import annotations
 
 from ..specs import Inference, LayerSpec, ShapeError, format_shape, register
-from ._helpers import IN, OUT, float_input, fmt, p_bool, p_float, p_int, single
+from ._helpers import IN, OUT, changed_kwargs, float_input, fmt, p_bool, p_float, p_int, single
 
 
 def _channels(x, type_name, ranks=(2, 3, 4)):
@@ -52,10 +52,8 @@ def _infer_instancenorm(params, inputs):
 
 def _instancenorm_module(params, inputs):
     x = single(inputs)
-    extra = ""
-    for key, default in (("eps", 1e-5), ("momentum", 0.1), ("affine", False), ("track_running_stats", False)):
-        if params[key] != default:
-            extra += f", {key}={fmt(params[key])}"
+    extra = changed_kwargs(params, (("eps", 1e-5), ("momentum", 0.1), ("affine", False),
+                                    ("track_running_stats", False)))
     return f"nn.InstanceNorm{x.rank - 1}d({x.shape[0]}{extra})"
 
 
@@ -79,10 +77,7 @@ def _infer_lrn(params, inputs):
 
 
 def _lrn_module(params, inputs):
-    extra = ""
-    for key, default in (("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)):
-        if params[key] != default:
-            extra += f", {key}={fmt(params[key])}"
+    extra = changed_kwargs(params, (("alpha", 1e-4), ("beta", 0.75), ("k", 1.0)))
     return f"nn.LocalResponseNorm({params['size']}{extra})"
 
 

@@ -11,7 +11,7 @@ encoder-decoder of a translator. The generated code reads as written by hand:
 from __future__ import annotations
 
 from ..specs import Inference, LayerSpec, PortSpec, ShapeError, TensorType, format_shape, register
-from ._helpers import fmt, p_bool, p_choice, p_float, p_int, single
+from ._helpers import changed_kwargs, fmt, p_bool, p_choice, p_float, p_int, single
 
 # gates per cell: the weight matrices each layer learns per direction
 _GATES = {"RNN": 1, "GRU": 3, "LSTM": 4}
@@ -80,9 +80,8 @@ def _module(type_name: str):
         args = f"{single(inputs).shape[1]}, {params['hidden_size']}"
         if type_name == "RNN" and params["nonlinearity"] != "tanh":
             args += f", nonlinearity={fmt(params['nonlinearity'])}"
-        for key, default in (("num_layers", 1), ("bias", True), ("dropout", 0.0), ("bidirectional", False)):
-            if params[key] != default:
-                args += f", {key}={fmt(params[key])}"
+        args += changed_kwargs(params, (("num_layers", 1), ("bias", True), ("dropout", 0.0),
+                                        ("bidirectional", False)))
         return f"nn.{type_name}({args}, batch_first=True)"
 
     return module
