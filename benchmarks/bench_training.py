@@ -1,16 +1,23 @@
 """Training-step overhead: Netwright's engine against a plain hand-written loop, same module.
 
-    .venv/bin/python benchmarks/bench_training.py [--steps 120] [--rounds 3] [--device cpu]
+    .venv/bin/python benchmarks/bench_training.py [--steps 600] [--rounds 5] [--threads 1] [--device cpu]
     .venv/bin/python benchmarks/bench_training.py --fast-mode --device cuda   # VGG-16, 224², batch 64
 
 For each model, the same compiled module (same initial weights), the same data and the same
 optimizer run (a) inside `training.train` with an event sink attached, as the designer and the
 CLI use it, and (b) in the textbook loop: zero_grad, forward, loss, backward, step, loss.item().
-Step time is the median interval between consecutive steps (epoch boundaries excluded, so
-validation and checkpoints are not counted). Augmentation is off in both (lenet's template turns
-it on; the textbook loop has none). Rounds alternate a/b side by side in one process,
-and the reported ratio is engine / hand loop (1.00 = no overhead); timing on this VM varies, so
-only the ratio measured side by side means anything.
+Augmentation is off in both (lenet's template turns it on; the textbook loop has none).
+
+A round runs (b) then (a), side by side; rounds repeat, and the ratio engine / hand loop is taken
+per round (1.00 = no overhead), so a neighbour's load that comes and goes hits both sides of a
+ratio alike. Per step means the mean over the steps inside epochs, warm-up (the first
+WARMUP_STEPS) and epoch boundaries (validation, checkpoints) left out: the engine's span runs from
+one loss report to the next within an epoch (a report carries the steps since the last, and its
+host read and events are inside the span), the hand loop's over the same kind of steps. Both
+wall time and this process's CPU time are taken; on a shared machine CPU time is the steadier
+figure at 1 thread (a neighbour's load stretches wall time, not the CPU time a step needs), and
+at 2 threads OpenMP's spinning makes CPU time mean little, so wall time is the figure there.
+The mlp trains on 10,000 moons (250 steps an epoch) so that its epochs hold several reports.
 
 `--fast-mode` is the GPU comparison from the training issue: VGG-16 at 3x224x224, batch 64, on
 random data written to a temporary NPZ; images/s of a plain fp32 eager loop of the compiled
@@ -21,6 +28,7 @@ the defaults plus torch.compile, in one run.
 from __future__ import annotations
 
 import argparse
+import os
 import statistics
 import sys
 import tempfile
@@ -36,17 +44,24 @@ import codegen  # noqa: E402
 import templates  # noqa: E402
 from training import prepare, train  # noqa: E402
 
-MODELS = {"mlp (moons, batch 32)": ("mlp", None, {}),
-          "lenet (digits 28x28, batch 64)": ("lenet", None, {})}
+MODELS = {"mlp (moons 10,000, batch 32)": ("mlp", {"dataset": "moons", "n_samples": 10000}, {}),
+          "lenet (digits 28x28, batch 32)": ("lenet", None, {})}
+WARMUP_STEPS = 20
 
 
 def engine_step_times(graph, steps: int, device: str, out: Path, extra: dict | None = None) -> list[float]:
-    """Per-step times measured between the engine's reports.
+    """Per-step times measured between the engine's reports (for --fast-mode)."""
+    return [wall / n for wall, _, n in engine_spans(graph, steps, device, out, extra)]
 
-    The engine reads losses back in reports of `steps` steps each (one step event per step,
-    emitted together), so a report's first event marks when its steps were done.
+
+def engine_spans(graph, steps: int, device: str, out: Path,
+                 extra: dict | None = None) -> list[tuple[float, float, int]]:
+    """(wall seconds, CPU seconds, steps) of each span between two loss reports in one epoch.
+
+    The engine reads losses back in reports of several steps (one step event per step, emitted
+    together), so a report's first event marks when its steps were done.
     """
-    reports: list[tuple[float, int, int]] = []  # (time, last step of the report, epoch)
+    reports: list[tuple[float, float, int, int]] = []  # (wall, cpu, last step of the report, epoch)
     left = [0]
 
     def on_event(e):
@@ -54,7 +69,7 @@ def engine_step_times(graph, steps: int, device: str, out: Path, extra: dict | N
             return
         if left[0] == 0:
             size = int(e.get("steps") or 1)
-            reports.append((time.perf_counter(), e["step"] + size - 1, e["epoch"]))
+            reports.append((time.perf_counter(), time.process_time(), e["step"] + size - 1, e["epoch"]))
             left[0] = size
         left[0] -= 1
 
@@ -64,14 +79,13 @@ def engine_step_times(graph, steps: int, device: str, out: Path, extra: dict | N
         raise SystemExit(f"training failed: {result.error}")
     if device.startswith("cuda"):
         torch.cuda.synchronize()
-    # pairs within one epoch only: validation and checkpoints are not steps
-    intervals = [(b[0] - a[0]) / (b[1] - a[1]) for a, b in zip(reports, reports[1:])
-                 if b[2] == a[2] and b[1] > a[1]]
-    return intervals[min(5, len(intervals) // 3):]  # skip warm-up (allocator, autotuning)
+    # spans within one epoch only (validation and checkpoints are not steps), after the warm-up
+    return [(b[0] - a[0], b[1] - a[1], b[2] - a[2]) for a, b in zip(reports, reports[1:])
+            if b[3] == a[3] and b[2] > a[2] and a[2] >= WARMUP_STEPS]
 
 
-def hand_loop_step_times(graph, steps: int, device: str) -> list[float]:
-    """The textbook loop over the same data, model and optimizer settings."""
+def hand_loop_spans(graph, steps: int, device: str) -> list[tuple[float, float, int]]:
+    """(wall seconds, CPU seconds, steps) of the textbook loop's steps inside epochs, after the warm-up."""
     c = graph.training
     data = prepare(graph.data, seed=0)
     head = next(graph.nodes_of_type("Output"))
@@ -83,11 +97,12 @@ def hand_loop_step_times(graph, steps: int, device: str) -> list[float]:
     model = codegen.compile_graph(graph).to(device)
     opt = torch.optim.Adam(model.parameters(), lr=c.get("lr", 1e-3))
     bs = c.get("batch_size", 64)
-    times, g = [], torch.Generator().manual_seed(0)
+    per_epoch = len(x_all) // bs
+    g = torch.Generator().manual_seed(0)
     order = torch.randperm(len(x_all), generator=g)
-    t_prev = None
+    spans, mark = [], None
     for i in range(steps):
-        start = (i * bs) % (len(order) - bs)
+        start = (i % per_epoch) * bs
         idx = order[start:start + bs]
         x, y = x_all[idx].to(device), y_all[idx].to(device)
         opt.zero_grad(set_to_none=True)
@@ -95,11 +110,20 @@ def hand_loop_step_times(graph, steps: int, device: str) -> list[float]:
         loss.backward()
         opt.step()
         loss.item()
-        now = time.perf_counter()
-        if t_prev is not None:
-            times.append(now - t_prev)
-        t_prev = now
-    return times[5:]
+        if i + 1 >= WARMUP_STEPS and ((i + 1) % per_epoch == 0 or i + 1 == steps):
+            now = (time.perf_counter(), time.process_time())
+            if mark is not None:
+                spans.append((now[0] - mark[0], now[1] - mark[1], i + 1 - mark[2]))
+            mark = None
+        elif i + 1 == WARMUP_STEPS or ((i + 1) % per_epoch == 1 and i + 1 > WARMUP_STEPS):
+            mark = (time.perf_counter(), time.process_time(), i + 1)
+    return spans
+
+
+def per_step(spans: list[tuple[float, float, int]]) -> tuple[float, float]:
+    """Mean (wall, CPU) seconds per step over the spans."""
+    n = sum(k for *_, k in spans)
+    return sum(w for w, _, _ in spans) / n, sum(c for _, c, _ in spans) / n
 
 
 def fast_mode(device: str, image_size: int, batch: int, steps: int) -> None:
@@ -143,8 +167,8 @@ def fast_mode(device: str, image_size: int, batch: int, steps: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=120)
-    parser.add_argument("--rounds", type=int, default=3)
+    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
     parser.add_argument("--fast-mode", action="store_true", help="the VGG-16 GPU comparison instead")
@@ -157,22 +181,28 @@ def main(argv: list[str] | None = None) -> int:
         fast_mode(args.device, args.image_size, args.batch, args.steps)
         return 0
     print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{args.steps} steps x {args.rounds} rounds\n")
-    print("| model | hand loop ms/step | Netwright ms/step | ratio |")
-    print("|---|---|---|---|")
+          f"{args.steps} steps x {args.rounds} rounds (hand loop then engine, side by side), "
+          f"load average {os.getloadavg()[0]:.1f}\n")
+    print("| model | hand loop ms/step | Netwright ms/step | ratio (wall), median [range] "
+          "| ratio (CPU time), median [range] |")
+    print("|---|---|---|---|---|")
     for label, (name, data, params) in MODELS.items():
         graph = templates.build(name, **params)
         # the hand loop warps nothing: the engine does the same work (lenet's template augments)
         graph.training["augment"] = "none"
         if data:
             graph.data = data
-        engine, hand = [], []
+        hand, engine = [], []
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.rounds):
-                hand += hand_loop_step_times(graph, args.steps, args.device)
-                engine += engine_step_times(graph, args.steps, args.device, Path(tmp) / str(r))
-        h, e = statistics.median(hand) * 1e3, statistics.median(engine) * 1e3
-        print(f"| {label} | {h:.3f} | {e:.3f} | {e / h:.3f} |", flush=True)
+                hand.append(per_step(hand_loop_spans(graph, args.steps, args.device)))
+                engine.append(per_step(engine_spans(graph, args.steps, args.device, Path(tmp) / str(r))))
+        med = statistics.median
+        wall = [e[0] / h[0] for h, e in zip(hand, engine)]
+        cpu = [e[1] / h[1] for h, e in zip(hand, engine)]
+        print(f"| {label} | {med(h[0] for h in hand) * 1e3:.3f} | {med(e[0] for e in engine) * 1e3:.3f} "
+              f"| {med(wall):.3f} [{min(wall):.2f}–{max(wall):.2f}] "
+              f"| {med(cpu):.3f} [{min(cpu):.2f}–{max(cpu):.2f}] |", flush=True)
     return 0
 
 

@@ -80,6 +80,7 @@ class TrainingRun:
         self.started = time.perf_counter()
         self.train_seconds = 0.0
         self.step_rows: list[dict[str, Any]] = []
+        self._peer_stop = False  # under torchrun: the stop the ranks agreed on at the last report
 
     # ---- life cycle ------------------------------------------------------------------------
 
@@ -356,25 +357,31 @@ class TrainingRun:
         self.lr_now = self._lr()  # schedules step per epoch, so one read serves the whole epoch
         self.t0 = time.perf_counter()
         self.seen = 0
-        self.report_every = max(1, math.ceil(len(batches) / REPORTS_PER_EPOCH))
+        steps = len(batches)
+        self.report_every = report_every = max(1, math.ceil(steps / REPORTS_PER_EPOCH))
         self.pending: list[tuple[int, int, int, Any, Any]] = []
+        control, train_step = self.control, self.regime.train_step
+        clocked = not self.ctx.active  # under torchrun every rank must report at the same steps
+        max_steps = c.max_steps or math.inf
         last_report = self.t0
         for i, (index, batch) in enumerate(self.train_feed.epoch(batches)):
-            self.control.wait_if_paused()
+            if control.paused:  # show every step done before waiting
+                self._report(epoch, steps)
+                control.wait_if_paused()
             if self._should_stop():
-                self._report(epoch, len(batches))
+                self._report(epoch, steps)
                 self._write_step_rows()
                 self.train_seconds += time.perf_counter() - self.t0
                 return True
-            self.pending.append((self.step + 1, i + 1, len(index), index, self.regime.train_step(batch, len(index))))
+            n = len(index)
+            self.pending.append((self.step + 1, i + 1, n, index, train_step(batch, n)))
             self.step += 1
             now = time.perf_counter()
-            # under torchrun every rank must report at the same steps: no clock in the rule
-            timely = not self.ctx.active and now - last_report >= REPORT_SECONDS
-            if len(self.pending) >= self.report_every or timely or i + 1 == len(batches):
-                self._report(epoch, len(batches))
+            timely = clocked and now - last_report >= REPORT_SECONDS
+            if len(self.pending) >= report_every or timely or i + 1 == steps:
+                self._report(epoch, steps)
                 last_report = now
-            if c.max_steps and self.step >= c.max_steps:
+            if self.step >= max_steps:
                 break
         self._report(epoch, len(batches))
         self._write_step_rows()
@@ -387,40 +394,44 @@ class TrainingRun:
         """Read the pending steps' losses in one go (one all-reduce under torchrun) and emit them."""
         if not self.pending:
             return
-        names = self.regime.loss_names
+        names, slots = self.regime.loss_names, self.regime.loss_slots
         if not self.ctx.active and len(self.pending) == 1:
-            rows = [self.pending[0][-1].tolist()]  # a report every step (small epochs): no stack
+            values = self.pending[0][-1].tolist()  # one step: no stack
+            rows = [values if isinstance(values, list) else [values]]
         else:
-            rows = self._read_pending(len(names))
+            rows = self._read_pending()
         pending, self.pending = self.pending, []
+        # one clock reading serves the report's steps (their events leave together)
+        elapsed = time.perf_counter() - self.t0
+        spent = self.train_seconds + elapsed
+        world, lr, count, log = self.ctx.world, self.lr_now, len(pending), self.rundir is not None
         for (step, epoch_step, size, index, _), values in zip(pending, rows):
-            losses = dict(zip(names, values))
-            if not all(math.isfinite(v) for v in losses.values()):
+            losses = dict(zip(names, values)) if slots is None else {k: values[j] for k, j in zip(names, slots)}
+            if not math.isfinite(sum(values)):  # a nan or an inf anywhere makes the sum one
                 self.step = step - 1  # the steps after it are not counted as good ones
                 raise TrainingFailure(self._nan_message(index, losses))
-            n = size * self.ctx.world
+            n = size * world
             self.seen += n
             self.acc.add_losses(losses, n)
-            elapsed = time.perf_counter() - self.t0
             throughput = self.seen / elapsed if elapsed > 0 else None
             done = step - self.run_start_step
-            spent = self.train_seconds + elapsed
             eta = (self.total_steps - step) * spent / done if done else None
             self._emit(make_event("step", step=step, epoch=epoch, split="train", losses=losses,
                                   throughput=throughput, eta=eta, epoch_step=epoch_step,
-                                  epoch_steps=epoch_steps, lr=self.lr_now, steps=len(pending)))
-            if self.rundir is not None:
-                self.step_rows.append({"step": step, "epoch": epoch, **losses, "lr": self.lr_now,
+                                  epoch_steps=epoch_steps, lr=lr, steps=count))
+            if log:
+                self.step_rows.append({"step": step, "epoch": epoch, **losses, "lr": lr,
                                        "throughput": throughput})
         if len(self.step_rows) >= STEP_ROWS_BUFFER:
             self._write_step_rows()
 
-    def _read_pending(self, width: int) -> list[list[float]]:
-        """The pending steps' losses as floats: one read (one all-reduce with the stop flag
-        under torchrun, which also sets the stop the ranks agree on)."""
+    def _read_pending(self) -> list[list[float]]:
+        """The pending steps' losses as floats, a row per step: one read (one all-reduce with
+        the stop flag under torchrun, which also sets the stop the ranks agree on)."""
         import torch
 
-        stacked = torch.stack([values for *_, values in self.pending])
+        stacked = torch.stack([values for *_, values in self.pending]).reshape(len(self.pending), -1)
+        width = stacked.shape[1]
         if not self.ctx.active:
             return stacked.tolist()
         flat = torch.cat([stacked.double().flatten(),
@@ -445,7 +456,7 @@ class TrainingRun:
 
     def _should_stop(self) -> bool:
         if self.ctx.active:  # the stop the ranks agreed on at the last report, so all stop together
-            return getattr(self, "_peer_stop", False)
+            return self._peer_stop
         return self.control.stopped
 
     # ---- epoch bookkeeping -----------------------------------------------------------------

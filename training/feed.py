@@ -61,6 +61,8 @@ class Feeder:
         if resident:
             self.tensors = {k: v.to(device) for k, v in self.tensors.items()}
         self._resident = resident or device.type == "cpu"
+        # batches gathered where the tensors live, with nothing else to do: one gather a field
+        self._plain = self._resident and not channels_last
 
     def __len__(self) -> int:
         return self.size
@@ -69,6 +71,10 @@ class Feeder:
         """The samples at `index` (a 1-d int64 tensor of dataset positions), on the device."""
         if self.streamed:
             return self._finish(read_batch(self.split, self.names, index))
+        if self._plain:
+            if index.device != self.device:
+                index = index.to(self.device)
+            return {name: t.index_select(0, index) for name, t in self.tensors.items()}
         out = {}
         for name, t in self.tensors.items():
             b = t.index_select(0, index.to(t.device))

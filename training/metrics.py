@@ -26,11 +26,14 @@ def head_loss(head: Head, output: torch.Tensor, target: torch.Tensor,
             latent dimensions, and a per-value reconstruction mean would be outweighed by it
             (the posterior collapses to the prior and the decoder ignores the code).
     """
-    output = output.float()
-    if head.loss == "cross_entropy":
-        return F.cross_entropy(output, target.long())
-    if head.loss == "nll":  # the head receives log-probabilities (a LogSoftmax ends the branch)
-        return F.nll_loss(output, target.long())
+    if output.dtype is not torch.float32:
+        output = output.float()
+    if head.loss in ("cross_entropy", "nll"):
+        if target.dtype is not torch.int64:
+            target = target.long()
+        if head.loss == "cross_entropy":
+            return F.cross_entropy(output, target)
+        return F.nll_loss(output, target)  # the head receives log-probabilities (a LogSoftmax ends the branch)
     target = target.float().reshape(output.shape)
     reduction = "none" if sum_per_sample else "mean"
     if head.loss == "bce":
@@ -51,14 +54,38 @@ def bce_on_probabilities(p: torch.Tensor, target: torch.Tensor, reduction: str =
     return loss.mean() if reduction == "mean" else loss
 
 
+# A head keeps up to this many values of its batches' outputs and targets before counting them
+# (1 MiB of float32): a training step then adds a reference instead of four kernels or more
+# (argmax, compare, sum, add), and the counting runs on many batches at once.
+FOLD_ELEMENTS = 1 << 18
+
+
+class _Kept:
+    """One head's batches not yet counted: (detached output, target) pairs and their size."""
+
+    __slots__ = ("pairs", "values", "shape")
+
+    def __init__(self) -> None:
+        self.pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
+        self.values = 0
+        self.shape: tuple[Any, ...] | None = None  # (output, target) shapes past the batch dimension
+
+
 class MetricAccumulator:
-    """Sums losses (floats, weighted by batch size) and metric counts (device tensors)."""
+    """Sums losses (floats, weighted by batch size) and metric counts (device tensors).
+
+    `add_outputs` keeps each batch's detached output and target per head; they are concatenated
+    and counted together, on the device, once FOLD_ELEMENTS values are kept, when a batch's
+    shape past the batch dimension differs from the kept ones (sequences of another length), and
+    in `result()`. The counts are the same as counting every batch on its own.
+    """
 
     def __init__(self, heads: list[Head]) -> None:
         self.heads = heads
         self.loss_sums: dict[str, float] = {}
         self.loss_counts: dict[str, int] = {}
         self.counts: dict[str, dict[str, Any]] = {h.node: {} for h in heads}
+        self._kept = [(h, _Kept()) for h in heads]
 
     def add_losses(self, losses: dict[str, float], n: int) -> None:
         """Add one batch's losses (already floats), each weighted by the batch size n."""
@@ -66,38 +93,58 @@ class MetricAccumulator:
             self.loss_sums[name] = self.loss_sums.get(name, 0.0) + value * n
             self.loss_counts[name] = self.loss_counts.get(name, 0) + n
 
-    @torch.no_grad()
     def add_outputs(self, outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> None:
-        """Accumulate metric counts for every head from one batch (no host sync)."""
-        for h in self.heads:
+        """Keep one batch's outputs and targets for every head (no kernel, no host sync)."""
+        for h, kept in self._kept:
             out, tgt = outputs[h.node].detach(), targets[h.node]
-            c = self.counts[h.node]
-            if h.kind == "classify":
-                _add(c, "correct", (out.argmax(1) == tgt.long()).sum())
-                _add(c, "seen", tgt.numel())
-            elif h.kind == "binary":
-                cut = 0.5 if h.loss == "bce_probs" else 0.0  # probabilities or logits
-                _add(c, "correct", ((out.reshape(tgt.shape) > cut) == (tgt > 0.5)).sum())
-                _add(c, "seen", tgt.numel())
-            elif h.kind == "tokens":  # per position, padding (id 0) left out
-                real = tgt != 0
-                right = (out.argmax(-1) == tgt.long()) & real
-                _add(c, "correct", right.sum())
-                _add(c, "seen", real.sum())
-                _add(c, "exact", (right | ~real).all(1).sum())
-                _add(c, "sentences", tgt.shape[0])
-            elif h.kind == "segment":
-                classes = out.shape[1]
-                pairs = tgt.long().flatten() * classes + out.argmax(1).flatten()
-                _add(c, "confusion", torch.bincount(pairs, minlength=classes * classes))
-            else:
-                # a bce head outputs logits: compare its probabilities with the target
-                pred = torch.sigmoid(out.float()) if h.loss == "bce" else out.float()
-                _add(c, "abs_error", (pred.reshape(-1) - tgt.float().reshape(-1)).abs().sum())
-                _add(c, "seen", tgt.numel())
+            shape = (out.shape[1:], tgt.shape[1:])
+            if kept.shape != shape:
+                self._fold(h, kept)
+                kept.shape = shape
+            kept.pairs.append((out, tgt))
+            kept.values += out.numel() + tgt.numel()
+            if kept.values >= FOLD_ELEMENTS:
+                self._fold(h, kept)
+
+    @torch.no_grad()
+    def _fold(self, h: Head, kept: _Kept) -> None:
+        """Count a head's kept batches into its device counts (a few kernels for all of them)."""
+        if not kept.pairs:
+            return
+        if len(kept.pairs) == 1:
+            (out, tgt), = kept.pairs
+        else:
+            out, tgt = torch.cat([o for o, _ in kept.pairs]), torch.cat([t for _, t in kept.pairs])
+        kept.pairs, kept.values = [], 0
+        c = self.counts[h.node]
+        if h.kind == "classify":
+            _add(c, "correct", (out.argmax(1) == tgt.long()).sum())
+            _add(c, "seen", tgt.numel())
+        elif h.kind == "binary":
+            cut = 0.5 if h.loss == "bce_probs" else 0.0  # probabilities or logits
+            _add(c, "correct", ((out.reshape(tgt.shape) > cut) == (tgt > 0.5)).sum())
+            _add(c, "seen", tgt.numel())
+        elif h.kind == "tokens":  # per position, padding (id 0) left out
+            real = tgt != 0
+            right = (out.argmax(-1) == tgt.long()) & real
+            _add(c, "correct", right.sum())
+            _add(c, "seen", real.sum())
+            _add(c, "exact", (right | ~real).all(1).sum())
+            _add(c, "sentences", tgt.shape[0])
+        elif h.kind == "segment":
+            classes = out.shape[1]
+            pairs = tgt.long().flatten() * classes + out.argmax(1).flatten()
+            _add(c, "confusion", torch.bincount(pairs, minlength=classes * classes))
+        else:
+            # a bce head outputs logits: compare its probabilities with the target
+            pred = torch.sigmoid(out.float()) if h.loss == "bce" else out.float()
+            _add(c, "abs_error", (pred.reshape(-1) - tgt.float().reshape(-1)).abs().sum())
+            _add(c, "seen", tgt.numel())
 
     def result(self) -> tuple[dict[str, float], dict[str, float]]:
         """(losses, metrics) as plain floats averaged over everything added."""
+        for h, kept in self._kept:
+            self._fold(h, kept)
         losses = {k: self.loss_sums[k] / max(self.loss_counts[k], 1) for k in self.loss_sums}
         metrics: dict[str, float] = {}
         for i, h in enumerate(self.heads):

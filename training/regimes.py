@@ -24,6 +24,7 @@ from .metrics import MetricAccumulator, bce_on_probabilities, head_loss
 from .task import GAN, Task
 
 Wrap = Callable[[torch.nn.Module], torch.nn.Module]
+_NO_AUTOCAST = contextlib.nullcontext()  # reusable: entering it does nothing
 SAMPLE_COUNT = 8
 
 
@@ -36,11 +37,13 @@ class Regime:
         self.optimizers: list[torch.optim.Optimizer] = []
         self.scalers: list[Any] = []
         self.train_metrics = MetricAccumulator(task.heads if task.regime != GAN else [])
+        # where each of `loss_names` sits in a step's loss tensor (None: in order, one value each)
+        self.loss_slots: list[int] | None = None
         self.fields = {b.node: b.field for b in task.inputs}
 
     def autocast(self) -> contextlib.AbstractContextManager:
         if self.plan.amp_dtype is None:
-            return contextlib.nullcontext()
+            return _NO_AUTOCAST
         return torch.autocast(device_type=self.device.type, dtype=getattr(torch, self.plan.amp_dtype))
 
     def _make_optimizer(self, groups: list[dict]) -> torch.optim.Optimizer:
@@ -116,14 +119,23 @@ class HeadRegime(Regime):
         if self.vae:
             parts.append("kl")
         self.loss_names = ["loss", *dict.fromkeys(parts)]
+        # one head of weight 1 (no KL term): every name's value is the total, so a step keeps
+        # the total alone (no stack kernel per step) and the engine repeats it for each name
+        if len(task.heads) == 1 and task.heads[0].weight == 1.0 and not self.vae:
+            self.loss_slots = [0] * len(self.loss_names)
 
     def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
-        """One update; the losses (named by `loss_names`) as one unread device tensor."""
+        """One update; the losses (named by `loss_names`, laid out by `loss_slots`) as one
+        unread device tensor."""
+        single = self.loss_slots is not None
+        targets = self._targets(batch)
         with self.autocast():
             outputs = self._forward(self.fwd, batch, n)
-            total, parts = self._losses(outputs, batch)
+            total, parts = self._losses(outputs, batch, targets, detail=not single)
         self._update(total, 0, self.params)
-        self.train_metrics.add_outputs(outputs, self._targets(batch))
+        self.train_metrics.add_outputs(outputs, targets)
+        if single:
+            return total.detach()
         return torch.stack([total.detach().float(), *parts.values()])
 
     @torch.no_grad()
@@ -185,9 +197,10 @@ class HeadRegime(Regime):
         for b in self.task.inputs:
             if b.noise:
                 args.append(torch.randn(n, *b.shape, device=self.device))
-            else:
-                x = batch[b.field]
-                args.append(x.long() if b.dtype == "int64" else x.float())
+                continue
+            x = batch[b.field]
+            wanted = torch.int64 if b.dtype == "int64" else torch.float32
+            args.append(x if x.dtype is wanted else x.to(wanted))
         result = module(*args)
         return result if isinstance(result, dict) else {self.outputs[0]: result}
 
@@ -195,9 +208,15 @@ class HeadRegime(Regime):
         return {h.node: batch[self.fields[h.target_input]] if h.target_input else batch[h.target_field]
                 for h in self.task.heads}
 
-    def _losses(self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor]
+    def _losses(self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
+                targets: dict[str, torch.Tensor] | None = None, detail: bool = True
                 ) -> tuple[torch.Tensor, dict[str, torch.Tensor]]:
-        targets = self._targets(batch)
+        """(total, the parts named by `loss_names[1:]`); `detail=False` leaves the parts out (a
+        single-loss training step, whose parts all equal the total)."""
+        targets = self._targets(batch) if targets is None else targets
+        if not detail:
+            h = self.task.heads[0]
+            return head_loss(h, outputs[h.node], targets[h.node]), {}
         parts: dict[str, torch.Tensor] = {}
         total: torch.Tensor | None = None
         recon: torch.Tensor | None = None

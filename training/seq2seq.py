@@ -99,8 +99,8 @@ class Seq2SeqRegime(HeadRegime):
         batch[self.decoder.field] = shift_right(batch[self.decoder.field].long())
         return super()._forward(module, batch, n)
 
-    def _losses(self, outputs, batch):
-        targets = self._targets(batch)
+    def _losses(self, outputs, batch, targets=None, detail=True):
+        targets = self._targets(batch) if targets is None else targets
         parts: dict[str, torch.Tensor] = {}
         total = None
         for h in self.task.heads:

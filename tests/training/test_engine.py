@@ -309,3 +309,22 @@ def test_augment_without_an_image_field_says_so(tmp_path):
     result = train(g, {"out": str(tmp_path), "augment": "shift"})
     assert result.status == "failed"
     assert result.error.startswith("augment: shift warps image fields") and "set augment to none" in result.error
+
+
+def test_a_single_head_run_reports_the_loss_under_both_names_and_the_train_accuracy(tmp_path):
+    """One head of weight 1 keeps one loss value a step; its events still name the loss and
+    the head, and the epoch's training accuracy is the share of right answers over the epoch."""
+    events = []
+    result = train(small_mlp(epochs=2), {"out": str(tmp_path), "samples": False}, on_event=events.append)
+    assert result.status == "completed"
+    head = next(small_mlp().nodes_of_type("Output")).id
+    steps = [e for e in events if e["type"] == "step"]
+    assert all(set(e["losses"]) == {"loss", head} and e["losses"]["loss"] == e["losses"][head] for e in steps)
+    epoch = [e for e in events if e["type"] == "epoch"][-1]
+    train_losses, train_metrics = epoch["train"]["losses"], epoch["train"]["metrics"]
+    second = [e for e in steps if e["epoch"] == 2]
+    sizes = [64] * len(second)  # 320 samples, batches of 64
+    mean = sum(e["losses"]["loss"] * n for e, n in zip(second, sizes)) / sum(sizes)
+    assert train_losses["loss"] == pytest.approx(mean, rel=1e-6)
+    assert 0.0 < train_metrics["accuracy"] <= 1.0
+    assert train_metrics["accuracy"] * 320 == pytest.approx(round(train_metrics["accuracy"] * 320))

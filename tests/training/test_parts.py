@@ -114,3 +114,54 @@ def test_vae_reconstruction_sums_over_a_sample_like_the_kl_term():
     out, target = torch.ones(2, 4), torch.zeros(2, 4)
     assert float(head_loss(head, out, target)) == pytest.approx(1.0)
     assert float(head_loss(head, out, target, sum_per_sample=True)) == pytest.approx(4.0)
+
+
+def _counted_one_by_one(head, batches):
+    """The counts `add_outputs` made before it kept batches: each batch counted on its own."""
+    acc = MetricAccumulator([head])
+    for out, tgt in batches:
+        acc.add_outputs({head.node: out}, {head.node: tgt})
+        acc._fold(*acc._kept[0])  # count this batch now
+    return acc.result()[1]
+
+
+@pytest.mark.parametrize("fold_at", [1, 50, 1 << 18])
+def test_kept_batches_count_the_same_as_one_batch_at_a_time(monkeypatch, fold_at):
+    """Outputs kept and counted together (at FOLD_ELEMENTS values, at a shape change, in
+    result()) give the same figures as counting every batch when it comes."""
+    from training import metrics
+
+    g = torch.Generator().manual_seed(0)
+    cases = [
+        (Head("c", "cross_entropy", 1.0, "classify", (4,), "label"),
+         [(torch.randn(n, 4, generator=g), torch.randint(0, 4, (n,), generator=g)) for n in (8, 8, 5)]),
+        (Head("b", "bce", 1.0, "binary", (1,), "flag"),
+         [(torch.randn(n, 1, generator=g), torch.randint(0, 2, (n,), generator=g).float()) for n in (6, 6, 3)]),
+        # sequences of another length in the third batch: kept batches are counted before it
+        (Head("t", "cross_entropy", 1.0, "tokens", (5, 7), "target"),
+         [(torch.randn(n, length, 7, generator=g), torch.randint(0, 7, (n, length), generator=g))
+          for n, length in ((4, 5), (4, 5), (3, 6))]),
+        (Head("s", "cross_entropy", 1.0, "segment", (3, 4, 4), "mask"),
+         [(torch.randn(n, 3, 4, 4, generator=g), torch.randint(0, 3, (n, 4, 4), generator=g)) for n in (2, 2, 1)]),
+        (Head("r", "mse", 1.0, "regress", (2,), "value"),
+         [(torch.randn(n, 2, generator=g), torch.randn(n, 2, generator=g)) for n in (5, 5, 2)]),
+    ]
+    monkeypatch.setattr(metrics, "FOLD_ELEMENTS", fold_at)
+    for head, batches in cases:
+        acc = MetricAccumulator([head])
+        for out, tgt in batches:
+            acc.add_outputs({head.node: out.requires_grad_()}, {head.node: tgt})
+        kept = acc.result()[1]
+        expected = _counted_one_by_one(head, batches)
+        assert kept.keys() == expected.keys() and kept, head.kind
+        for name, value in expected.items():
+            assert kept[name] == pytest.approx(value, rel=1e-6), (head.kind, name)
+
+
+def test_classify_accuracy_by_hand_over_kept_batches():
+    acc = MetricAccumulator([Head("c", "cross_entropy", 1.0, "classify", (2,), "label")])
+    acc.add_outputs({"c": torch.tensor([[1.0, 0.0], [0.0, 1.0]])}, {"c": torch.tensor([0, 0])})
+    acc.add_outputs({"c": torch.tensor([[1.0, 0.0]])}, {"c": torch.tensor([0])})
+    assert acc.result()[1]["accuracy"] == pytest.approx(2 / 3)
+    acc.add_outputs({"c": torch.tensor([[0.0, 1.0]])}, {"c": torch.tensor([1])})  # after a result()
+    assert acc.result()[1]["accuracy"] == pytest.approx(3 / 4)
