@@ -226,6 +226,7 @@ def main() -> None:
     parser.add_argument("--scale", type=float, default=1.0, help="multiply every model's step count")
     parser.add_argument("--rounds", type=int, default=3)
     parser.add_argument("--no-thread", action="store_true", help="skip the old in-process design")
+    parser.add_argument("--only", help="one template of MODELS (lenet or vae)")
     parser.add_argument("--mode", choices=("cli", "thread"), help=argparse.SUPPRESS)
     parser.add_argument("--model", help=argparse.SUPPRESS)
     parser.add_argument("--steps", type=int, help=argparse.SUPPRESS)
@@ -237,10 +238,13 @@ def main() -> None:
     from PySide6.QtWidgets import QApplication
 
     app = QApplication.instance() or QApplication([])
-    print(f"{os.cpu_count()} CPUs; {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}")
+    print(f"{os.cpu_count()} CPUs; {args.rounds} rounds; load average {os.getloadavg()[0]:.1f}; "
+          f"OMP_NUM_THREADS={os.environ.get('OMP_NUM_THREADS', 'unset')}")
     with tempfile.TemporaryDirectory() as tmp:
         os.environ["NETWRIGHT_RUNS_DIR"] = tmp
         for label, (name, batch, steps) in MODELS.items():
+            if args.only and name != args.only:
+                continue
             steps = max(20, int(steps * args.scale))
             rows: dict[str, list] = {"thread": [], "engine cold": [], "engine prewarmed": [],
                                      "engine warm": []}

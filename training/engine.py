@@ -405,14 +405,18 @@ class TrainingRun:
         elapsed = time.perf_counter() - self.t0
         spent = self.train_seconds + elapsed
         world, lr, count, log = self.ctx.world, self.lr_now, len(pending), self.rundir is not None
+        one_value = slots is not None and not any(slots)  # every name has the step's one value
+        sums, seen_before = [0.0] * len(rows[0]), self.seen
         for (step, epoch_step, size, index, _), values in zip(pending, rows):
-            losses = dict(zip(names, values)) if slots is None else {k: values[j] for k, j in zip(names, slots)}
+            losses = dict.fromkeys(names, values[0]) if one_value else \
+                dict(zip(names, values)) if slots is None else {k: values[j] for k, j in zip(names, slots)}
             if not math.isfinite(sum(values)):  # a nan or an inf anywhere makes the sum one
                 self.step = step - 1  # the steps after it are not counted as good ones
                 raise TrainingFailure(self._nan_message(index, losses))
             n = size * world
             self.seen += n
-            self.acc.add_losses(losses, n)
+            for j, v in enumerate(values):
+                sums[j] += v * n
             throughput = self.seen / elapsed if elapsed > 0 else None
             done = step - self.run_start_step
             eta = (self.total_steps - step) * spent / done if done else None
@@ -422,6 +426,11 @@ class TrainingRun:
             if log:
                 self.step_rows.append({"step": step, "epoch": epoch, **losses, "lr": lr,
                                        "throughput": throughput})
+        # the epoch's mean losses: the report's sums, weighted by batch size, added at once
+        total = self.seen - seen_before
+        values = [v / total for v in sums]
+        self.acc.add_losses(dict(zip(names, values)) if slots is None else
+                            {k: values[j] for k, j in zip(names, slots)}, total)
         if len(self.step_rows) >= STEP_ROWS_BUFFER:
             self._write_step_rows()
 

@@ -109,6 +109,10 @@ class HeadRegime(Regime):
         groups = _freeze_the_rest(net, codegen.param_groups(net, graph, config.lr))
         self.fwd = wrap(net)
         self.outputs = [n.id for n in graph.nodes_of_type("Output")]
+        self._input_dtypes = [(b, torch.int64 if b.dtype == "int64" else torch.float32) for b in task.inputs]
+        # (head, the batch field its target is): an input (autoencoders) or a data field
+        self._target_fields = [(h.node, self.fields[h.target_input] if h.target_input else h.target_field)
+                               for h in task.heads]
         self.vae = task.regime == "vae"
         self.params = [p for p in net.parameters() if p.requires_grad]
         self._make_optimizer(groups)
@@ -194,19 +198,17 @@ class HeadRegime(Regime):
 
     def _forward(self, module: torch.nn.Module, batch: dict[str, torch.Tensor], n: int) -> dict[str, torch.Tensor]:
         args = []
-        for b in self.task.inputs:
+        for b, wanted in self._input_dtypes:
             if b.noise:
                 args.append(torch.randn(n, *b.shape, device=self.device))
                 continue
             x = batch[b.field]
-            wanted = torch.int64 if b.dtype == "int64" else torch.float32
             args.append(x if x.dtype is wanted else x.to(wanted))
         result = module(*args)
         return result if isinstance(result, dict) else {self.outputs[0]: result}
 
     def _targets(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
-        return {h.node: batch[self.fields[h.target_input]] if h.target_input else batch[h.target_field]
-                for h in self.task.heads}
+        return {node: batch[field] for node, field in self._target_fields}
 
     def _losses(self, outputs: dict[str, torch.Tensor], batch: dict[str, torch.Tensor],
                 targets: dict[str, torch.Tensor] | None = None, detail: bool = True

@@ -43,7 +43,10 @@ EXIT_GRACE_S = 60.0  # after the pipe closed, a run gets this long to stop befor
 # training gets the same CPU; it yields only to busier foreground work. 0 turns it off.
 ENGINE_NICE = 5
 WARM = "warm"  # queued for the main thread: get ready for the first run
-BATCH_WINDOW_S = 0.01  # the sender gathers events this long after the first one (fewer writes)
+# The sender gathers events this long after the first one: the window reads its pipe 10 times
+# a second (controller.DRAIN_HZ), so sending more often only wakes this thread (and takes the
+# GIL from the training thread) more often; at 10 ms a fast model woke it ~100 times a second.
+BATCH_WINDOW_S = 0.05
 
 
 def main(conn: Any) -> None:
