@@ -8,12 +8,12 @@ optimizer run (a) inside `training.train` with an event sink attached, as the de
 CLI use it, and (b) in the textbook loop: zero_grad, forward, loss, backward, step, loss.item().
 Augmentation is off in both (lenet's template turns it on; the textbook loop has none).
 
-A round runs (b) then (a), side by side; rounds repeat, and the ratio engine / hand loop is taken
+A round runs (a) then (b), side by side; rounds repeat, and the ratio engine / hand loop is taken
 per round (1.00 = no overhead), so a neighbour's load that comes and goes hits both sides of a
-ratio alike. Per step means the mean over the steps inside epochs, warm-up (the first
-WARMUP_STEPS) and epoch boundaries (validation, checkpoints) left out: the engine's span runs from
-one loss report to the next within an epoch (a report carries the steps since the last, and its
-host read and events are inside the span), the hand loop's over the same kind of steps. Both
+ratio alike. Per step is the median over spans inside epochs, warm-up (the first WARMUP_STEPS)
+and epoch boundaries (validation, checkpoints) left out: an engine span runs from one loss
+report to the next within an epoch (a report carries the steps since the last, and its host read
+and events are inside the span); the hand loop's spans are blocks of as many steps. Both
 wall time and this process's CPU time are taken; on a shared machine CPU time is the steadier
 figure at 1 thread (a neighbour's load stretches wall time, not the CPU time a step needs), and
 at 2 threads OpenMP's spinning makes CPU time mean little, so wall time is the figure there.
@@ -84,8 +84,9 @@ def engine_spans(graph, steps: int, device: str, out: Path,
             if b[3] == a[3] and b[2] > a[2] and a[2] >= WARMUP_STEPS]
 
 
-def hand_loop_spans(graph, steps: int, device: str) -> list[tuple[float, float, int]]:
-    """(wall seconds, CPU seconds, steps) of the textbook loop's steps inside epochs, after the warm-up."""
+def hand_loop_spans(graph, steps: int, device: str, block: int = 1) -> list[tuple[float, float, int]]:
+    """(wall seconds, CPU seconds, steps) of the textbook loop's blocks of `block` steps inside
+    epochs (the engine's report interval), after the warm-up."""
     c = graph.training
     data = prepare(graph.data, seed=0)
     head = next(graph.nodes_of_type("Output"))
@@ -100,7 +101,7 @@ def hand_loop_spans(graph, steps: int, device: str) -> list[tuple[float, float, 
     per_epoch = len(x_all) // bs
     g = torch.Generator().manual_seed(0)
     order = torch.randperm(len(x_all), generator=g)
-    spans, mark = [], None
+    spans, mark = [], (time.perf_counter(), time.process_time(), 0)
     for i in range(steps):
         start = (i % per_epoch) * bs
         idx = order[start:start + bs]
@@ -110,20 +111,19 @@ def hand_loop_spans(graph, steps: int, device: str) -> list[tuple[float, float, 
         loss.backward()
         opt.step()
         loss.item()
-        if i + 1 >= WARMUP_STEPS and ((i + 1) % per_epoch == 0 or i + 1 == steps):
-            now = (time.perf_counter(), time.process_time())
-            if mark is not None:
-                spans.append((now[0] - mark[0], now[1] - mark[1], i + 1 - mark[2]))
-            mark = None
-        elif i + 1 == WARMUP_STEPS or ((i + 1) % per_epoch == 1 and i + 1 > WARMUP_STEPS):
-            mark = (time.perf_counter(), time.process_time(), i + 1)
+        done = i + 1
+        if done % per_epoch == 0 or done - mark[2] == block:
+            now = (time.perf_counter(), time.process_time(), done)
+            if mark[2] >= WARMUP_STEPS:
+                spans.append((now[0] - mark[0], now[1] - mark[1], done - mark[2]))
+            mark = now
     return spans
 
 
 def per_step(spans: list[tuple[float, float, int]]) -> tuple[float, float]:
-    """Mean (wall, CPU) seconds per step over the spans."""
-    n = sum(k for *_, k in spans)
-    return sum(w for w, _, _ in spans) / n, sum(c for _, c, _ in spans) / n
+    """(wall, CPU) seconds per step: the median over the spans (a neighbour's burst of load
+    lengthens a few spans, not the median)."""
+    return (statistics.median(w / n for w, _, n in spans), statistics.median(c / n for _, c, n in spans))
 
 
 def fast_mode(device: str, image_size: int, batch: int, steps: int) -> None:
@@ -181,7 +181,7 @@ def main(argv: list[str] | None = None) -> int:
         fast_mode(args.device, args.image_size, args.batch, args.steps)
         return 0
     print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
-          f"{args.steps} steps x {args.rounds} rounds (hand loop then engine, side by side), "
+          f"{args.steps} steps x {args.rounds} rounds (engine then hand loop, side by side), "
           f"load average {os.getloadavg()[0]:.1f}\n")
     print("| model | hand loop ms/step | Netwright ms/step | ratio (wall), median [range] "
           "| ratio (CPU time), median [range] |")
@@ -195,8 +195,10 @@ def main(argv: list[str] | None = None) -> int:
         hand, engine = [], []
         with tempfile.TemporaryDirectory() as tmp:
             for r in range(args.rounds):
-                hand.append(per_step(hand_loop_spans(graph, args.steps, args.device)))
-                engine.append(per_step(engine_spans(graph, args.steps, args.device, Path(tmp) / str(r))))
+                spans = engine_spans(graph, args.steps, args.device, Path(tmp) / str(r))
+                block = statistics.median(n for *_, n in spans)  # the engine's report interval
+                hand.append(per_step(hand_loop_spans(graph, args.steps, args.device, int(block))))
+                engine.append(per_step(spans))
         med = statistics.median
         wall = [e[0] / h[0] for h, e in zip(hand, engine)]
         cpu = [e[1] / h[1] for h, e in zip(hand, engine)]

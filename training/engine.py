@@ -373,7 +373,7 @@ class TrainingRun:
                 self._write_step_rows()
                 self.train_seconds += time.perf_counter() - self.t0
                 return True
-            n = len(index)
+            n = index.shape[0]  # len() of a tensor goes through Python
             self.pending.append((self.step + 1, i + 1, n, index, train_step(batch, n)))
             self.step += 1
             now = time.perf_counter()
