@@ -80,6 +80,7 @@ class KeyMapDialog(QDialog):
         self.keys: dict[str, str | None] = {}
         self.rows: list[KeyRow] = []
         self.path = ""
+        self.waiting = False  # Apply sent: the engine's report is on its way
         self.intro = QLabel()
         self.intro.setObjectName("keyMapSource")
         self.intro.setWordWrap(True)
@@ -90,9 +91,14 @@ class KeyMapDialog(QDialog):
         self.table.setSelectionMode(QTableWidget.SelectionMode.NoSelection)
         self.table.setEditTriggers(QTableWidget.EditTrigger.NoEditTriggers)
         header = self.table.horizontalHeader()
-        for col, mode in enumerate((QHeaderView.ResizeMode.ResizeToContents,) * 4
-                                   + (QHeaderView.ResizeMode.Stretch,)):
+        modes = (QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Interactive,
+                 QHeaderView.ResizeMode.ResizeToContents, QHeaderView.ResizeMode.Interactive,
+                 QHeaderView.ResizeMode.Stretch)
+        for col, mode in enumerate(modes):
             header.setSectionResizeMode(col, mode)
+        for col in (1, 3):  # a batch norm's five tensors are long: elided, whole in the tooltip
+            header.resizeSection(col, 190)
+        self.table.setTextElideMode(Qt.TextElideMode.ElideRight)
         self.totals = QLabel()
         self.totals.setObjectName("keyMapSummary")
         self.totals.setWordWrap(True)
@@ -130,7 +136,8 @@ class KeyMapDialog(QDialog):
         lay.addWidget(self.totals)
         lay.addWidget(self.report)
         lay.addLayout(buttons)
-        self.resize(900, 560)
+        width = parent.width() - 40 if parent is not None else 1000
+        self.resize(max(700, min(1000, width)), 560)
 
     # ---- data --------------------------------------------------------------------------------
 
@@ -149,6 +156,10 @@ class KeyMapDialog(QDialog):
             self.keys = dict(keys)
             source = "The graph's mapping (a template writes it; Apply keeps your edits in the graph)."
         self.setWindowTitle(f"Pretrained weights: key map of {Path(path).name}")
+        if not self.waiting:  # a report about another mapping than the one now shown
+            self.report.setText("<span style='color:#667085'>Not applied yet: Apply keeps this mapping "
+                                "in the graph and loads the file with it.</span>"
+                                if keys is None else "")
         self.intro.setText(f"<b>{_escape(path)}</b>: {len(self.file_shapes)} tensors in "
                            f"{len(group_by_module(self.file_shapes))} modules, {len(self.nodes)} nodes "
                            f"with weights. {source}")
@@ -169,11 +180,13 @@ class KeyMapDialog(QDialog):
         self.message("Key map: guessed by name, then by order and shape")
 
     def apply(self) -> None:
+        self.waiting = True  # the next report is about this mapping
         self.report.setText("<span style='color:#667085'>Loading the file with this mapping…</span>")
         self.apply_keys(self.mapping())
 
     def show_report(self, ok: bool, lines: list[str]) -> None:
-        """The engine's answer after Apply (or any Check): what loading really did."""
+        """The engine's answer after Apply: what loading with the applied mapping really did."""
+        self.waiting = False
         colour = "#d92d20" if not ok else "#067647" if len(lines) <= 1 else _WARN
         text = "<br>".join(_escape(line) for line in lines[:8])
         if len(lines) > 8:

@@ -107,8 +107,8 @@ class PretrainedBox(QGroupBox):
         self.map_button.setToolTip("Which node each module path of the file goes to: shown, editable, "
                                    "saved in the graph")
         self.map_button.clicked.connect(lambda: self.open_key_map())
-        row = QHBoxLayout()
-        row.addWidget(self.path, 1)
+        row = QHBoxLayout()  # the path on a line of its own: it stays readable in a narrow dock
+        row.addStretch(1)
         row.addWidget(self.browse)
         row.addWidget(self.check)
         row.addWidget(self.map_button)
@@ -116,6 +116,7 @@ class PretrainedBox(QGroupBox):
         self.report.setObjectName("pretrainedReport")
         self.report.setWordWrap(True)
         lay = QVBoxLayout(self)
+        lay.addWidget(self.path)
         lay.addLayout(row)
         lay.addWidget(self.report)
         self._checked: tuple[str, str] | None = None  # (path, mapping) the report is about
@@ -213,7 +214,7 @@ class PretrainedBox(QGroupBox):
             if self._open_map or (self.key_map is not None and self.key_map.isVisible()):
                 self._show_key_map()
         self._open_map = False
-        if self.key_map is not None and self.key_map.isVisible():
+        if self.key_map is not None and self.key_map.waiting:
             self.key_map.show_report(ok, lines)
         text = "<br>".join(_escape(line) for line in lines[:14])
         if len(lines) > 14:

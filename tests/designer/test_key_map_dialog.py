@@ -75,6 +75,8 @@ def test_a_drawn_graph_maps_a_torchvision_file_edits_a_row_and_the_weights_land(
                               "features.3": ("conv", "loaded"), "classifier": ("fc", "loaded")}
     assert "guessed" in dialog.findChild(QLabel, "keyMapSource").text()
     assert "copy 11 tensors" in dialog.findChild(QLabel, "keyMapSummary").text()
+    # the check that ran on choosing the file matched by name (nothing): not what is shown here
+    assert "Not applied yet" in dialog.findChild(QLabel, "keyMapReport").text()
 
     # the classifier is the part a new head replaces: "not used"
     row = [table.item(r, 0).text() for r in range(table.rowCount())].index("classifier")
