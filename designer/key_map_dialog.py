@@ -137,7 +137,7 @@ class KeyMapDialog(QDialog):
         lay.addWidget(self.report)
         lay.addLayout(buttons)
         width = parent.width() - 40 if parent is not None else 1000
-        self.resize(max(700, min(1000, width)), 560)
+        self.resize(max(700, min(1000, width)), 300)
 
     # ---- data --------------------------------------------------------------------------------
 
@@ -154,7 +154,8 @@ class KeyMapDialog(QDialog):
                       "and shape). Check it, change a node where it is wrong, then Apply.")
         else:
             self.keys = dict(keys)
-            source = "The graph's mapping (a template writes it; Apply keeps your edits in the graph)."
+            source = ("The graph's mapping (training.init_weights.keys: a template's, or one applied "
+                      "here); Apply keeps your edits in the graph.")
         self.setWindowTitle(f"Pretrained weights: key map of {Path(path).name}")
         if not self.waiting:  # a report about another mapping than the one now shown
             self.report.setText("<span style='color:#667085'>Not applied yet: Apply keeps this mapping "
@@ -238,6 +239,9 @@ class KeyMapDialog(QDialog):
             self.table.setItem(row, 1, _item(_shapes(tensors)))
             self.table.setCellWidget(row, 2, self._node_combo(row, prefix, tensors))
         self._refresh_statuses()
+        # as tall as its rows (a small net's map is no taller than it needs), within the screen
+        rows = sum(self.table.rowHeight(r) for r in range(self.table.rowCount()))
+        self.table.setMinimumHeight(min(420, rows + self.table.horizontalHeader().height() + 24))
 
     def _node_combo(self, row: int, prefix: str, tensors: dict[str, tuple[int, ...]]) -> QComboBox:
         combo = QComboBox()
@@ -252,12 +256,18 @@ class KeyMapDialog(QDialog):
             choices.append(current)
         for node in choices:
             combo.addItem(node, node)
+        others = [n for n in self.nodes if n not in choices]
+        if others:  # listed too, so a wrong guess can be seen for what it is
+            combo.insertSeparator(combo.count())
+            for node in others:
+                combo.addItem(f"{node} (other shapes)", node)
         completer = QCompleter(list(self.nodes), combo)
         completer.setCaseSensitivity(Qt.CaseSensitivity.CaseInsensitive)
         completer.setFilterMode(Qt.MatchFlag.MatchContains)
         combo.setCompleter(completer)
         combo.setCurrentIndex(combo.findData(current) if current is not None else 1)
-        combo.setToolTip(f"{len(choices)} nodes take these tensors at these shapes; type any node path")
+        combo.setToolTip(f"{len(choices)} nodes take these tensors at these shapes (listed first); "
+                         "type any node path")
         combo.activated.connect(lambda _i, c=combo, p=prefix: self.set_node(p, _node_of(c)))
         combo.lineEdit().editingFinished.connect(lambda c=combo, p=prefix: self._typed(c, p))
         return combo
