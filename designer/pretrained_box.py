@@ -3,9 +3,10 @@ chosen with a file dialog, and what loading it does (tensors loaded, missing, un
 
 Shown in the settings form (nothing selected); a graph without an `init_weights` entry (one the
 user drew) gets it as an offer. Choosing a file is one undo step (SetSetting of the whole entry,
-its key mapping kept), and opens the key map (key_map_dialog) once the engine has read the file. Checking the file needs torch, so the
-check runs in the training engine's process: whoever installed training sets `checker`, which
-answers later through `show_report` (with the key map's table). The mapping and the loading
+its key mapping kept), and opens the key map (key_map_dialog) once the engine has read the
+file. Checking the file needs torch, so the check runs in the training engine's process:
+whoever installed training sets `checker`, which answers later through `show_report` (with the
+key map's table). The mapping and the loading
 itself are codegen.pretrained's and codegen.key_map's (and training.engine.load_pretrained's);
 this module only shows them.
 """

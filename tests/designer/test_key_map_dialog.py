@@ -137,3 +137,28 @@ def test_the_key_map_waits_for_a_file(qtbot, make_window):
     assert not box.findChild(QPushButton, "editKeyMap").isEnabled()
     assert "Optional" in box.findChild(QLabel, "pretrainedReport").text()
     assert box.findChild(QComboBox) is None
+
+
+def test_a_templates_mapping_is_shown_as_the_graph_holds_it_and_typed_nodes_are_checked(qtbot):
+    from designer.key_map_dialog import KeyMapDialog
+
+    applied: list[dict] = []
+    dialog = KeyMapDialog(None, applied.append, lambda text: None)
+    qtbot.addWidget(dialog)
+    table = {"file": [["layer1.0.conv1.weight", [4, 4, 3, 3]], ["fc.weight", [1000, 4]], ["fc.bias", [1000]]],
+             "nodes": [["layer1_0/conv1", {"weight": [4, 4, 3, 3]}], ["head", {"weight": [10, 4], "bias": [10]}]],
+             "keys": {"layer1.0.conv1": "layer1_0/conv1", "fc": None}, "guess": {}}
+    dialog.set_table(table, "resnet18.pth")
+    grid = dialog.findChild(QTableWidget, "keyMapTable")
+    assert "The graph's mapping" in dialog.findChild(QLabel, "keyMapSource").text()
+    assert rows_of(grid) == {"layer1.0.conv1": ("layer1_0/conv1", "loaded"),
+                             "fc": (NOT_USED_TEXT, "not used (left out on purpose)")}
+    assert dialog.findChild(QLabel, "keyMapReport").text() == ""
+    combo = grid.cellWidget(1, 2)
+    assert combo.findData("head") >= 0 and combo.itemText(combo.findData("head")) == "head (other shapes)"
+    combo.lineEdit().setText("nowhere/conv")  # a node path the model does not have
+    combo.lineEdit().editingFinished.emit()
+    assert rows_of(grid)["fc"][1] == "no such node (nowhere/conv is not in the model)"
+    assert "1 nodes not in the model" in dialog.findChild(QLabel, "keyMapSummary").text()
+    qtbot.mouseClick(dialog.findChild(QPushButton, "keyMapApply"), Qt.MouseButton.LeftButton)
+    assert applied == [{"layer1.0.conv1": "layer1_0/conv1", "fc": "nowhere/conv"}]
