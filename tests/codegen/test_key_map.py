@@ -119,3 +119,23 @@ def test_the_map_file_round_trips_and_the_cli_reads_it(tmp_path, capsys):
     bad = tmp_path / "bad.txt"
     bad.write_text("oops\n", encoding="utf-8")
     assert main(["pretrained", str(gfile), str(pth), "--map-file", str(bad)]) == 2
+
+
+def test_resnet18_redrawn_without_its_mapping_is_guessed_whole():
+    """The resnet template's own mapping removed, as if the user had drawn it: the guess (names,
+    then order and shape) finds every one of torchvision's module paths again."""
+    import templates
+
+    graph = templates.build("resnet", depth=18, input_size=32, num_classes=10)
+    keys = graph.training["init_weights"].pop("keys")
+    model = compile_graph(graph)
+    paths = model.generated.node_paths
+    state = {}
+    for prefix, node in keys.items():
+        if node is not None:
+            module = model.get_submodule(paths[tuple(node.split("/"))])
+            for name, tensor in [*module.named_parameters(recurse=False), *module.named_buffers(recurse=False)]:
+                state[f"{prefix}.{name}"] = torch.randn_like(tensor.float()).to(tensor.dtype)
+    guess = key_table(model, graph, state)["guess"]
+    assert guess == {prefix: node for prefix, node in keys.items() if node is not None}
+    assert len(guess) == 41  # 20 convolutions, 20 batch norms, fc
