@@ -28,6 +28,7 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
+from codegen.key_map import key_rows, summary
 from codegen.pretrained import STATE_DICT
 from graph_core import WARNING, Graph, Macro, SetSetting
 from training.binding import DataIssue
@@ -222,7 +223,9 @@ class PretrainedBox(QGroupBox):
         if len(lines) > 14:
             text += f"<br>… and {len(lines) - 14} more"
         colour = "#d92d20" if not ok else "#067647" if len(lines) <= 1 else "#b54708"
-        self.report.setText(f"<span style='color:{colour}'>{text}</span>")
+        hint = _guess_hint(table)
+        self.report.setText((f"<b>{_escape(hint)}</b><br>" if hint else "")  # first: the way out
+                            + f"<span style='color:{colour}'>{text}</span>")
 
     def _show_key_map(self) -> None:
         if self.table is None:
@@ -249,6 +252,17 @@ class PretrainedBox(QGroupBox):
             self.set_path(path)
             # a file just chosen: show where its tensors go once the engine has read it
             self.open_key_map()
+
+
+def _guess_hint(table: dict[str, Any] | None) -> str:
+    """For a graph without a mapping (loaded by name): what the key map's guess would load."""
+    if not table or table.get("keys") is not None or not table.get("guess"):
+        return ""
+    files = {k: tuple(s) for k, s in table["file"]}
+    nodes = {n: {k: tuple(s) for k, s in t.items()} for n, t in table["nodes"]}
+    counts = summary(key_rows(files, nodes, table["guess"]))
+    return (f"Matched by name only. The key map's guess (by order and shape) loads {counts['loaded']} "
+            f"of {len(files)} tensors: Key map… to check it and Apply.")
 
 
 def _escape(text: str) -> str:

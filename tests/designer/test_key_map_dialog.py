@@ -77,6 +77,8 @@ def test_a_drawn_graph_maps_a_torchvision_file_edits_a_row_and_the_weights_land(
     assert "copy 11 tensors" in dialog.findChild(QLabel, "keyMapSummary").text()
     # the check that ran on choosing the file matched by name (nothing): not what is shown here
     assert "Not applied yet" in dialog.findChild(QLabel, "keyMapReport").text()
+    box_report = box.findChild(QLabel, "pretrainedReport").text()
+    assert "loaded 0 tensors" in box_report and "guess (by order and shape) loads 11 of 11" in box_report
 
     # the classifier is the part a new head replaces: "not used"
     row = [table.item(r, 0).text() for r in range(table.rowCount())].index("classifier")
