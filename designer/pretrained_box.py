@@ -144,6 +144,7 @@ class PretrainedBox(QGroupBox):
             self.path.setText(path)
         self.check.setEnabled(bool(path) and self.checker is not None)
         self.map_button.setEnabled(bool(path) and self.checker is not None)
+        self._follow_keys(spec.get("keys"), path)
         if self._checked is not None and self._checked[0] != path:
             self._checked = None
         if self._checked is None:
@@ -226,6 +227,14 @@ class PretrainedBox(QGroupBox):
         hint = _guess_hint(table)
         self.report.setText((f"<b>{_escape(hint)}</b><br>" if hint else "")  # first: the way out
                             + f"<span style='color:{colour}'>{text}</span>")
+
+    def _follow_keys(self, keys: Any, path: str) -> None:
+        """The graph's mapping changed (Apply, undo, redo, an edited file): the key map shows it."""
+        if self.table is None or path != self._table_path or keys == self.table.get("keys"):
+            return
+        self.table = {**self.table, "keys": dict(keys) if isinstance(keys, Mapping) else None}
+        if self.key_map is not None and self.key_map.isVisible():
+            self._show_key_map()
 
     def _show_key_map(self) -> None:
         if self.table is None:

@@ -132,6 +132,12 @@ def test_a_drawn_graph_maps_a_torchvision_file_edits_a_row_and_the_weights_land(
     assert dialog.load_map(mapfile)
     assert dialog.mapping() == keys
 
+    # undo: the graph has no mapping again, and the key map shows the guess, not the undone one
+    w.document.undo_stack.undo()
+    assert "keys" not in w.graph.training["init_weights"]
+    qtbot.waitUntil(lambda: rows_of(table)["classifier"][0] == "fc", timeout=5000)
+    assert "guessed" in dialog.findChild(QLabel, "keyMapSource").text()
+
 
 def test_the_key_map_waits_for_a_file(qtbot, make_window):
     w = make_window(drawn())
