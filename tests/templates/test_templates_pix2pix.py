@@ -74,8 +74,16 @@ def test_image_to_mask_compiles_and_exports_the_generator(tmp_path):
     log_probs = model.generator(images)
     assert tuple(log_probs.shape) == (2, 4, 32, 32)
     assert torch.allclose(log_probs.exp().sum(1), torch.ones(2, 32, 32), atol=1e-5)
-    # the block's Softmax turns log-probabilities back into probabilities: softmax(log p) = p
-    assert tuple(model.discriminator(log_probs).shape) == (2, 1, 6, 6)
+    # the discriminator judges the (image, class map) pair; inside, the block's Softmax turns the
+    # class log-probabilities back into probabilities (softmax(log p) = p), the image passes as is
+    pair = torch.cat([images, log_probs], dim=1)
+    assert tuple(model.discriminator(pair).shape) == (2, 1, 6, 6)
+    seen = {}
+    model.discriminator.d_conv1.register_forward_pre_hook(lambda m, args: seen.setdefault("x", args[0]))
+    model.discriminator(pair)
+    assert seen["x"].shape[1] == 1 + 4
+    assert torch.equal(seen["x"][:, :1], images)
+    assert torch.allclose(seen["x"][:, 1:], log_probs.exp(), atol=1e-5)
     report = codegen.export_onnx(graph, tmp_path / "g.onnx", part="generator")
     assert [s[1:] for _, s, _ in report.inputs] == [(1, 32, 32)]
     assert report.max_abs_diff <= 1e-4
