@@ -99,6 +99,8 @@ def emit_gan_class(writer: _ModuleWriter, name: str) -> tuple[ClassCode, dict]:
             and (cond_src is None or nid != cond_src[0])}
     # The generator call reads the noise inputs, whose wires lead to the skipped nodes.
     reads = {(nid, "out"): [fake_src[0]] for nid in in_gen if g.nodes[nid].type == "Input"}
+    if cond_src is not None:  # the pair's line reads the condition too: it keeps its node's name
+        reads.setdefault(cond_src, []).append(disc.id)
     main.emit_nodes(special, skip, reads)
     returns, as_dict = writer.output_returns(main)
     if not returns:
