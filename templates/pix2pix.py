@@ -65,12 +65,12 @@ def _patchgan(base: int, layers: int, softmax: tuple[int, int] | None = None) ->
 @template(
     "pix2pix",
     "pix2pix: a U-Net generator paints an image from a segmentation mask, and a PatchGAN "
-    "discriminator judges every patch of it as real or painted. An L1 head keeps the painting "
-    "close to the true image while the adversary makes it sharp — trained on shapes_seg. Turned "
-    "around (image_to_mask), the U-Net segments the image and the discriminator judges its class "
-    "map against the true mask.",
+    "discriminator judges every patch of the (mask, image) pair as real or painted. An L1 head "
+    "keeps the painting close to the true image while the adversary makes it sharp — trained on "
+    "shapes_seg. Turned around (image_to_mask), the U-Net segments the image and the "
+    "discriminator judges (image, class map) pairs against (image, true mask).",
     p_choice("direction", "mask_to_image", DIRECTIONS, "mask_to_image: paint an image from a mask; "
-             "image_to_mask: segment an image, the discriminator judging the predicted mask"),
+             "image_to_mask: segment an image, the discriminator judging it beside the predicted mask"),
     p_int("image_size", 32, "side of the square images (divisible by 2^depth)", minimum=16),
     p_int("num_classes", 4, "classes in the mask (shapes_seg: 4)", minimum=2),
     p_int("channels", 1, "image channels"),

@@ -2,7 +2,8 @@
 
 `HeadRegime` covers every graph trained through its Output heads: supervised, autoencoder, VAE
 (adds the model's beta*KL) and segmentation. `GanRegime` alternates a discriminator step and a
-generator step with two optimizers. A step returns its losses as one device tensor, in the order
+generator step with two optimizers; a conditional discriminator (pix2pix) is shown each real and
+each generated sample beside its condition. A step returns its losses as one device tensor, in the order
 of `loss_names`, without reading it: the engine reads many steps' losses at once at its reporting
 interval. An evaluation pass sums on the device too and reads once at its end.
 """
