@@ -170,3 +170,10 @@ def test_the_task_follows_the_generators_head_not_g_loss():
     assert image_to_mask.main_metric == ("miou", "max")
     plain = training.task.analyse(templates.build("dcgan"))
     assert plain.gan_condition is None and plain.main_metric == ("g_loss", "min")
+
+
+def test_explaining_a_conditional_discriminator_is_refused_with_its_reason():
+    subject = pytest.importorskip("explain.subject")
+    graph = templates.build("pix2pix")
+    with pytest.raises(subject.ExplainError, match=r"judges \(condition, sample\) pairs"):
+        subject._explained_binding(graph, training.task.analyse(graph), None)
