@@ -3,6 +3,8 @@ image-only discriminator the template had before (issue 15), both directions, sa
 
     .venv/bin/python benchmarks/bench_pix2pix_pairs.py                 # template defaults, 10 epochs
     .venv/bin/python benchmarks/bench_pix2pix_pairs.py -p epochs=3     # override a training key
+    .venv/bin/python benchmarks/bench_pix2pix_pairs.py -t l1_weight=0 --only mask_to_image
+                                                  # a template parameter: no L1, the adversary alone
 
 Each run trains the `pix2pix` template at its defaults (shapes_seg 32×32, adam 2e-4, betas
 0.5/0.999) on CPU with one torch thread. The "image only" variant is the same graph with the
@@ -65,17 +67,18 @@ def main() -> int:
 
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
     parser.add_argument("-p", action="append", default=[], metavar="KEY=VALUE", help="training override")
+    parser.add_argument("-t", action="append", default=[], metavar="KEY=VALUE", help="template parameter")
+    parser.add_argument("--only", choices=("mask_to_image", "image_to_mask"), help="one direction")
     args = parser.parse_args()
-    overrides = {}
-    for item in args.p:
-        key, _, value = item.partition("=")
-        overrides[key] = int(value) if value.isdigit() else float(value)
+    overrides, params = _pairs(args.p), _pairs(args.t)
     torch.set_num_threads(1)
     print("| direction | discriminator judges | D parameters | epochs | metric first → last | best (epoch) "
           "| D(x) / D(G(z)) | CPU s |")
     print("|---|---|---|---|---|---|---|---|")
     for direction, metric in (("mask_to_image", "val_mae"), ("image_to_mask", "val_miou")):
-        paired = templates.build("pix2pix", direction=direction)
+        if args.only and direction != args.only:
+            continue
+        paired = templates.build("pix2pix", direction=direction, **params)
         for label, graph in (("(input, output) pairs", paired), ("the output alone", image_only(paired))):
             torch.manual_seed(0)
             r = run(graph, overrides, metric)
@@ -84,6 +87,14 @@ def main() -> int:
                   f"{r['last']:.3f} | {r['best']:.3f} ({r['best_epoch']}) | {r['d_x']:.2f} / {r['d_g_z']:.2f} "
                   f"| {r['cpu']:.0f} |", flush=True)
     return 0
+
+
+def _pairs(items: list[str]) -> dict:
+    out: dict = {}
+    for item in items:
+        key, _, value = item.partition("=")
+        out[key] = int(value) if value.isdigit() else float(value)
+    return out
 
 
 if __name__ == "__main__":
