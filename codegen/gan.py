@@ -52,10 +52,10 @@ def emit_gan_class(writer: _ModuleWriter, name: str) -> tuple[ClassCode, dict]:
     order = readable_order(g)
 
     gen_name = writer.class_names.allocate_class(f"{g.name}_generator", "Generator")
-    reads = ", ".join(g.nodes[n].name for n in order if n in in_gen and g.nodes[n].type == "Input"
-                      and g.nodes[n].params.get("source", "data") != "noise")
+    data_read = ", ".join(g.nodes[n].name for n in order if n in in_gen and g.nodes[n].type == "Input"
+                          and g.nodes[n].params.get("source", "data") != "noise")
     gen = ClassEmitter(gen_name, g, shapes, [n for n in order if n in in_gen], lambda nid: ("node", nid),
-                       writer.block_class, f"The generator of {name}: {reads or 'noise'} -> one sample.")
+                       writer.block_class, f"The generator of {name}: {data_read or 'noise'} -> one sample.")
     gen.emit_nodes()
     gen_code = gen.finish([(fake_src[0], gen.var[fake_src])], as_dict=False)
     writer.classes.append(gen_code)

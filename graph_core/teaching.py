@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 
 from .graph import Edge, Graph
+from .layers.generative import judged_sample
 from .shapes import NodeShapes, infer_shapes, topological_order
 from .specs import TensorType, format_shape, get_spec, has_spec
 
@@ -102,8 +103,7 @@ def judged_text(info: NodeShapes) -> str:
     fake = info.inputs["fake"][0]
     if not info.inputs.get("condition"):
         return f"judges one sample {format_shape(fake.shape)} at a time (real or generated)"
-    cond = info.inputs["condition"][0]
-    pair = (cond.shape[0] + fake.shape[0], *fake.shape[1:])
+    cond, pair = info.inputs["condition"][0], judged_sample(info.inputs).shape
     return (f"judges pairs: concat(condition {format_shape(cond.shape)}, sample {format_shape(fake.shape)}) "
             f"on the channels = {format_shape(pair)}, {cond.shape[0]} + {fake.shape[0]} = {pair[0]} channels "
             "into the block's first layer")

@@ -15,9 +15,9 @@ adversarial networks"): the same U-Net reads the image and gives per-pixel class
 log-probabilities (LogSoftmax), an nll head scores them against the mask, and the PatchGAN
 judges the predicted class map against the true mask one-hot encoded (Input -> OneHot ->
 real), each beside the image it belongs to (the image wired to the `condition` port: the block
-reads concat(image, class map), 1 + 4 = 5 channels). The discriminator's block starts with a
-Softmax over the class map's channels: softmax(log p) = p, so it sees the predicted
-probabilities; the real one-hot passes through the same Softmax and arrives softened (0.47 on
+reads concat(image, class map), 1 + 4 = 5 channels). The discriminator's block splits the pair
+(two Crops of the channel axis) and sends the class map alone through a Softmax: softmax(log p)
+= p, so it sees the predicted probabilities; the real one-hot passes through the same Softmax and arrives softened (0.47 on
 the true class of 4), which keeps the discriminator from telling real from predicted by exact
 zeros and ones alone (the difficulty Luc et al. discuss). The image channels pass unchanged.
 """
