@@ -65,9 +65,12 @@ class Regime:
         self.scalers.append(torch.amp.GradScaler(self.device.type) if self.plan.grad_scaler else None)
         return opt
 
-    def _update(self, loss: torch.Tensor, index: int, params: list[torch.nn.Parameter]) -> None:
+    def _update(self, loss: torch.Tensor, index: int, params: list[torch.nn.Parameter],
+                zeroed: bool = False) -> None:
+        """Backward and step; `zeroed`: the caller cleared the gradients before its forward."""
         opt, scaler = self.optimizers[index], self.scalers[index]
-        opt.zero_grad(set_to_none=True)
+        if not zeroed:
+            opt.zero_grad(set_to_none=True)
         if scaler is not None:
             scaler.scale(loss).backward()
             if self.config.grad_clip:
@@ -134,10 +137,13 @@ class HeadRegime(Regime):
         unread device tensor."""
         single = self.loss_slots is not None
         targets = self._targets(batch)
+        # cleared before the forward, as the textbook loop does: the last step's gradients are
+        # freed before the forward allocates (after it, the step measured ~1 % slower on the MLP)
+        self.optimizers[0].zero_grad(set_to_none=True)
         with self.autocast():
             outputs = self._forward(self.fwd, batch, n)
             total, parts = self._losses(outputs, batch, targets, detail=not single)
-        self._update(total, 0, self.params)
+        self._update(total, 0, self.params, zeroed=True)
         self.train_metrics.add_outputs(outputs, targets)
         if single:
             return total.detach()
