@@ -83,6 +83,10 @@ class Builder:
         initializers: names of the file's initializers.
         outputs: node id -> its output ports' types.
         batch_zeros: constants of zeros whose first size is the batch (an RNN's initial state).
+        masks: (attention node id, port) -> the (ids input, pad id) the file masks there, or None.
+        implied_params: numbers a mapped layer learns that the exporter folded away as zeros
+            (an attention's output bias): counted among the file's parameters.
+        not_learned: constants a layer reads that are fixed, not learned (a sinusoidal table).
     """
 
     graph: Graph
@@ -99,6 +103,9 @@ class Builder:
     initializers: set[str] = field(default_factory=set)
     outputs: dict[str, dict[str, TensorType]] = field(default_factory=dict)
     batch_zeros: set[str] = field(default_factory=set)
+    masks: dict[tuple[str, str], tuple[str, int] | None] = field(default_factory=dict)
+    implied_params: int = 0
+    not_learned: set[str] = field(default_factory=set)
 
     # ---- reading the ONNX node -------------------------------------------------------------
 

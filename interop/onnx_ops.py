@@ -198,6 +198,11 @@ def _bias(c, out):
 def _merge(type_name, what):
     def convert(b, node):
         names = [n for n in node.input if n]
+        if type_name == "Add" and len(names) == 2 and sum(b.const(n) is not None for n in names) == 1:
+            from .onnx_ops_attention import positions
+
+            if positions(b, node, names):
+                return
         if any(b.const(n) is not None for n in names):
             raise Unmappable(f"{what} a constant tensor; Netwright's {type_name} combines layer outputs only")
         xs = [b.value(n) for n in names]
@@ -208,8 +213,10 @@ def _merge(type_name, what):
     return convert
 
 
-rule("Add", "Add", "two layer outputs (a skip connection); a constant after MatMul is fused "
-     "into the Dense")(_merge("Add", "adds"))
+rule("Add", ("Add", "PositionalEmbedding", "PositionalEncoding"),
+     "two layer outputs (a skip connection); a constant after MatMul is fused into the Dense; a "
+     "constant (L, E) table added to a sequence becomes PositionalEncoding when it holds the "
+     "sinusoids, otherwise a PositionalEmbedding that learns it")(_merge("Add", "adds"))
 rule("Sum", "Add", "any number of layer outputs")(_merge("Add", "adds"))
 rule("Mul", "Multiply", "two layer outputs (gating)")(_merge("Multiply", "multiplies by"))
 

@@ -99,8 +99,19 @@ def _cast(b, node):
 # ---- embedding and resizing ------------------------------------------------------------------
 
 
-@rule("Gather", "Embedding", "rows of a constant table picked by int64 ids (axis 0): an Embedding")
+_HAS_SELECT = gc.has_spec("Select")
+
+
+@rule("Gather", ("Embedding", "Select") if _HAS_SELECT else "Embedding",
+      "rows of a constant table picked by int64 ids (axis 0): an Embedding"
+      + ("; one constant index of a layer output's axis: Select" if _HAS_SELECT else ""))
 def _gather(b, node):
+    index = b.const(node.input[1])
+    if _HAS_SELECT and node.input[0] in b.values and index is not None and np.asarray(index).ndim == 0:
+        x = b.value(node.input[0])
+        dim = axis_of(attributes(node).get("axis", 0), x.rank)
+        b.set_output(node, b.add(node, "Select", {"dim": dim, "index": int(index)}, [x]))
+        return
     table = b.need_const(node, 0, "table")
     ids = b.value(node.input[1])
     if attributes(node).get("axis", 0) != 0 or table.ndim != 2 or ids.type.dtype != "int64":

@@ -23,7 +23,6 @@ WAITING = {
     # (Split, a constant Add)
     "seq2seq": "Split",
     "transformer": "Split",
-    "bert_tiny": "Add",
 }
 
 
