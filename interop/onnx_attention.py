@@ -305,12 +305,9 @@ class _Region:
             self.mask_ok = False
 
     def _projection(self, mm, bias, add=None) -> bool:
+        # the projection reads the sequence time-major (L, N, E): the Transpose from batch first
+        # before it is often shared by several layers, and the importer reads it as a layout
         source, transposed, nodes = mm.input[0], False, [mm] + ([add] if add is not None else [])
-        before = self.producer.get(source)
-        if before is not None and before.op_type == "Transpose" and list(_attrs(before).get("perm", [])) == [1, 0, 2]:
-            source, transposed = before.input[0], True
-            nodes.append(before)
-            self._seen.add(id(before))
         w = self.const_of(mm.input[1])
         if w is not None and np.asarray(w).ndim != 2:
             return False

@@ -34,13 +34,16 @@ class Value:
     port: str
     type: TensorType
     layout: str = "batch"  # "time": the same tensor seen time-major (L, N, F), as ONNX RNNs read it;
-    # "rnn" / "rnn_t": an ONNX RNN's Y (L, dirs, N, H) / (L, N, dirs, H) of a registry RNN's (L, dirs·H)
+    # "rnn" / "rnn_t": an ONNX RNN's Y (L, dirs, N, H) / (L, N, dirs, H) of a registry RNN's (L, dirs·H);
+    # "state": an ONNX RNN's Y_h (dirs, N, H), a registry GRU's or RNN's `state` port
     dirs: int = 1  # directions of the recurrent layer behind an "rnn"/"rnn_t" value
 
     def onnx_shape(self, batch: int) -> tuple[int, ...]:
         """The sizes ONNX sees for this value, with `batch` for the batch axis."""
         if self.layout == "batch":
             return (batch,) + self.shape
+        if self.layout == "state":
+            return (self.shape[0], batch, self.shape[1])
         length, features = self.shape
         return {"time": (length, batch, features),
                 "rnn": (length, self.dirs, batch, features // self.dirs),

@@ -24,10 +24,10 @@ import graph_core as gc
 from graph_core import Graph, Node, TensorType
 
 from .layout import lay_out
+from .onnx_attention import PATTERN_DOMAIN, fuse_attention
 from .onnx_build import Builder, Unmappable, Value, attributes, node_label
 from .onnx_fold import BATCH, FOLDERS, FoldError, fold, tensor_to_array
 from .onnx_ops import OPS
-from .onnx_attention import PATTERN_DOMAIN, fuse_attention
 from .onnx_ops_attention import PATTERN_WEIGHTS, PATTERNS, check_masks
 from .onnx_patterns import fuse_patterns
 from .onnx_read import ImportRefused, Refusal, default_opset, read_model
@@ -376,7 +376,18 @@ def compare_with_onnxruntime(result: ImportResult, onnx_path: str | os.PathLike,
     outs = got if isinstance(got, dict) else {model.generated.outputs[0][0]: got}
     names = [o.name for o in session.get_outputs()]
     by_name = {result.graph.nodes[nid].name: t for nid, t in outs.items()}
-    return max(float(np.abs(by_name[n].numpy() - e).max()) for n, e in zip(names, expected) if n in by_name)
+    return max(difference(by_name[n].numpy(), e) for n, e in zip(names, expected) if n in by_name)
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a - b|, where NaN in both places is agreement (attention over keys that are all
+    padding gives NaN in PyTorch and onnxruntime alike) and NaN in one of them is infinitely far."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    both = np.isnan(a) & np.isnan(b)
+    if np.any(np.isnan(a) != np.isnan(b)):
+        return float("inf")
+    gap = np.abs(np.where(both, 0.0, a) - np.where(both, 0.0, b))
+    return float(gap.max()) if gap.size else 0.0
 
 
 def _batch_of(session, name: str) -> int:

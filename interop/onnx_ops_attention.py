@@ -17,7 +17,7 @@ import numpy as np
 import graph_core as gc
 from graph_core.padding import _FOLLOW, padding_source
 
-from .onnx_attention import BK, BO, BQ, BV, K, MASK_IDS, MHA_WEIGHTS, Q, V, WK, WO, WQ, WV
+from .onnx_attention import BK, BO, BQ, BV, MASK_IDS, MHA_WEIGHTS, WK, WO, WQ, WV, K, Q, V
 from .onnx_build import Builder, Unmappable, Value, attributes
 from .onnx_ops import OpRule
 

@@ -79,6 +79,33 @@ def _zero_state(b: Builder, node, index: int, what: str) -> None:
         raise Unmappable(f"starts from a given {what}; only a zero initial state maps (wire h0 by hand)")
 
 
+def _initial_state(b: Builder, node, kind: str) -> Value | None:
+    """The state a GRU or RNN starts from: zeros (None), or another layer's final state (Y_h),
+    which becomes a wire into the h0 port."""
+    name = node.input[5] if len(node.input) > 5 else ""
+    v = b.any_value(name) if name else None
+    if v is None:
+        _zero_state(b, node, 5, "hidden state")
+        return None
+    if kind == "LSTM" or v.layout != "state":
+        raise Unmappable(f"starts from {name}, which is not another GRU's or RNN's final state; only a "
+                         "zero state or such a state (wired into h0) maps")
+    return Value(v.node, v.port, v.type)
+
+
+def state_slice(b: Builder, node, starts, ends, axes) -> bool:
+    """Slice of a final state (dirs, N, H) that keeps all of it (PyTorch takes h[0:layers]); True if done."""
+    v = b.any_value(node.input[0])
+    if v is None or v.layout != "state":
+        return False
+    dirs = v.shape[0]
+    for start, end, axis in zip(starts, ends, axes):
+        if axis % 3 == 1 or (axis % 3 == 0 and (start != 0 or end < dirs)) or (axis % 3 == 2 and (start != 0 or end < v.shape[1])):
+            return False
+    b.set_output(node, v)
+    return True
+
+
 def _recurrent(kind: str):
     def convert(b: Builder, node) -> None:
         a = attributes(node)
@@ -101,13 +128,14 @@ def _recurrent(kind: str):
             raise Unmappable(f"activations {acts} differ from PyTorch's")
         if len(node.input) > 4 and node.input[4]:
             raise Unmappable("takes per-sample sequence lengths; pack or pad the sequences instead")
-        _zero_state(b, node, 5, "hidden state")
+        h0 = _initial_state(b, node, kind)
         if kind == "LSTM":
             _zero_state(b, node, 6, "cell state")
             if len(node.input) > 7 and node.input[7]:
                 raise Unmappable("has peephole weights, which PyTorch's LSTM does not")
-        if any(b.output_used(node, k) for k in range(1, len(node.output))):
-            raise Unmappable("its final states (Y_h, Y_c) are used; wire the layer's state output by hand")
+        if kind == "LSTM" and any(b.output_used(node, k) for k in range(1, len(node.output))):
+            raise Unmappable("its final states (Y_h, Y_c) are used; an LSTM's state port carries them as "
+                             "one pair, wire it by hand")
         w, r = b.need_const(node, 1, "W"), b.need_const(node, 2, "R")
         dirs, hidden = w.shape[0], int(a["hidden_size"])
         bias = b.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
@@ -121,8 +149,11 @@ def _recurrent(kind: str):
         params = {"hidden_size": hidden, "num_layers": 1, "bidirectional": dirs == 2}
         if kind == "RNN":
             params["nonlinearity"] = nonlinearity
-        out = b.add(node, _TYPES[kind], params, [Value(x.node, x.port, x.type)], tensors)
+        inputs = {"in": [Value(x.node, x.port, x.type)]} | ({"h0": [h0]} if h0 is not None else {})
+        out = b.add(node, _TYPES[kind], params, inputs, tensors)
         b.set_output(node, replace(out, layout="rnn", dirs=dirs))
+        if b.output_used(node, 1):  # Y_h: the final state, the registry layer's state port
+            b.set_output(node, replace(b.port(out, "state"), layout="state", dirs=dirs), 1)
 
     return convert
 

@@ -69,6 +69,26 @@ def _unsqueeze(b, node):
     _reshape_to(b, node, x, shape[1:])
 
 
+@rule("Slice", (), "only all of a recurrent layer's final state (h[0:layers], as PyTorch passes an "
+      "encoder's state to a decoder): no node; other slices of layer outputs are refused")
+def _slice(b, node):
+    from .onnx_ops_recurrent import state_slice
+
+    a = attributes(node)
+    if b.opset < 10:
+        starts, ends, axes = a.get("starts", []), a.get("ends", []), a.get("axes")
+    else:
+        starts, ends = (b.need_const(node, k, what).reshape(-1) for k, what in ((1, "starts"), (2, "ends")))
+        axes = b.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        steps = b.const(node.input[4]) if len(node.input) > 4 and node.input[4] else None
+        if steps is not None and np.any(np.asarray(steps) != 1):
+            raise Unmappable("slices with a step; no node does that")
+    axes = list(range(len(starts))) if axes is None else [int(v) for v in np.asarray(axes).reshape(-1)]
+    if not state_slice(b, node, [int(v) for v in starts], [int(v) for v in ends], axes):
+        raise Unmappable("slices a layer output; no Netwright node does that (only all of a recurrent "
+                         "layer's final state maps)")
+
+
 def _axes(b, node):
     if b.opset >= 13 and len(node.input) > 1 and node.input[1]:
         return [int(v) for v in b.need_const(node, 1, "axes").reshape(-1)]
