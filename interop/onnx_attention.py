@@ -32,7 +32,8 @@ if TYPE_CHECKING:
 PATTERN_DOMAIN = "netwright.pattern"
 # input slots of a fused MultiheadAttention node
 Q, K, V, WQ, BQ, WK, BK, WV, BV, WO, BO, MASK_IDS = range(12)
-MHA_WEIGHTS = (WQ, BQ, WK, BK, WV, BV, WO, BO)
+# the weight slots, grouped by the parameter they make (q, k and v rows form one in_proj_weight)
+MHA_WEIGHTS = ((WQ, WK, WV), (BQ, BK, BV), (WO,), (BO,))
 
 _LAYOUT = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Gather", "Split", "Slice"}
 _SHAPE_MATH = {"Shape", "Slice", "Concat", "Gather", "Unsqueeze", "Squeeze", "Cast", "Mul", "Div",
@@ -129,7 +130,9 @@ def fuse_attention(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[
             break
         dropped = {id(n) for n in dead}
         kept = [n for n in kept if id(n) not in dropped]
-    return [fused.get(id(n), n) for n in kept]
+    from .onnx_transformer import fuse_layers
+
+    return fuse_layers([fused.get(id(n), n) for n in kept], const_of, outputs)
 
 
 # ---- matching one region ---------------------------------------------------------------------
@@ -138,7 +141,7 @@ def fuse_attention(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[
 def _match(softmax, producer, readers, static, const_of, outputs):
     from onnx import helper
 
-    if _attrs(softmax).get("axis", -1) not in (-1, 2, 3):
+    if node_attrs(softmax).get("axis", -1) not in (-1, 2, 3):
         return None
     # forwards: Softmax -> MatMul(., v) -> heads joined -> output projection -> batch first again
     users = readers.get(softmax.output[0], [])
@@ -147,7 +150,7 @@ def _match(softmax, producer, readers, static, const_of, outputs):
     weighted = users[0]
     forward, node = [weighted], weighted
     while True:
-        nxt = _only_reader(node, readers, outputs)
+        nxt = only_reader(node, readers, outputs)
         if nxt is None:
             return None
         if nxt.op_type in ("Gemm", "MatMul") and len(nxt.input) > 1 and nxt.input[1] in static:
@@ -163,13 +166,13 @@ def _match(softmax, producer, readers, static, const_of, outputs):
     forward += out_nodes
     node = out_nodes[-1]
     while True:
-        nxt = _only_reader(node, readers, outputs)
+        nxt = only_reader(node, readers, outputs)
         if nxt is None or nxt.op_type not in ("Transpose", "Reshape"):
             break
         forward.append(nxt)
         node = nxt
     sink = forward[-1]
-    if sink.op_type != "Transpose" or list(_attrs(sink).get("perm", [])) != [1, 0, 2]:
+    if sink.op_type != "Transpose" or list(node_attrs(sink).get("perm", [])) != [1, 0, 2]:
         return None  # the output must be batch first again (batch_first=True)
     # backwards from the scores: masks added to q·kᵀ
     scores, added, adds = producer.get(softmax.input[0]), [], []
@@ -329,7 +332,7 @@ class _Region:
 
 def _out_projection(node, readers, outputs, static):
     """(nodes, weight, bias, weight is (out, in)) of the output projection, or None."""
-    a = _attrs(node)
+    a = node_attrs(node)
     if node.op_type == "Gemm":
         if a.get("transA", 0) or abs(a.get("alpha", 1.0) - 1) > 1e-6 or abs(a.get("beta", 1.0) - 1) > 1e-6:
             return None
@@ -337,7 +340,7 @@ def _out_projection(node, readers, outputs, static):
         if bias and bias not in static:
             return None
         return [node], node.input[1], bias, bool(a.get("transB", 0))
-    add = _only_reader(node, readers, outputs)
+    add = only_reader(node, readers, outputs)
     if add is not None and add.op_type == "Add" and any(i in static for i in add.input):
         return [node, add], node.input[1], next(i for i in add.input if i in static), False
     return [node], node.input[1], "", False
@@ -409,12 +412,12 @@ def _all_static(node, static) -> bool:
     return all(i in static for i in node.input if i)
 
 
-def _only_reader(node, readers, outputs):
+def only_reader(node, readers, outputs):
     users = readers.get(node.output[0], [])
     return users[0] if len(users) == 1 and node.output[0] not in outputs else None
 
 
-def _attrs(node) -> dict:
+def node_attrs(node) -> dict:
     from onnx import helper
 
     return {a.name: helper.get_attribute_value(a) for a in node.attribute}

@@ -334,9 +334,10 @@ def _file_params(nodes: list[onnx.NodeProto], b: Builder) -> int:
 
     An initializer counts when it reaches a layer's weight input, directly or through folded
     constant nodes (a Reshape of a weight, an Identity that shares it); each use counts, since
-    every layer that uses a shared initializer gets its own copy in the graph (an initializer
-    one node reads twice, such as a projection split in two, counts once for it). Fixed tables
-    (b.not_learned) do not count; zero biases the exporter dropped (b.implied_params) do.
+    every layer that uses a shared initializer gets its own copy in the graph. A fused node's
+    slots come in groups that make one parameter (an attention's q, k and v weights, split from
+    one initializer): a group counts its initializers once. Fixed tables (b.not_learned) do not
+    count; zero biases the exporter dropped (b.implied_params) do.
     """
     sizes = {name: int(b.consts[name].size) for name in b.initializers
              if b.consts[name].dtype.kind == "f" and b.consts[name].ndim > 0}
@@ -344,10 +345,12 @@ def _file_params(nodes: list[onnx.NodeProto], b: Builder) -> int:
     for n in nodes:
         if not n.output or n.output[0] in b.consts:
             continue
-        slots = PATTERN_WEIGHTS.get(n.op_type, ()) if n.domain == PATTERN_DOMAIN else _WEIGHT_OPS.get(n.op_type, ())
-        used = {origin for k in slots if len(n.input) > k and n.input[k] and n.input[k] not in b.not_learned
-                for origin in b.origins.get(n.input[k], {n.input[k]}) if origin in sizes}
-        total += sum(sizes[o] for o in used)
+        groups = (PATTERN_WEIGHTS.get(n.op_type, ()) if n.domain == PATTERN_DOMAIN
+                  else tuple((k,) for k in _WEIGHT_OPS.get(n.op_type, ())))
+        for group in groups:
+            used = {origin for k in group if len(n.input) > k and n.input[k] and n.input[k] not in b.not_learned
+                    for origin in b.origins.get(n.input[k], {n.input[k]}) if origin in sizes}
+            total += sum(sizes[o] for o in used)
     return total
 
 

@@ -20,10 +20,13 @@ from graph_core.padding import _FOLLOW, padding_source
 from .onnx_attention import BK, BO, BQ, BV, MASK_IDS, MHA_WEIGHTS, WK, WO, WQ, WV, K, Q, V
 from .onnx_build import Builder, Unmappable, Value, attributes
 from .onnx_ops import OpRule
+from .onnx_transformer import decoder_weights, encoder_weights
 
 PATTERNS: dict[str, OpRule] = {}
 # which input slots of each fused node hold the file's weights (the parameter count follows them)
-PATTERN_WEIGHTS: dict[str, tuple[int, ...]] = {"MultiheadAttention": MHA_WEIGHTS}
+PATTERN_WEIGHTS: dict[str, tuple[int, ...]] = {"MultiheadAttention": MHA_WEIGHTS,
+                                                "TransformerEncoderLayer": encoder_weights(),
+                                                "TransformerDecoderLayer": decoder_weights()}
 
 
 def pattern(op: str, nodes: tuple[str, ...] | str, note: str):
@@ -98,6 +101,79 @@ def _zeros_if_dropped(b: Builder, bias, offset: int, embed: int) -> np.ndarray:
         return np.zeros(embed, np.float32)
     bias = np.asarray(bias, np.float32).reshape(-1)
     return bias[offset * embed:(offset + 1) * embed] if bias.size > embed else bias
+
+
+def _layer_tensors(b: Builder, ins: list[str], a: dict, blocks: list[tuple[str, int, dict]], d: int,
+                   after: int) -> tuple[dict[str, np.ndarray], int]:
+    """The tensors of a transformer layer: each attention block's (prefix, first slot, attributes),
+    then from slot `after` the norms' scale and bias pairs, and the network's two Dense layers."""
+    tensors: dict[str, np.ndarray] = {}
+    for prefix, start, attrs in blocks:
+        block = _projections(b, ins[start:start + MASK_IDS + 1], attrs, d, [d, d, d])
+        tensors |= {f"{prefix}.{k}": w for k, w in block.items()}
+    norms = (len(blocks) + 1)
+    slots = ins[after:]
+    names = [f"norm{k}" for k in range(1, norms)]
+    for k, norm in enumerate(names):
+        tensors |= _norm(b, norm, slots[2 * k], slots[2 * k + 1], d)
+    w1, b1, w2, b2 = slots[2 * len(names):2 * len(names) + 4]
+    first, second = np.asarray(b.const(w1), np.float32).T, np.asarray(b.const(w2), np.float32).T
+    ff = first.shape[0]
+    if first.shape != (ff, d) or second.shape != (d, ff):
+        raise Unmappable(f"its feed-forward matrices {list(first.shape)} and {list(second.shape)} do not fit d_model {d}")
+    tensors["linear1.weight"], tensors["linear2.weight"] = first, second
+    tensors["linear1.bias"] = _zeros_if_dropped(b, b.const(b1) if b1 else None, 0, ff)
+    tensors["linear2.bias"] = _zeros_if_dropped(b, b.const(b2) if b2 else None, 0, d)
+    last = slots[2 * len(names) + 4:]
+    tensors |= _norm(b, f"norm{norms}", last[0], last[1], d)
+    return tensors, ff
+
+
+def _norm(b: Builder, prefix: str, scale: str, bias: str, d: int) -> dict[str, np.ndarray]:
+    weight = b.const(scale)
+    offset = b.const(bias) if bias else np.zeros(d, np.float32)
+    if weight is None or offset is None or np.asarray(weight).size != d or np.asarray(offset).size != d:
+        raise Unmappable(f"its LayerNorm {prefix} does not hold {d} constant scales and offsets")
+    return {f"{prefix}.weight": np.asarray(weight, np.float32).reshape(d),
+            f"{prefix}.bias": np.asarray(offset, np.float32).reshape(d)}
+
+
+def _layer_params(a: dict, ff: int) -> dict:
+    return {"nhead": int(a["num_heads"]), "dim_feedforward": ff, "dropout": 0.1,
+            "activation": a.get("activation", "relu"), "norm_first": False, "causal": bool(a.get("causal", 0))}
+
+
+@pattern("TransformerEncoderLayer", "TransformerEncoderLayer",
+         "post-norm (norm_first=False) and batch-first as nn.TransformerEncoderLayer exports it: "
+         "self-attention, Add, LayerNorm (epsilon 1e-5), ReLU or GELU network, Add, LayerNorm; "
+         "another chain stays MultiheadAttention, Add, LayerNorm and Dense nodes")
+def _encoder(b: Builder, node) -> None:
+    a, ins = attributes(node), list(node.input)
+    x = b.value(ins[0])
+    d = x.shape[-1]
+    tensors, ff = _layer_tensors(b, ins, a, [("self_attn", 1, a)], d, 1 + MASK_IDS + 1)
+    v = b.add(node, "TransformerEncoderLayer", _layer_params(a, ff), [x], tensors)
+    b.set_output(node, v)
+    expect_mask(b, v.node, "in", ins[1 + MASK_IDS], int(a.get("pad", -1)))
+
+
+@pattern("TransformerDecoderLayer", "TransformerDecoderLayer",
+         "as the encoder layer, with attention over the memory (the encoder's output) between the "
+         "first LayerNorm and the network; causal self-attention becomes causal")
+def _decoder(b: Builder, node) -> None:
+    a, ins = attributes(node), list(node.input)
+    x, memory = b.value(ins[0]), b.value(ins[1])
+    d = x.shape[-1]
+    cross = {"offsets": a["cross_offsets"], "out_transposed": a["cross_out_transposed"]}
+    if int(a["cross_heads"]) != int(a["num_heads"]):
+        raise Unmappable(f"its two attentions have {a['num_heads']} and {a['cross_heads']} heads; "
+                         "TransformerDecoderLayer has one nhead")
+    blocks = [("self_attn", 2, a), ("multihead_attn", 2 + MASK_IDS + 1, cross)]
+    tensors, ff = _layer_tensors(b, ins, a, blocks, d, 2 + 2 * (MASK_IDS + 1))
+    v = b.add(node, "TransformerDecoderLayer", _layer_params(a, ff), {"in": [x], "memory": [memory]}, tensors)
+    b.set_output(node, v)
+    expect_mask(b, v.node, "in", ins[2 + MASK_IDS], int(a.get("pad", -1)))
+    expect_mask(b, v.node, "memory", ins[2 + 2 * MASK_IDS + 1], int(a.get("cross_pad", -1)))
 
 
 # ---- padding masks ---------------------------------------------------------------------------
