@@ -137,8 +137,8 @@ class Builder:
         if name in self.values:
             v = self.values[name]
             if v.layout != "batch":
-                raise Unmappable(f"reads {name}, a sequence laid out time-major for a recurrent layer; "
-                                 "only a recurrent layer or the Transpose back to batch-first may read it")
+                raise Unmappable(f"reads {name}, a sequence laid out time-major (L, N, F); only a recurrent "
+                                 "layer, a recognised attention, or the Transpose back to batch-first may read it")
             return v
         if name in self.pending_pads:
             raise Unmappable(f"reads {name}, a Pad that only a convolution or average pool can absorb")
