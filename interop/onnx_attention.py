@@ -19,7 +19,7 @@ node is mapped) and the mask's token ids; its attributes say how to read them. T
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from typing import TYPE_CHECKING
 
 import numpy as np
@@ -35,21 +35,20 @@ Q, K, V, WQ, BQ, WK, BK, WV, BV, WO, BO, MASK_IDS = range(12)
 # the weight slots, grouped by the parameter they make (q, k and v rows form one in_proj_weight)
 MHA_WEIGHTS = ((WQ, WK, WV), (BQ, BK, BV), (WO,), (BO,))
 
-_LAYOUT = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Gather", "Split", "Slice"}
-_SHAPE_MATH = {"Shape", "Slice", "Concat", "Gather", "Unsqueeze", "Squeeze", "Cast", "Mul", "Div",
-               "Reshape", "Expand", "ConstantOfShape", "Range"}
-_INSIDE = _LAYOUT | _SHAPE_MATH | {"MatMul", "Mul", "Div", "Add", "Softmax", "Where", "Expand", "Equal",
-                                   "Cast", "Not", "Gemm"}
+# what an exported attention is made of: layout, shape arithmetic, projections, scale, mask, Softmax
+_INSIDE = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Gather", "Split", "Slice", "Shape", "Concat",
+           "Cast", "Expand", "ConstantOfShape", "Range", "MatMul", "Gemm", "Mul", "Div", "Add", "Softmax",
+           "Where", "Equal"}
 
 
 @dataclass
 class _Projection:
+    """MatMul(source, weight) [+ bias]: the source is the time-major (L, N, E) sequence."""
+
     matmul: onnx.NodeProto
     source: str
-    transposed: bool
     weight: str
     bias: str
-    nodes: list = field(default_factory=list)
 
 
 def static_values(nodes: list[onnx.NodeProto], const_of: ConstOf) -> set[str]:
@@ -139,64 +138,23 @@ def fuse_attention(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[
 
 
 def _match(softmax, producer, readers, static, const_of, outputs):
-    from onnx import helper
-
+    """(inner nodes, mask nodes, sink, fused node) for the attention around `softmax`, or None."""
     if node_attrs(softmax).get("axis", -1) not in (-1, 2, 3):
         return None
-    # forwards: Softmax -> MatMul(., v) -> heads joined -> output projection -> batch first again
-    users = readers.get(softmax.output[0], [])
-    if len(users) != 1 or users[0].op_type != "MatMul" or users[0].input[0] != softmax.output[0]:
+    forward = _forward(softmax, readers, outputs, static)
+    scores = _scores(softmax, producer, static)
+    if forward is None or scores is None:
         return None
-    weighted = users[0]
-    forward, node = [weighted], weighted
-    while True:
-        nxt = only_reader(node, readers, outputs)
-        if nxt is None:
-            return None
-        if nxt.op_type in ("Gemm", "MatMul") and len(nxt.input) > 1 and nxt.input[1] in static:
-            break
-        if nxt.op_type not in ("Transpose", "Reshape"):
-            return None
-        forward.append(nxt)
-        node = nxt
-    projected = _out_projection(nxt, readers, outputs, static)
-    if projected is None:
-        return None
-    out_nodes, out_weight, out_bias, out_t = projected
-    forward += out_nodes
-    node = out_nodes[-1]
-    while True:
-        nxt = only_reader(node, readers, outputs)
-        if nxt is None or nxt.op_type not in ("Transpose", "Reshape"):
-            break
-        forward.append(nxt)
-        node = nxt
-    sink = forward[-1]
-    if sink.op_type != "Transpose" or list(node_attrs(sink).get("perm", [])) != [1, 0, 2]:
-        return None  # the output must be batch first again (batch_first=True)
-    # backwards from the scores: masks added to q·kᵀ
-    scores, added, adds = producer.get(softmax.input[0]), [], []
-    while scores is not None and scores.op_type == "Add":
-        sides = [(producer.get(i), j) for i, j in zip(scores.input, reversed(scores.input))]
-        step = next(((p, other) for p, other in sides if p is not None and p.op_type in ("MatMul", "Add")
-                     and other not in static and not _all_static(p, static)), None)
-        step = step or next(((p, other) for p, other in sides if p is not None and p.op_type == "MatMul"), None)
-        if step is None:
-            return None
-        adds.append(scores)
-        added.append(step[1])
-        scores = step[0]
-    if scores is None or scores.op_type != "MatMul":
-        return None
-    targets = {scores.input[0]: "q", scores.input[1]: "k", weighted.input[1]: "v"}
-    if len(targets) != 3:
-        return None
+    (weighted, *after), out = forward
+    qk, adds, added = scores
+    targets = {qk.input[0]: "q", qk.input[1]: "k", weighted.input[1]: "v"}
     region = _Region(producer, static, const_of)
-    if not all(region.walk(t) for t in targets):
+    if len(targets) != 3 or not all(region.walk(t) for t in targets):
         return None
     if not all(m in static or region.walk(m, mask=True) for m in added):
         return None
-    inner = [softmax, scores, *adds, *forward, *region.nodes]
+    sink = after[-1]
+    inner = [softmax, qk, *adds, weighted, *after, *region.nodes]
     inside = {id(n) for n in inner} | {id(n) for n in region.mask_nodes}
     if any(n.op_type not in _INSIDE for n in inner + region.mask_nodes):
         return None
@@ -206,29 +164,76 @@ def _match(softmax, producer, readers, static, const_of, outputs):
             return None  # something outside the attention reads one of its inner values
     causal = _causal(added + region.mask_constants, static, const_of)
     roles = _roles(region.projections, targets, readers, inside, const_of)
-    embed = _out_features(out_weight, out_t, const_of)
-    if causal is None or roles is None or embed is None or region.scale <= 0 or not region.mask_ok:
+    embed = _out_features(out[0], out[2], const_of)
+    if causal is None or roles is None or embed is None or not region.mask_ok or region.scale <= 0:
         return None
-    head = 1.0 / (region.scale * region.scale)
-    if abs(head - round(head)) > 1e-3 * head or round(head) < 1 or embed % round(head):
+    head = 1.0 / (region.scale * region.scale)  # q·kᵀ is scaled by 1/√(head width)
+    if abs(head - round(head)) > 1e-3 * head or embed % round(head) or (region.mask_nodes and region.pad is None):
         return None
-    if region.mask_nodes and region.pad is None:
-        return None
-    inputs = [""] * (MASK_IDS + 1)
-    offsets, transposed = [], []
-    for k, role in enumerate("qkv"):
-        proj, offset = roles[role]
-        inputs[Q + k], inputs[WQ + 2 * k], inputs[BQ + 2 * k] = proj.source, proj.weight, proj.bias
-        offsets.append(offset)
-        transposed.append(int(proj.transposed))
-    inputs[WO], inputs[BO] = out_weight, out_bias
-    inputs[MASK_IDS] = region.pad[0] if region.pad is not None else ""
-    name = _scope(out_weight) or sink.name or sink.output[0]
-    node = helper.make_node("MultiheadAttention", inputs, [sink.output[0]], name=name, domain=PATTERN_DOMAIN,
-                            num_heads=embed // round(head), causal=int(causal), offsets=offsets,
-                            transposed=transposed, out_transposed=int(out_t),
-                            pad=region.pad[1] if region.pad is not None else -1)
+    node = _fused(sink, roles, out, region.pad, num_heads=embed // round(head), causal=int(causal))
     return inner, region.mask_nodes, sink, node
+
+
+def _forward(softmax, readers, outputs, static):
+    """([MatMul(., v), ..., the batch-first output], (out weight, out bias, weight is (out, in)))
+    from the Softmax on: the heads joined, the output projection, the batch axis moved first."""
+    users = readers.get(softmax.output[0], [])
+    if len(users) != 1 or users[0].op_type != "MatMul" or users[0].input[0] != softmax.output[0]:
+        return None
+    chain = [users[0]]
+    while True:
+        nxt = only_reader(chain[-1], readers, outputs)
+        if nxt is None or (nxt.op_type not in ("Transpose", "Reshape", "Gemm", "MatMul")):
+            return None
+        if nxt.op_type in ("Gemm", "MatMul"):
+            break
+        chain.append(nxt)
+    projected = _out_projection(nxt, readers, outputs, static)
+    if projected is None:
+        return None
+    chain += projected[0]
+    while True:
+        nxt = only_reader(chain[-1], readers, outputs)
+        if nxt is None or nxt.op_type not in ("Transpose", "Reshape"):
+            break
+        chain.append(nxt)
+    if chain[-1].op_type != "Transpose" or list(node_attrs(chain[-1]).get("perm", [])) != [1, 0, 2]:
+        return None  # the output must be batch first again (batch_first=True)
+    return chain, projected[1:]
+
+
+def _scores(softmax, producer, static):
+    """(q·kᵀ MatMul, the Adds between it and the Softmax, what they add: the masks)."""
+    node, adds, added = producer.get(softmax.input[0]), [], []
+    while node is not None and node.op_type == "Add":
+        # one side leads on to q·kᵀ (a MatMul, or another Add of a mask), the other is a mask
+        sides = [(producer.get(i), other) for i, other in zip(node.input, reversed(node.input))]
+        on = [(p, other) for p, other in sides if p is not None and p.op_type == "MatMul"
+              and not all(i in static for i in p.input)]
+        on = on or [(p, other) for p, other in sides if p is not None and p.op_type == "Add" and other not in static]
+        if len(on) != 1:
+            return None
+        adds.append(node)
+        added.append(on[0][1])
+        node = on[0][0]
+    if node is None or node.op_type != "MatMul":
+        return None
+    return node, adds, added
+
+
+def _fused(sink, roles, out, pad, **attrs):
+    from onnx import helper
+
+    inputs = [""] * (MASK_IDS + 1)
+    for k, role in enumerate("qkv"):
+        proj = roles[role][0]
+        inputs[Q + k], inputs[WQ + 2 * k], inputs[BQ + 2 * k] = proj.source, proj.weight, proj.bias
+    inputs[WO], inputs[BO] = out[0], out[1]
+    inputs[MASK_IDS] = pad[0] if pad is not None else ""
+    name = _scope(out[0]) or sink.name or sink.output[0]
+    return helper.make_node("MultiheadAttention", inputs, [sink.output[0]], name=name, domain=PATTERN_DOMAIN,
+                            offsets=[roles[r][1] for r in "qkv"], out_transposed=int(out[2]),
+                            pad=pad[1] if pad is not None else -1, **attrs)
 
 
 class _Region:
@@ -310,12 +315,11 @@ class _Region:
     def _projection(self, mm, bias, add=None) -> bool:
         # the projection reads the sequence time-major (L, N, E): the Transpose from batch first
         # before it is often shared by several layers, and the importer reads it as a layout
-        source, transposed, nodes = mm.input[0], False, [mm] + ([add] if add is not None else [])
         w = self.const_of(mm.input[1])
         if w is not None and np.asarray(w).ndim != 2:
             return False
-        self.nodes.extend(nodes)
-        self.projections.append(_Projection(mm, source, transposed, mm.input[1], bias, nodes))
+        self.nodes.extend([mm] + ([add] if add is not None else []))
+        self.projections.append(_Projection(mm, mm.input[0], mm.input[1], bias))
         return True
 
     def _equal(self, node) -> bool:

@@ -24,9 +24,9 @@ from .onnx_transformer import decoder_weights, encoder_weights
 
 PATTERNS: dict[str, OpRule] = {}
 # which input slots of each fused node hold the file's weights (the parameter count follows them)
-PATTERN_WEIGHTS: dict[str, tuple[int, ...]] = {"MultiheadAttention": MHA_WEIGHTS,
-                                                "TransformerEncoderLayer": encoder_weights(),
-                                                "TransformerDecoderLayer": decoder_weights()}
+PATTERN_WEIGHTS: dict[str, tuple[tuple[int, ...], ...]] = {
+    "MultiheadAttention": MHA_WEIGHTS, "TransformerEncoderLayer": encoder_weights(),
+    "TransformerDecoderLayer": decoder_weights()}
 
 
 def pattern(op: str, nodes: tuple[str, ...] | str, note: str):
@@ -45,7 +45,7 @@ def pattern(op: str, nodes: tuple[str, ...] | str, note: str):
 def _attention(b: Builder, node) -> None:
     a = attributes(node)
     ins = list(node.input)
-    tensors = _sources(b, ins, a)
+    tensors = _sources(b, ins)
     embed = tensors[0].shape[-1]
     weights = _projections(b, ins, a, embed, [t.shape[-1] for t in tensors])
     params = {"num_heads": int(a["num_heads"]), "dropout": 0.0, "bias": True, "causal": bool(a.get("causal", 0))}
@@ -55,14 +55,15 @@ def _attention(b: Builder, node) -> None:
     expect_mask(b, v.node, "key", ins[MASK_IDS], int(a.get("pad", -1)))
 
 
-def _sources(b: Builder, ins: list[str], a: dict) -> list[Value]:
+def _sources(b: Builder, ins: list[str]) -> list[Value]:
+    """Query, key and value: the projections read them time-major, the registry node batch-first."""
     out = []
-    for slot, flipped in zip((Q, K, V), a["transposed"]):
+    for slot in (Q, K, V):
         v = b.any_value(ins[slot])
         if v is None:
             raise Unmappable(f"reads {ins[slot]}, which no mapped node produces")
-        if v.layout != ("batch" if flipped else "time"):
-            raise Unmappable(f"reads {ins[slot]} laid out {v.layout}; attention reads batch-first sequences")
+        if v.layout != "time":
+            raise Unmappable(f"projects {ins[slot]}, which is not a batch-first sequence moved time-major")
         out.append(Value(v.node, v.port, v.type))
     return out
 

@@ -197,3 +197,43 @@ def test_an_lstm_state_read_by_onnx_is_still_refused(tmp_path):
     with pytest.raises(ImportRefused) as refused:
         import_onnx(path)
     assert any(r.op_type == "LSTM" and "state" in r.why for r in refused.value.refusals), refused.value.lines
+
+
+def _handmade(tmp_path, nodes, inits, length=4):
+    from onnx import TensorProto, helper
+
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", 4, 6])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", length, 6])],
+                              [numpy_helper.from_array(np.asarray(v), k) for k, v in inits.items()])
+    path = tmp_path / "m.onnx"
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)]), str(path))
+    return path
+
+
+def test_constant_tables_added_to_a_sequence(tmp_path):
+    from onnx import helper
+
+    from interop.onnx_ops_attention import sinusoids
+
+    learned = np.random.default_rng(0).standard_normal((4, 6)).astype(np.float32)
+    path = _handmade(tmp_path, [helper.make_node("Add", ["x", "sin"], ["s"], name="pos"),
+                                helper.make_node("Add", ["table", "s"], ["y"], name="learned")],
+                     {"sin": sinusoids(4, 6), "table": learned})
+    result = import_and_compare(path)
+    assert node_types(result).count("PositionalEncoding") == 1 and "PositionalEmbedding" in node_types(result)
+    assert result.file_params == learned.size  # the sinusoids are fixed, the learned table is not
+
+
+@pytest.mark.parametrize("nodes, inits, op, why", [
+    ([("Add", ["x", "v"])], {"v": np.ones(6, np.float32)}, "Add", "adds a constant tensor"),
+    ([("Add", ["x", "t"])], {"t": np.ones((4, 1), np.float32)}, "Add", "adds a constant tensor"),
+    ([("Slice", ["x", "s", "e", "a"])], {"s": np.array([0]), "e": np.array([2]), "a": np.array([1])}, "Slice",
+     "slices a layer output"),
+])
+def test_near_misses_of_positions_and_states_are_refused(tmp_path, nodes, inits, op, why):
+    from onnx import helper
+
+    made = [helper.make_node(o, ins, ["y"], name="near") for o, ins in nodes]
+    with pytest.raises(ImportRefused) as refused:
+        import_onnx(_handmade(tmp_path, made, inits, 2 if op == "Slice" else 4))
+    assert [(r.op_type, why in r.why) for r in refused.value.refusals] == [(op, True)], refused.value.lines
