@@ -3,6 +3,8 @@ and the round trip export -> import -> export gives the same outputs."""
 
 from __future__ import annotations
 
+from collections import Counter
+
 import numpy as np
 import onnxruntime as ort
 import pytest
@@ -22,6 +24,10 @@ WAITING = {
     "segnet": "MaxPool",  # MaxUnpool's output size is computed from the batch in the file
 }
 
+# Templates whose import is node for node the template's graph: attention regions, transformer
+# layers, positional tables and wired recurrent states are recognised as the nodes that made them.
+READ_AS_DRAWN = {"seq2seq", "transformer", "bert_tiny"}
+
 
 @pytest.mark.parametrize("name", templates.GALLERY)
 def test_template_round_trip(name, tmp_path):
@@ -35,6 +41,8 @@ def test_template_round_trip(name, tmp_path):
         return
     result = import_source(str(first), tmp_path / "imported.json")
     assert result.max_diff <= 1e-4
+    if name in READ_AS_DRAWN:
+        assert Counter(n.type for n in result.graph.nodes.values()) == Counter(n.type for n in graph.nodes.values())
     model = codegen.compile_graph(result.graph)
     assert sum(p.numel() for p in model.parameters()) == result.file_params
     second = tmp_path / "again.onnx"
