@@ -74,13 +74,15 @@ def fuse_layers(nodes: list[onnx.NodeProto], const_of: Folded, outputs: set[str]
 def _match_layer(m, producer, readers, const_of, outputs):
     from onnx import helper
 
-    x = _self_attention_input(m, producer, readers)
+    x = _self_attention_input(m, producer)
     if x is None:
         return None
     first = _residual_norm(m, x, readers, outputs, const_of)
     if first is None:
         return None
-    used = [producer[m.input[Q]], m, *first[0]]
+    # the Transpose to time-major goes with the layer unless another layer reads it too
+    t = producer[m.input[Q]]
+    used = ([t] if {id(r) for r in readers.get(t.output[0], [])} == {id(m)} else []) + [m, *first[0]]
     h = first[1]
     cross = _cross_attention(h, producer, readers, outputs)
     blocks, memory = [m], None
@@ -124,15 +126,13 @@ def _match_layer(m, producer, readers, const_of, outputs):
     return used, node
 
 
-def _self_attention_input(m, producer, readers):
-    """x, when the attention's query, key and value are all Transpose(x) read by it alone."""
+def _self_attention_input(m, producer):
+    """x, when the attention's query, key and value are all Transpose(x)."""
     t = m.input[Q]
     if m.input[K] != t or m.input[V] != t:
         return None
     node = producer.get(t)
     if node is None or node.op_type != "Transpose" or list(node_attrs(node).get("perm", [])) != [1, 0, 2]:
-        return None
-    if {id(r) for r in readers.get(t, [])} != {id(m)}:
         return None
     return node.input[0]
 

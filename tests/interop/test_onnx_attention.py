@@ -159,6 +159,37 @@ def test_a_constant_that_is_not_the_causal_mask_is_not_fused(attention_file, tmp
     assert refused.value.refusals, refused.value.lines
 
 
+class _Translator(torch.nn.Module):
+    """PyTorch's own encoder and decoder layers over one id sequence, padding masked, every weight
+    random (no bias is zero, so none is folded away)."""
+
+    def __init__(self):
+        super().__init__()
+        self.emb = torch.nn.Embedding(9, 16, padding_idx=0)
+        self.enc = torch.nn.TransformerEncoderLayer(16, 4, 24, batch_first=True)
+        self.dec = torch.nn.TransformerDecoderLayer(16, 4, 24, batch_first=True, activation="gelu")
+        with torch.no_grad():
+            for p in self.parameters():
+                p.normal_(0, 0.3)
+
+    def forward(self, ids):
+        x, pad = self.emb(ids), ids == 0
+        causal = torch.ones(ids.size(1), ids.size(1), dtype=torch.bool).triu(1)
+        memory = self.enc(x, src_key_padding_mask=pad)
+        return self.dec(x, memory, tgt_mask=causal, tgt_key_padding_mask=pad, memory_key_padding_mask=pad,
+                        tgt_is_causal=True)
+
+
+def test_pytorch_transformer_layers_import_as_layers(tmp_path):
+    module = _Translator()
+    path = export_module(module, torch.randint(1, 9, (2, 6)), tmp_path / "t.onnx", opset=18, dynamo=True)
+    result = import_and_compare(path, torch_params=sum(p.numel() for p in module.parameters()))
+    layers = {n.type: n.params for n in result.graph.nodes.values()}
+    assert sorted(layers) == ["Embedding", "Input", "Output", "TransformerDecoderLayer", "TransformerEncoderLayer"]
+    assert layers["TransformerDecoderLayer"]["causal"] and layers["TransformerDecoderLayer"]["activation"] == "gelu"
+    assert layers["TransformerEncoderLayer"]["dim_feedforward"] == 24 and layers["Embedding"]["padding_idx"] == 0
+
+
 class _TwoAttentions(torch.nn.Module):
     """One attention masks the padding, the other reads the same embedding unmasked."""
 
