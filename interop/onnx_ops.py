@@ -259,17 +259,25 @@ def _batchnorm(b, node):
     b.set_output(node, v)
 
 
-@rule("LayerNormalization", "LayerNorm", "over the trailing axes from axis on; epsilon 1e-5 only")
+_LN_HAS_EPS = "eps" in {p.name for p in gc.get_spec("LayerNorm").params}
+
+
+@rule("LayerNormalization", "LayerNorm", "over the trailing axes from axis on; epsilon "
+      + ("becomes eps" if _LN_HAS_EPS else "1e-5 only"))
 def _layernorm(b, node):
     a = attributes(node)
     x = b.value(node.input[0])
     axis = axis_of(a.get("axis", -1), x.rank)
-    if abs(float(a.get("epsilon", 1e-5)) - 1e-5) > 1e-9:
+    eps = float(a.get("epsilon", 1e-5))
+    params = {"dims": x.rank - axis}
+    if abs(eps - 1e-5) > 1e-9 and _LN_HAS_EPS:  # float32's 1e-5 is the default: nothing to say
+        params["eps"] = eps
+    elif abs(eps - 1e-5) > 1e-9:
         raise Unmappable(f"epsilon {a['epsilon']} differs from LayerNorm's 1e-5")
     scale = b.need_const(node, 1, "scale")
     bias = b.const(node.input[2]) if len(node.input) > 2 else None
     tensors = {"weight": scale, "bias": bias if bias is not None else np.zeros_like(scale)}
-    b.set_output(node, b.add(node, "LayerNorm", {"dims": x.rank - axis}, [x], tensors))
+    b.set_output(node, b.add(node, "LayerNorm", params, [x], tensors))
 
 
 def mapped_node_types() -> set[str]:

@@ -268,3 +268,14 @@ def test_near_misses_of_positions_and_states_are_refused(tmp_path, nodes, inits,
     with pytest.raises(ImportRefused) as refused:
         import_onnx(_handmade(tmp_path, made, inits, 2 if op == "Slice" else 4))
     assert [(r.op_type, why in r.why) for r in refused.value.refusals] == [(op, True)], refused.value.lines
+
+
+def test_layer_norm_keeps_its_epsilon(tmp_path):
+    from onnx import helper
+
+    path = _handmade(tmp_path, [helper.make_node("LayerNormalization", ["x", "g", "b"], ["y"], name="norm",
+                                                 epsilon=1e-12, axis=-1)],
+                     {"g": np.full(6, 1.5, np.float32), "b": np.full(6, 0.25, np.float32)})
+    result = import_and_compare(path)
+    assert [n.params for n in result.graph.nodes.values() if n.type == "LayerNorm"] == [{"dims": 1, "eps": 1e-12}]
+    assert "eps=1e-12" in codegen.generate_source(result.graph).source
