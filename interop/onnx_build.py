@@ -35,14 +35,14 @@ class Value:
     type: TensorType
     layout: str = "batch"  # "time": the same tensor seen time-major (L, N, F), as ONNX RNNs read it;
     # "rnn" / "rnn_t": an ONNX RNN's Y (L, dirs, N, H) / (L, N, dirs, H) of a registry RNN's (L, dirs·H);
-    # "state": an ONNX RNN's Y_h (dirs, N, H), a registry GRU's or RNN's `state` port
+    # "state" / "state_c": an ONNX RNN's Y_h / an LSTM's Y_c (dirs, N, H), the registry layer's `state`
     dirs: int = 1  # directions of the recurrent layer behind an "rnn"/"rnn_t" value
 
     def onnx_shape(self, batch: int) -> tuple[int, ...]:
         """The sizes ONNX sees for this value, with `batch` for the batch axis."""
         if self.layout == "batch":
             return (batch,) + self.shape
-        if self.layout == "state":
+        if self.layout in ("state", "state_c"):
             return (self.shape[0], batch, self.shape[1])
         length, features = self.shape
         return {"time": (length, batch, features),
@@ -136,6 +136,9 @@ class Builder:
         """The graph tensor called `name`; a constant there cannot be wired."""
         if name in self.values:
             v = self.values[name]
+            if v.layout in ("state", "state_c"):
+                raise Unmappable(f"reads {name}, a recurrent layer's final state; only another recurrent "
+                                 "layer's initial state may read it (wire state into h0)")
             if v.layout != "batch":
                 raise Unmappable(f"reads {name}, a sequence laid out time-major (L, N, F); only a recurrent "
                                  "layer, a recognised attention, or the Transpose back to batch-first may read it")

@@ -214,21 +214,34 @@ def test_masks_the_graph_cannot_derive_are_refused(tmp_path):
     assert refused.value.lines[1:] == ["  plain: the file masks nothing on key, but the graph would mask x == 0"]
 
 
-def test_an_lstm_state_read_by_onnx_is_still_refused(tmp_path):
-    class Handover(torch.nn.Module):
-        def __init__(self):
-            super().__init__()
-            self.a, self.b = torch.nn.LSTM(3, 4, batch_first=True), torch.nn.LSTM(3, 4, batch_first=True)
+class _Handover(torch.nn.Module):
+    """An LSTM starts where another stopped (its final h and c), or a Dense reads the final h."""
 
-        def forward(self, x):
-            _, state = self.a(x)
-            return self.b(x, state)[0]
+    def __init__(self, head: bool = False):
+        super().__init__()
+        self.a, self.b = torch.nn.LSTM(3, 4, batch_first=True), torch.nn.LSTM(3, 4, batch_first=True)
+        self.head = torch.nn.Linear(4, 2) if head else None
 
-    path = export_module(Handover(), torch.randn(2, 5, 3), tmp_path / "lstm.onnx", opset=18, dynamo=True)
+    def forward(self, x):
+        _, state = self.a(x)
+        if self.head is not None:
+            return self.head(state[0][0])
+        return self.b(x, state)[0]
+
+
+def test_an_lstm_state_wired_into_another_lstm(tmp_path):
+    module = _Handover()
+    path = export_module(module, torch.randn(2, 5, 3), tmp_path / "lstm.onnx", opset=18, dynamo=True)
+    result = import_and_compare(path, torch_params=sum(p.numel() for p in module.parameters()))
+    assert node_types(result).count("LSTM") == 2
+    assert [(e.src[1], e.dst[1]) for e in result.graph.edges if e.dst[1] == "h0"] == [("state", "h0")]
+
+
+def test_a_final_state_read_by_another_layer_is_refused(tmp_path):
+    path = export_module(_Handover(head=True), torch.randn(2, 5, 3), tmp_path / "head.onnx", opset=18, dynamo=True)
     with pytest.raises(ImportRefused) as refused:
         import_onnx(path)
-    assert any(r.op_type == "LSTM" and "state" in r.why for r in refused.value.refusals), refused.value.lines
-
+    assert any("final state" in r.why for r in refused.value.refusals), refused.value.lines
 
 def _handmade(tmp_path, nodes, inits, length=4):
     from onnx import TensorProto, helper
