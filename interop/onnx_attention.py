@@ -110,7 +110,10 @@ def fuse_attention(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[
     masks: set[int] = set()
     fused: dict[int, onnx.NodeProto] = {}
     for softmax in (n for n in nodes if n.op_type == "Softmax"):
-        match = _match(softmax, producer, readers, static, const_of, outputs)
+        try:
+            match = _match(softmax, producer, readers, static, const_of, outputs)
+        except (ValueError, KeyError, IndexError, TypeError, ArithmeticError):
+            match = None  # attributes no exporter writes: not attention, its nodes are mapped one by one
         if match is None:
             continue
         inner, mask_nodes, sink, node = match
@@ -168,7 +171,9 @@ def _match(softmax, producer, readers, static, const_of, outputs):
     if causal is None or roles is None or embed is None or not region.mask_ok or region.scale <= 0:
         return None
     head = 1.0 / (region.scale * region.scale)  # q·kᵀ is scaled by 1/√(head width)
-    if abs(head - round(head)) > 1e-3 * head or embed % round(head) or (region.mask_nodes and region.pad is None):
+    if round(head) < 1 or abs(head - round(head)) > 1e-3 * head or embed % round(head):
+        return None
+    if region.mask_nodes and region.pad is None:
         return None
     node = _fused(sink, roles, out, region.pad, num_heads=embed // round(head), causal=int(causal))
     return inner, region.mask_nodes, sink, node
@@ -412,10 +417,6 @@ def _roles(projections, targets, readers, inside, const_of):
     return order if sorted(order) == ["k", "q", "v"] else None
 
 
-def _all_static(node, static) -> bool:
-    return all(i in static for i in node.input if i)
-
-
 def only_reader(node, readers, outputs):
     users = readers.get(node.output[0], [])
     return users[0] if len(users) == 1 and node.output[0] not in outputs else None
@@ -430,8 +431,4 @@ def node_attrs(node) -> dict:
 def _scope(weight_name: str) -> str:
     # "encoder1.self_attn.out_proj.weight" -> "encoder1.self_attn": the module the weights belong to
     return weight_name[: -len(".out_proj.weight")] if weight_name.endswith(".out_proj.weight") else ""
-
-
-def _label(node) -> str:
-    return node.name or node.output[0]
 

@@ -119,12 +119,13 @@ def test_the_unedited_file_fuses(attention_file):
     assert "MultiheadAttention" in node_types(import_and_compare(attention_file))
 
 
-def test_a_scale_other_than_one_over_root_head_width_is_not_attention(attention_file, tmp_path):
+@pytest.mark.parametrize("factor", [1.5, 10.0])  # 10: no whole head width at all
+def test_a_scale_other_than_one_over_root_head_width_is_not_attention(attention_file, tmp_path, factor):
     def rescale(model):
         found = list(_scalars(model, "Mul", lambda v: 0 < v < 1))
         assert found
         for init, value in found:
-            _replace(init, value * 1.5)
+            _replace(init, value * factor)
 
     with pytest.raises(ImportRefused) as refused:
         import_onnx(_edited(attention_file, tmp_path, rescale))
