@@ -14,8 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-import graph_core as gc
-from graph_core.padding import _FOLLOW, padding_source
+from graph_core import embedding_behind, padding_source
 
 from .onnx_attention import BK, BO, BQ, BV, MASK_IDS, MHA_WEIGHTS, WK, WO, WQ, WV, K, Q, V
 from .onnx_build import Builder, Unmappable, Value, attributes
@@ -186,7 +185,7 @@ def expect_mask(b: Builder, node_id: str, port: str, ids: str, pad: int) -> None
     b.masks[(node_id, port)] = (ids, pad) if ids else None
     if not ids:
         return
-    embedding = _embedding_behind(b.graph, node_id, port)
+    embedding = embedding_behind(b.graph, node_id, port)
     if embedding is None:
         raise Unmappable(f"masks the keys where {ids} == {pad}, but the keys come from no Embedding of "
                          f"{ids}; Netwright derives masks from an Embedding's padding_idx")
@@ -194,21 +193,6 @@ def expect_mask(b: Builder, node_id: str, port: str, ids: str, pad: int) -> None
     if params.get("padding_idx") not in (None, pad):
         raise Unmappable(f"masks pad id {pad}, but its Embedding already pads {params['padding_idx']}")
     params["padding_idx"] = pad
-
-
-def _embedding_behind(graph: gc.Graph, node_id: str, port: str) -> str | None:
-    wires, seen = list(graph.edges_into(node_id, port)), set()
-    while wires:
-        src = wires.pop(0).src[0]
-        node = graph.nodes.get(src)
-        if node is None or src in seen:
-            continue
-        seen.add(src)
-        if node.type == "Embedding" and not node.params.get("channels_first"):
-            return src
-        for follow in _FOLLOW.get(node.type, ()):
-            wires.extend(graph.edges_into(src, follow))
-    return None
 
 
 def check_masks(b: Builder) -> list[str]:
