@@ -51,6 +51,23 @@ class _Projection:
     bias: str
 
 
+# shape arithmetic: what a value computed from tensor sizes alone may pass through
+_SIZE_OPS = {"Shape", "Size", "Gather", "Slice", "Concat", "Unsqueeze", "Squeeze", "Cast", "Mul", "Div", "Add",
+             "Sub", "Mod", "Reshape", "Identity"}
+
+
+def size_values(nodes: list[onnx.NodeProto], static: set[str]) -> set[str]:
+    """Value names computed from tensors' sizes alone (Shape, then arithmetic on the result): the
+    shape vectors of an attention's Reshapes, which a fused node no longer needs."""
+    sizes: set[str] = set()
+    for n in nodes:
+        ins = [i for i in n.input if i]
+        if n.op_type in ("Shape", "Size") or (n.op_type in _SIZE_OPS and ins and any(i in sizes for i in ins)
+                                              and all(i in sizes or i in static for i in ins)):
+            sizes.update(o for o in n.output if o)
+    return sizes
+
+
 def static_values(nodes: list[onnx.NodeProto], const_of: ConstOf) -> set[str]:
     """Value names computed from the file's constants alone (weights, Constant nodes and
     arithmetic on them): never a tensor of the network."""
@@ -100,6 +117,7 @@ def fuse_attention(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[
                    opset: int) -> list[onnx.NodeProto]:
     """The node list with every recognised attention region replaced by one fused node."""
     static = static_values(nodes, const_of)
+    sizes = size_values(nodes, static)
     const_of = Folded(nodes, const_of, static, opset)
     producer = {o: n for n in nodes for o in n.output}
     readers: dict[str, list[onnx.NodeProto]] = {}
@@ -111,18 +129,19 @@ def fuse_attention(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[
     fused: dict[int, onnx.NodeProto] = {}
     for softmax in (n for n in nodes if n.op_type == "Softmax"):
         try:
-            match = _match(softmax, producer, readers, static, const_of, outputs)
+            match = _match(softmax, producer, readers, (static, sizes), const_of, outputs)
         except (ValueError, KeyError, IndexError, TypeError, ArithmeticError):
             match = None  # attributes no exporter writes: not attention, its nodes are mapped one by one
         if match is None:
             continue
-        inner, mask_nodes, sink, node = match
+        inner, shared, sink, node = match
         if any(id(n) in gone for n in inner):
             continue
         gone.update(id(n) for n in inner)
-        masks.update(id(n) for n in mask_nodes)
+        masks.update(id(n) for n in shared)
         fused[id(sink)] = node
-    # mask nodes are shared between layers (one mask per source): drop one once nothing kept reads it
+    # mask and size nodes are shared between layers (one mask per source, sizes computed once):
+    # drop one once nothing kept reads it
     kept = [n for n in nodes if id(n) not in gone or id(n) in fused]
     while True:
         read = {i for n in kept for i in n.input if id(n) not in fused} | {
@@ -140,8 +159,10 @@ def fuse_attention(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[
 # ---- matching one region ---------------------------------------------------------------------
 
 
-def _match(softmax, producer, readers, static, const_of, outputs):
-    """(inner nodes, mask nodes, sink, fused node) for the attention around `softmax`, or None."""
+def _match(softmax, producer, readers, known, const_of, outputs):
+    """(inner nodes, shared mask and size nodes, sink, fused node) for the attention around
+    `softmax`, or None. `known` is (static values, size values)."""
+    static, sizes = known
     if node_attrs(softmax).get("axis", -1) not in (-1, 2, 3):
         return None
     forward = _forward(softmax, readers, outputs, static)
@@ -151,14 +172,17 @@ def _match(softmax, producer, readers, static, const_of, outputs):
     (weighted, *after), out = forward
     qk, adds, added = scores
     targets = {qk.input[0]: "q", qk.input[1]: "k", weighted.input[1]: "v"}
-    region = _Region(producer, static, const_of)
+    region = _Region(producer, static, sizes, const_of)
     if len(targets) != 3 or not all(region.walk(t) for t in targets):
         return None
     if not all(m in static or region.walk(m, mask=True) for m in added):
         return None
+    # the shapes the Reshapes after the Softmax read (computed from sizes by older exporters)
+    if not all(region.walk(i) for n in after for i in n.input[1:] if i in sizes):
+        return None
     sink = after[-1]
     inner = [softmax, qk, *adds, weighted, *after, *region.nodes]
-    inside = {id(n) for n in inner} | {id(n) for n in region.mask_nodes}
+    inside = {id(n) for n in inner + region.mask_nodes + region.size_nodes}
     if any(n.op_type not in _INSIDE for n in inner + region.mask_nodes):
         return None
     for n in inner:
@@ -176,7 +200,7 @@ def _match(softmax, producer, readers, static, const_of, outputs):
     if region.mask_nodes and region.pad is None:
         return None
     node = _fused(sink, roles, out, region.pad, num_heads=embed // round(head), causal=int(causal))
-    return inner, region.mask_nodes, sink, node
+    return inner, region.mask_nodes + region.size_nodes, sink, node
 
 
 def _forward(softmax, readers, outputs, static):
@@ -187,7 +211,7 @@ def _forward(softmax, readers, outputs, static):
         return None
     chain = [users[0]]
     while True:
-        nxt = only_reader(chain[-1], readers, outputs)
+        nxt = _data_reader(chain[-1], readers, outputs)
         if nxt is None or (nxt.op_type not in ("Transpose", "Reshape", "Gemm", "MatMul")):
             return None
         if nxt.op_type in ("Gemm", "MatMul"):
@@ -198,7 +222,7 @@ def _forward(softmax, readers, outputs, static):
         return None
     chain += projected[0]
     while True:
-        nxt = only_reader(chain[-1], readers, outputs)
+        nxt = _data_reader(chain[-1], readers, outputs)
         if nxt is None or nxt.op_type not in ("Transpose", "Reshape"):
             break
         chain.append(nxt)
@@ -244,10 +268,11 @@ def _fused(sink, roles, out, pad, **attrs):
 class _Region:
     """Walks back from q, k or v to the projections, and from a mask to its Equal(ids, pad)."""
 
-    def __init__(self, producer, static, const_of):
-        self.producer, self.static, self.const_of = producer, static, const_of
+    def __init__(self, producer, static, sizes, const_of):
+        self.producer, self.static, self.sizes, self.const_of = producer, static, sizes, const_of
         self.nodes: list = []
         self.mask_nodes: list = []
+        self.size_nodes: list = []  # shape arithmetic for the Reshapes: no numbers of the data
         self.mask_constants: list[str] = []  # constants added inside a mask (a causal mask)
         self.projections: list[_Projection] = []
         self.pad: tuple[str, int] | None = None
@@ -267,6 +292,11 @@ class _Region:
             if id(node) in self._seen:
                 continue
             self._seen.add(id(node))
+            if name in self.sizes:
+                self.size_nodes.append(node)
+                if node.op_type not in ("Shape", "Size"):  # a Shape reads only sizes
+                    stack.extend(i for i in node.input if i and i not in self.static)
+                continue
             if node.op_type == "Equal":
                 if not mask or not self._equal(node):
                     return False
@@ -349,7 +379,7 @@ def _out_projection(node, readers, outputs, static):
         if bias and bias not in static:
             return None
         return [node], node.input[1], bias, bool(a.get("transB", 0))
-    add = only_reader(node, readers, outputs)
+    add = _data_reader(node, readers, outputs)
     if add is not None and add.op_type == "Add" and any(i in static for i in add.input):
         return [node, add], node.input[1], next(i for i in add.input if i in static), False
     return [node], node.input[1], "", False
@@ -415,6 +445,12 @@ def _roles(projections, targets, readers, inside, const_of):
                 return None
             order[role] = (p, j if len(roles) > 1 else 0)
     return order if sorted(order) == ["k", "q", "v"] else None
+
+
+def _data_reader(node, readers, outputs):
+    """The one node that reads `node`'s numbers (a Shape beside it reads only its size)."""
+    users = [r for r in readers.get(node.output[0], []) if r.op_type not in ("Shape", "Size")]
+    return users[0] if len(users) == 1 and node.output[0] not in outputs else None
 
 
 def only_reader(node, readers, outputs):

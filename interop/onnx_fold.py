@@ -222,6 +222,22 @@ for _op, _fn in _BINARY.items():
     FOLDERS[_op] = _make_binary(_fn)
 
 
+@folder("Trilu")
+def _trilu(inputs, attrs, opset):
+    x = np.asarray(inputs[0])
+    k = int(np.asarray(inputs[1]).reshape(-1)[0]) if len(inputs) > 1 and inputs[1] is not None else 0
+    return [np.triu(x, k) if attrs.get("upper", 1) else np.tril(x, k)]
+
+
+@folder("Mod")
+def _mod(inputs, attrs, opset):
+    a, b = np.asarray(inputs[0]), np.asarray(inputs[1])
+    _refuse_batch(a, b)
+    if np.any(b == 0):
+        raise FoldError("Mod by zero")
+    return [(np.fmod(a, b) if attrs.get("fmod", 0) else np.mod(a, b)).astype(a.dtype)]
+
+
 @folder("Div")
 def _div(inputs, attrs, opset):
     a, b = np.asarray(inputs[0]), np.asarray(inputs[1])

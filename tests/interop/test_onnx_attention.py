@@ -191,6 +191,30 @@ def test_pytorch_transformer_layers_import_as_layers(tmp_path):
     assert layers["TransformerEncoderLayer"]["dim_feedforward"] == 24 and layers["Embedding"]["padding_idx"] == 0
 
 
+class _SelfAttention(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.attention = torch.nn.MultiheadAttention(16, 2, batch_first=True)
+        with torch.no_grad():
+            for p in self.parameters():
+                p.normal_(0, 0.3)
+
+    def forward(self, x):
+        return self.attention(x, x, x)[0]
+
+
+@pytest.mark.parametrize("opset", [13, 17])
+def test_attention_from_the_torchscript_exporter(opset, tmp_path):
+    # its sizes come from Shape arithmetic (Gather, Div, Mod, Concat) instead of constants
+    torch.backends.mha.set_fastpath_enabled(False)  # the fused kernel has no TorchScript export
+    try:
+        path = export_module(_SelfAttention(), torch.randn(2, 5, 16), tmp_path / "mha.onnx", opset=opset)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    result = import_and_compare(path, torch_params=16 * 48 + 48 + 16 * 16 + 16)
+    assert node_types(result) == ["Input", "MultiheadAttention", "Output"]
+
+
 class _TwoAttentions(torch.nn.Module):
     """One attention masks the padding, the other reads the same embedding unmasked."""
 
