@@ -140,13 +140,14 @@ def _norm(b: Builder, prefix: str, scale: str, bias: str, d: int) -> dict[str, n
 
 def _layer_params(a: dict, ff: int) -> dict:
     return {"nhead": int(a["num_heads"]), "dim_feedforward": ff, "dropout": 0.1,
-            "activation": a.get("activation", "relu"), "norm_first": False, "causal": bool(a.get("causal", 0))}
+            "activation": a.get("activation", "relu"), "norm_first": bool(a.get("norm_first", 0)),
+            "causal": bool(a.get("causal", 0))}
 
 
 @pattern("TransformerEncoderLayer", "TransformerEncoderLayer",
-         "post-norm (norm_first=False) and batch-first as nn.TransformerEncoderLayer exports it: "
-         "self-attention, Add, LayerNorm (epsilon 1e-5), ReLU or GELU network, Add, LayerNorm; "
-         "another chain stays MultiheadAttention, Add, LayerNorm and Dense nodes")
+         "batch-first as nn.TransformerEncoderLayer exports it: self-attention, Add, LayerNorm "
+         "(epsilon 1e-5), ReLU or GELU network, Add, LayerNorm; or pre-norm (norm_first) with each "
+         "LayerNorm before its block; another chain stays MultiheadAttention, Add, LayerNorm and Dense nodes")
 def _encoder(b: Builder, node) -> None:
     a, ins = attributes(node), list(node.input)
     x = b.value(ins[0])

@@ -65,9 +65,7 @@ def _rnn_state() -> Sketch:
 @pytest.mark.parametrize("sketch, wanted, absent", [
     (_self_attention, {"MultiheadAttention", "PositionalEmbedding"}, set()),
     (_cross_attention, {"MultiheadAttention"}, set()),
-    # pre-norm is not fused into the layer: attention, Add, LayerNorm and Dense, the same numbers
-    (_pre_norm_encoder, {"MultiheadAttention", "LayerNorm", "Dense", "PositionalEncoding"},
-     {"TransformerEncoderLayer"}),
+    (_pre_norm_encoder, {"TransformerEncoderLayer", "PositionalEncoding"}, {"MultiheadAttention", "LayerNorm"}),
     (_rnn_state, {"GRU"}, set()),
 ])
 def test_exported_graph_imports_as_registry_nodes(sketch, wanted, absent, tmp_path):
@@ -83,6 +81,8 @@ def test_exported_graph_imports_as_registry_nodes(sketch, wanted, absent, tmp_pa
         assert embed.params["padding_idx"] == 0  # the key padding mask, from the file's Equal
         # the file holds the 6 positions the model reads of its 10: what it learns from them
         assert [n.params for n in result.graph.nodes.values() if n.type == "PositionalEmbedding"] == [{"max_len": 6}]
+    if sketch is _pre_norm_encoder:
+        assert [n.params["norm_first"] for n in result.graph.nodes.values() if n.type == "TransformerEncoderLayer"] == [True]
     if sketch is _rnn_state:
         assert any(e.src[1] == "state" and e.dst[1] == "h0" for e in result.graph.edges)
 
@@ -164,11 +164,12 @@ class _Translator(torch.nn.Module):
     """PyTorch's own encoder and decoder layers over one id sequence, padding masked, every weight
     random (no bias is zero, so none is folded away)."""
 
-    def __init__(self):
+    def __init__(self, norm_first: bool = False):
         super().__init__()
         self.emb = torch.nn.Embedding(9, 16, padding_idx=0)
-        self.enc = torch.nn.TransformerEncoderLayer(16, 4, 24, batch_first=True)
-        self.dec = torch.nn.TransformerDecoderLayer(16, 4, 24, batch_first=True, activation="gelu")
+        self.enc = torch.nn.TransformerEncoderLayer(16, 4, 24, batch_first=True, norm_first=norm_first)
+        self.dec = torch.nn.TransformerDecoderLayer(16, 4, 24, batch_first=True, activation="gelu",
+                                                    norm_first=norm_first)
         with torch.no_grad():
             for p in self.parameters():
                 p.normal_(0, 0.3)
@@ -181,14 +182,16 @@ class _Translator(torch.nn.Module):
                         tgt_is_causal=True)
 
 
-def test_pytorch_transformer_layers_import_as_layers(tmp_path):
-    module = _Translator()
+@pytest.mark.parametrize("norm_first", [False, True])
+def test_pytorch_transformer_layers_import_as_layers(tmp_path, norm_first):
+    module = _Translator(norm_first)
     path = export_module(module, torch.randint(1, 9, (2, 6)), tmp_path / "t.onnx", opset=18, dynamo=True)
     result = import_and_compare(path, torch_params=sum(p.numel() for p in module.parameters()))
     layers = {n.type: n.params for n in result.graph.nodes.values()}
     assert sorted(layers) == ["Embedding", "Input", "Output", "TransformerDecoderLayer", "TransformerEncoderLayer"]
     assert layers["TransformerDecoderLayer"]["causal"] and layers["TransformerDecoderLayer"]["activation"] == "gelu"
     assert layers["TransformerEncoderLayer"]["dim_feedforward"] == 24 and layers["Embedding"]["padding_idx"] == 0
+    assert layers["TransformerEncoderLayer"]["norm_first"] == layers["TransformerDecoderLayer"]["norm_first"] == norm_first
 
 
 class _SelfAttention(torch.nn.Module):
