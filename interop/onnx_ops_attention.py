@@ -174,7 +174,7 @@ def _decoder(b: Builder, node) -> None:
     v = b.add(node, "TransformerDecoderLayer", _layer_params(a, ff), {"in": [x], "memory": [memory]}, tensors)
     b.set_output(node, v)
     expect_mask(b, v.node, "in", ins[2 + MASK_IDS], int(a.get("pad", -1)))
-    expect_mask(b, v.node, "memory", ins[2 + 2 * MASK_IDS + 1], int(a.get("cross_pad", -1)))
+    expect_mask(b, v.node, "memory", ins[2 + (MASK_IDS + 1) + MASK_IDS], int(a.get("cross_pad", -1)))
 
 
 # ---- padding masks ---------------------------------------------------------------------------

@@ -31,9 +31,8 @@ from .onnx_attention import (
 if TYPE_CHECKING:
     import onnx
 
-MHA_INPUTS = MASK_IDS + 1
-# the norms' and the network's weights, after the input(s) and the attention blocks
-FFN_NAMES = ("linear1.weight", "linear1.bias", "linear2.weight", "linear2.bias")
+MHA_INPUTS = MASK_IDS + 1  # a fused layer's inputs: x (and memory), each attention's inputs,
+# then the norms' scales and offsets and the network's weights
 
 
 def _shifted(start: int) -> tuple[tuple[int, ...], ...]:
@@ -47,6 +46,7 @@ def encoder_weights() -> tuple[tuple[int, ...], ...]:
 
 
 def decoder_weights() -> tuple[tuple[int, ...], ...]:
+    """The decoder node's: two attentions, three norms and the network."""
     base = 2 + 2 * MHA_INPUTS
     return _shifted(2) + _shifted(2 + MHA_INPUTS) + tuple((k,) for k in range(base, base + 10))
 
