@@ -18,7 +18,6 @@ PARAMS = {"vgg": {"depth": 11, "classifier_width": 64}, "transfer_vgg": {"depth"
 # Templates whose exported file uses operators the registry cannot hold yet, and which node
 # says so (the importer must name it, not fail somewhere else).
 WAITING = {
-    "segnet": "MaxPool",  # MaxUnpool's output size is computed from the batch in the file
     # sequence models: a decoder's initial state wired from the encoder, attention internals
     # (Split, a constant Add)
     "seq2seq": "Split",
