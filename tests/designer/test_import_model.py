@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 from safetensors.torch import load_file
 from torch import nn
 
@@ -18,6 +18,7 @@ from graph_core import Edge, Node
 from graph_core.commands import AddNode, Macro, RemoveNodes, SetFrozen, SetSetting
 
 RUN_TIMEOUT = 180_000  # ms
+IMPORT_TIMEOUT = 120_000  # ms: a child process that imports torch and onnxruntime
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +36,7 @@ def _digits_cnn_file(path: Path) -> Path:
     return path
 
 
-def _trigger_import(window, monkeypatch, source: Path, target: Path) -> None:
+def _start_import(window, monkeypatch, source: Path, target: Path) -> None:
     import designer.import_dialog as dialog
 
     monkeypatch.setattr(dialog.QFileDialog, "getOpenFileName", lambda *a, **k: (str(source), ""))
@@ -45,11 +46,24 @@ def _trigger_import(window, monkeypatch, source: Path, target: Path) -> None:
     action.trigger()
 
 
+def _trigger_import(qtbot, window, monkeypatch, source: Path, target: Path) -> bool:
+    """Import from the File menu and wait for the outcome; True when it was imported."""
+    with qtbot.waitSignal(window.importer.finished, timeout=IMPORT_TIMEOUT) as blocker:
+        _start_import(window, monkeypatch, source, target)
+        # the import runs in a child process: the menu action returns at once, the window
+        # shows a busy dialog, and the document is not replaced yet
+        assert window.importer.busy and window.importer.dialog.isVisible()
+        assert window.files.path != target
+    return blocker.args[0]
+
+
 def test_import_freeze_replace_head_and_fine_tune(qtbot, make_window, tmp_path, monkeypatch):
     source = _digits_cnn_file(tmp_path / "cnn.onnx")
     window = make_window()
-    _trigger_import(window, monkeypatch, source, tmp_path / "model" / "cnn.json")
+    assert _trigger_import(qtbot, window, monkeypatch, source, tmp_path / "model" / "cnn.json")
     assert window.importer.last_error == ""
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["cnn.json", "cnn.safetensors"]
+    assert "Imported cnn.onnx: 11 nodes" in window.statusBar().currentMessage()
     assert window.files.path == tmp_path / "model" / "cnn.json"
     graph = window.graph
     types = [n.type for n in graph.nodes.values()]
@@ -92,9 +106,72 @@ def test_refused_import_names_the_nodes_and_keeps_the_document(qtbot, make_windo
     window = make_window()
     before = dict(window.graph.nodes)
     (tmp_path / "junk.onnx").write_bytes(b"not a model at all")
-    _trigger_import(window, monkeypatch, tmp_path / "junk.onnx", tmp_path / "junk.json")
+    assert not _trigger_import(qtbot, window, monkeypatch, tmp_path / "junk.onnx",
+                               tmp_path / "out" / "junk.json")
     assert "not an ONNX file" in window.importer.last_error
-    assert dict(window.graph.nodes) == before and not (tmp_path / "junk.json").exists()
+    assert dict(window.graph.nodes) == before and not any((tmp_path / "out").iterdir())
+    assert "not an ONNX file" in window.importer.dialog.errors.toPlainText()
+
+
+def test_each_unmappable_node_is_listed_in_the_import_dialog(qtbot, make_window, tmp_path, monkeypatch):
+    from onnx import TensorProto, helper, save
+
+    nodes = [helper.make_node("Sin", ["x"], ["s"], name="wave1"), helper.make_node("Relu", ["s"], ["y"], name="relu1")]
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 4]) for n in ("x", "y")]
+    model = helper.make_model(helper.make_graph(nodes, "waves", io[:1], io[1:]),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    save(model, str(tmp_path / "waves.onnx"))
+    window = make_window()
+    assert not _trigger_import(qtbot, window, monkeypatch, tmp_path / "waves.onnx",
+                               tmp_path / "out" / "waves.json")
+    dialog = window.importer.dialog
+    assert dialog.isVisible() and dialog.errors.isVisible() and not dialog.bar.isVisible()
+    shown = dialog.errors.toPlainText().splitlines()
+    assert shown[0] == "cannot import waves: 1 node cannot be mapped"
+    assert shown[1].startswith("  wave1 (Sin): ")
+    assert window.importer.last_error == "\n".join(shown)
+    assert not any((tmp_path / "out").iterdir())
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
+    assert not dialog.isVisible()
+
+
+def test_cancel_stops_the_import_and_leaves_no_file(qtbot, make_window, tmp_path, monkeypatch):
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    window = make_window()
+    before = dict(window.graph.nodes)
+    with qtbot.waitSignal(window.importer.finished, timeout=IMPORT_TIMEOUT) as blocker:
+        _start_import(window, monkeypatch, source, tmp_path / "out" / "cnn.json")
+        assert window.importer.busy
+        window.importer.dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
+    assert blocker.args[0] is False and "cancelled" in blocker.args[1]
+    assert not window.importer.busy and not window.importer.dialog.isVisible()
+    assert dict(window.graph.nodes) == before and window.files.path != tmp_path / "out" / "cnn.json"
+    # the child's folder goes once the killed process has ended
+    qtbot.waitUntil(lambda: not any((tmp_path / "out").iterdir()), timeout=10_000)
+    # and a new import runs as before
+    assert _trigger_import(qtbot, window, monkeypatch, source, tmp_path / "out" / "cnn.json")
+    assert window.files.path == tmp_path / "out" / "cnn.json"
+
+
+def test_closing_the_window_abandons_a_running_import(qtbot, make_window, tmp_path, monkeypatch):
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    window = make_window()
+    with qtbot.waitSignal(window.importer.finished, timeout=5_000) as blocker:
+        _start_import(window, monkeypatch, source, tmp_path / "out" / "cnn.json")
+        assert window.importer.busy
+        assert window.close()
+    assert blocker.args[0] is False and not window.importer.busy
+    assert not any((tmp_path / "out").iterdir())  # the child is gone and so is its folder
+
+
+def test_a_target_folder_that_cannot_be_made_is_shown_in_the_dialog(qtbot, make_window, tmp_path, monkeypatch):
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    (tmp_path / "taken").write_text("a file where the folder would go")
+    window = make_window()
+    with qtbot.waitSignal(window.importer.finished, timeout=5_000) as blocker:
+        _start_import(window, monkeypatch, source, tmp_path / "taken" / "cnn.json")
+    assert blocker.args[0] is False and not window.importer.busy
+    assert window.importer.dialog.isVisible() and "taken" in window.importer.dialog.errors.toPlainText()
 
 
 def test_the_suggested_graph_file_never_overwrites_the_graph_the_onnx_came_from(make_window, tmp_path, monkeypatch):
