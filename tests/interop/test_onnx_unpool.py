@@ -1,7 +1,8 @@
 """Max unpooling across the ONNX boundary: Netwright's export writes ONNX's own MaxPool ->
-MaxUnpool (not torch.export's ScatterND arithmetic on the batch size), and files from other
+MaxUnpool (not torch.export's ScatterND arithmetic on the batch size); files from other
 tools that use the standard MaxUnpool, with or without an output_shape, import with
-onnxruntime's numbers."""
+onnxruntime's numbers; and so does a SegNet written in plain PyTorch, whose unpools torch.onnx
+writes as that ScatterND arithmetic."""
 
 from __future__ import annotations
 
@@ -110,3 +111,82 @@ def test_max_unpool_to_another_size_than_its_pool_input_is_refused(tmp_path):
     assert [(r.node, r.op_type) for r in refused.value.refusals] == [("unpool1", "MaxUnpool")]
     assert "output_shape" in refused.value.refusals[0].why
 
+
+
+class _TorchSegNet:
+    """A SegNet stage written in plain PyTorch: conv -> pool (indices) -> conv -> unpool."""
+
+    def __new__(cls, rank: int, kernel: int, stride: int, padding: int):
+        from torch import nn
+
+        conv = (nn.Conv1d, nn.Conv2d, nn.Conv3d)[rank - 1]
+        pool = (nn.MaxPool1d, nn.MaxPool2d, nn.MaxPool3d)[rank - 1]
+        unpool = (nn.MaxUnpool1d, nn.MaxUnpool2d, nn.MaxUnpool3d)[rank - 1]
+
+        class Stage(nn.Module):
+            def __init__(self):
+                super().__init__()
+                self.enc, self.mid = conv(2, 4, 3, padding=1), conv(4, 4, 3, padding=1)
+                self.pool = pool(kernel, stride, padding, return_indices=True)
+                self.unpool = unpool(kernel, stride, padding)
+
+            def forward(self, x):
+                y, i = self.pool(self.enc(x).relu())
+                return self.unpool(self.mid(y).relu(), i, output_size=x.shape[2:])
+
+        return Stage()
+
+
+def _torch_export(module, example, path, dynamic_batch: bool):
+    import contextlib
+    import io
+
+    import torch
+
+    kwargs = {"dynamic_shapes": ({0: torch.export.Dim("batch")},)} if dynamic_batch else {}
+    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+        torch.onnx.export(module.eval(), (example,), str(path), dynamo=True, external_data=False,
+                          input_names=["x"], output_names=["y"], **kwargs)
+    return path
+
+
+@pytest.mark.parametrize(("rank", "size", "kernel", "stride", "padding", "dynamic_batch"), [
+    (2, 9, 2, 2, 0, True),   # an odd size: output_size gives back what the pool's floor dropped
+    (2, 8, 3, 2, 1, False),  # overlapping windows with padding, a fixed batch
+    (3, 5, 2, 2, 0, True),
+])
+def test_torch_onnx_scatter_decomposition_of_an_unpool_imports_as_max_unpool(
+        rank, size, kernel, stride, padding, dynamic_batch, tmp_path):
+    import torch
+
+    torch.manual_seed(0)
+    module = _TorchSegNet(rank, kernel, stride, padding)
+    path = _torch_export(module, torch.randn(2, 2, *[size] * rank), tmp_path / "seg.onnx", dynamic_batch)
+    ops = [n.op_type for n in onnx.load(str(path)).graph.node]
+    assert "ScatterND" in ops and "MaxUnpool" not in ops  # what torch.onnx writes on its own
+    result = import_and_compare(path, torch_params=sum(p.numel() for p in module.parameters()))
+    assert node_types(result) == ["Input", f"Conv{rank}d", "ReLU", f"MaxPool{rank}d", f"Conv{rank}d", "ReLU",
+                                  f"MaxUnpool{rank}d", "Output"]
+    pool = next(n for n in result.graph.nodes.values() if n.type == f"MaxPool{rank}d")
+    unpool = next(n for n in result.graph.nodes.values() if n.type == f"MaxUnpool{rank}d")
+    assert ((pool.id, "indices"), (unpool.id, "indices")) in {(e.src, e.dst) for e in result.graph.edges}
+    assert unpool.params["kernel_size"] == kernel and unpool.params["padding"] == padding
+
+
+def test_pool_indices_read_by_anything_else_are_still_refused_by_name(tmp_path):
+    import torch
+    from torch import nn
+
+    class Leaky(nn.Module):  # the per-map indices also leave the model: no unpool to fold them into
+        def __init__(self):
+            super().__init__()
+            self.pool, self.unpool = nn.MaxPool2d(2, return_indices=True), nn.MaxUnpool2d(2)
+
+        def forward(self, x):
+            y, i = self.pool(x)
+            return self.unpool(y, i), i.float()
+
+    path = _torch_export(Leaky(), torch.randn(2, 2, 8, 8), tmp_path / "leaky.onnx", dynamic_batch=True)
+    with pytest.raises(ImportRefused) as refused:
+        import_onnx(path)
+    assert any(r.op_type == "MaxPool" and "Indices" in r.why for r in refused.value.refusals), refused.value.lines
