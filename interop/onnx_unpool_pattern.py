@@ -42,7 +42,10 @@ def fuse_torch_unpool(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: s
             readers.setdefault(i, []).append(n)
     replaced: dict[int, onnx.NodeProto | None] = {}
     for scatter in (n for n in nodes if n.op_type == "ScatterND" and len(n.input) == 3):
-        match = _match(scatter, producer, readers, const_of, outputs)
+        try:
+            match = _match(scatter, producer, readers, const_of, outputs)
+        except (ValueError, IndexError, KeyError, TypeError):  # an odd file: its nodes are refused by name
+            match = None
         if match is None:
             continue
         values, pool, shape, chain, reshape = match
@@ -105,7 +108,8 @@ def _per_map_indices(add, producer, readers, outputs):
         if sub is None or sub.op_type != "Sub" or len(readers.get(t, [])) != 1 or t in outputs:
             continue
         pool, slice_ = producer.get(sub.input[0]), producer.get(sub.input[1])
-        if pool is None or slice_ is None or pool.op_type != "MaxPool" or slice_.op_type != "Slice":
+        if (pool is None or slice_ is None or pool.op_type != "MaxPool" or slice_.op_type != "Slice"
+                or len(pool.output) < 2):
             continue
         ones = producer.get(slice_.input[0])
         if (ones is None or ones.op_type != "MaxPool" or list(ones.input) != list(pool.input)
