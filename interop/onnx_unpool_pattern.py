@@ -59,11 +59,38 @@ def fuse_torch_unpool(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: s
         for n in chain:
             replaced[id(n)] = None
         replaced[id(reshape)] = unpool
+    for unpool in (n for n in nodes if n.op_type == "MaxUnpool"):
+        _drop_axis_round_trip(unpool, readers, const_of, outputs, replaced)
     if not replaced:
         return nodes
     kept = [replaced.get(id(n), n) for n in nodes]
     return _drop_dead([n for n in kept if n is not None], {id(n) for n in nodes if id(n) in replaced}, nodes,
                       outputs)
+
+
+def _drop_axis_round_trip(unpool, readers, const_of, outputs, replaced) -> None:
+    """MaxUnpool -> Unsqueeze -> Squeeze of the same axis (netwright's export of a 1-D unpool,
+    whose torch code adds a trailing axis for a 2-D unpool and removes it after): an Identity."""
+    from onnx import helper
+
+    def axes(n):
+        given = const_of(n.input[1]) if len(n.input) > 1 and n.input[1] else None
+        if given is None:
+            given = next((helper.get_attribute_value(a) for a in n.attribute if a.name == "axes"), None)
+        return None if given is None else np.asarray(given).reshape(-1).tolist()
+
+    users = readers.get(unpool.output[0], [])
+    if len(users) != 1 or users[0].op_type != "Unsqueeze" or unpool.output[0] in outputs:
+        return
+    unsqueeze = users[0]
+    after = readers.get(unsqueeze.output[0], [])
+    if len(after) != 1 or after[0].op_type != "Squeeze" or unsqueeze.output[0] in outputs:
+        return
+    if axes(unsqueeze) is None or axes(unsqueeze) != axes(after[0]):
+        return
+    replaced[id(unsqueeze)] = None
+    replaced[id(after[0])] = helper.make_node("Identity", [unpool.output[0]], [after[0].output[0]],
+                                              name=after[0].name)
 
 
 def _match(scatter, producer, readers, const_of, outputs):

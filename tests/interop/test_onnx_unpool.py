@@ -42,6 +42,8 @@ def test_exported_unpool_is_onnx_max_unpool_and_imports_back(rank, size, window,
     assert ops.count("MaxPool") == 1 and ops.count("MaxUnpool") == 1
     assert not {"ScatterND", "ScatterElements", "Range", "Sub"} & set(ops)
     result = import_and_compare(path)
+    # a 1-D unpool's trailing axis (added and removed around a 2-D one in torch) leaves no node
+    assert node_types(result) == ["Input", f"Conv{rank}d", f"MaxPool{rank}d", "ReLU", f"MaxUnpool{rank}d", "Output"]
     pools = [n for n in result.graph.nodes.values() if n.type == f"MaxPool{rank}d"]
     unpools = [n for n in result.graph.nodes.values() if n.type == f"MaxUnpool{rank}d"]
     assert len(pools) == len(unpools) == 1
