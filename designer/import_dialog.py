@@ -128,6 +128,7 @@ class ModelImporter(QObject):
         self.process: QProcess | None = None
         self.dialog: ImportDialog | None = None
         self._job: tuple[Path, Path, Path] | None = None  # source, target, work folder
+        self._made: dict[Path, list[Path]] = {}  # work folder -> the folders made for it, deepest first
 
     @property
     def busy(self) -> bool:
@@ -165,10 +166,10 @@ class ModelImporter(QObject):
         process.kill()
         if wait:
             process.waitForFinished(3000)
-            _remove(job[2])
+            self._clean(job[2])
             process.deleteLater()
         else:  # the folder goes once the killed process has let go of it
-            process.finished.connect(lambda *_: (_remove(job[2]), process.deleteLater()))
+            process.finished.connect(lambda *_: (self._clean(job[2]), process.deleteLater()))
         if self.dialog is not None:
             self.dialog.finish()
         message = f"Import of {job[0].name} cancelled; nothing was written."
@@ -184,8 +185,10 @@ class ModelImporter(QObject):
         self.dialog = ImportDialog(source, self.window)
         self.dialog.cancel_requested.connect(self.cancel)
         try:
+            made = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
             target.parent.mkdir(parents=True, exist_ok=True)
             work = Path(tempfile.mkdtemp(prefix=f".{target.stem}-importing-", dir=target.parent))
+            self._made[work] = made
         except OSError as exc:
             self._refuse(source, [f"{target}: {exc.strerror or exc}"])
             return False
@@ -206,16 +209,16 @@ class ModelImporter(QObject):
         source, target, work = self._job
         self._end(process)
         if code != 0:
-            _remove(work)
+            self._clean(work)
             self._refuse(source, _error_lines(err) or [f"netwright import stopped (exit code {code})"])
             return
         try:
             _move_into_place(work, target)
         except OSError as exc:
-            _remove(work)
+            self._clean(work)
             self._refuse(source, [f"{target}: {exc.strerror or exc}"])
             return
-        _remove(work)
+        self._clean(work)
         self.last_error = ""
         if self.dialog is not None:
             self.dialog.finish()
@@ -236,8 +239,18 @@ class ModelImporter(QObject):
             return  # a crash also ends in `finished`, which reports it
         source, _, work = self._job
         self._end(process)
-        _remove(work)
+        self._clean(work)
         self._refuse(source, [f"cannot start {sys.executable}: {process.errorString()}"])
+
+    def _clean(self, work: Path) -> None:
+        """Remove the child's folder, and the folders made for it that are still empty."""
+        with contextlib.suppress(OSError):
+            shutil.rmtree(work)
+        for folder in self._made.pop(work, []):
+            try:
+                folder.rmdir()
+            except OSError:  # not empty: the imported graph went there
+                break
 
     def _end(self, process: QProcess) -> None:
         self.process, self._job = None, None
@@ -285,11 +298,6 @@ def _move_into_place(work: Path, target: Path) -> None:
     """The weights, then the graph that names them, from the child's folder to the target."""
     os.replace(work / f"{target.stem}.safetensors", target.with_suffix(".safetensors"))
     os.replace(work / target.name, target)
-
-
-def _remove(folder: Path) -> None:
-    with contextlib.suppress(OSError):
-        shutil.rmtree(folder)
 
 
 def free_name(source: Path) -> Path:

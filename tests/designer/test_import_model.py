@@ -109,7 +109,7 @@ def test_refused_import_names_the_nodes_and_keeps_the_document(qtbot, make_windo
     assert not _trigger_import(qtbot, window, monkeypatch, tmp_path / "junk.onnx",
                                tmp_path / "out" / "junk.json")
     assert "not an ONNX file" in window.importer.last_error
-    assert dict(window.graph.nodes) == before and not any((tmp_path / "out").iterdir())
+    assert dict(window.graph.nodes) == before and not (tmp_path / "out").exists()
     assert "not an ONNX file" in window.importer.dialog.errors.toPlainText()
 
 
@@ -130,7 +130,7 @@ def test_each_unmappable_node_is_listed_in_the_import_dialog(qtbot, make_window,
     assert shown[0] == "cannot import waves: 1 node cannot be mapped"
     assert shown[1].startswith("  wave1 (Sin): ")
     assert window.importer.last_error == "\n".join(shown)
-    assert not any((tmp_path / "out").iterdir())
+    assert not (tmp_path / "out").exists()
     dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
     assert not dialog.isVisible()
 
@@ -146,8 +146,8 @@ def test_cancel_stops_the_import_and_leaves_no_file(qtbot, make_window, tmp_path
     assert blocker.args[0] is False and "cancelled" in blocker.args[1]
     assert not window.importer.busy and not window.importer.dialog.isVisible()
     assert dict(window.graph.nodes) == before and window.files.path != tmp_path / "out" / "cnn.json"
-    # the child's folder goes once the killed process has ended
-    qtbot.waitUntil(lambda: not any((tmp_path / "out").iterdir()), timeout=10_000)
+    # the folders made for the import go once the killed process has ended
+    qtbot.waitUntil(lambda: not (tmp_path / "out").exists(), timeout=10_000)
     # and a new import runs as before
     assert _trigger_import(qtbot, window, monkeypatch, source, tmp_path / "out" / "cnn.json")
     assert window.files.path == tmp_path / "out" / "cnn.json"
@@ -161,7 +161,7 @@ def test_closing_the_window_abandons_a_running_import(qtbot, make_window, tmp_pa
         assert window.importer.busy
         assert window.close()
     assert blocker.args[0] is False and not window.importer.busy
-    assert not any((tmp_path / "out").iterdir())  # the child is gone and so is its folder
+    assert not (tmp_path / "out").exists()  # the child is gone, and so are its folder and the one made for it
 
 
 def test_a_target_folder_that_cannot_be_made_is_shown_in_the_dialog(qtbot, make_window, tmp_path, monkeypatch):
