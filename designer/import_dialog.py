@@ -29,9 +29,12 @@ from PySide6.QtWidgets import (
     QDialog,
     QDialogButtonBox,
     QFileDialog,
+    QHBoxLayout,
     QLabel,
+    QLineEdit,
     QPlainTextEdit,
     QProgressBar,
+    QPushButton,
     QVBoxLayout,
     QWidget,
 )
@@ -42,9 +45,12 @@ GRAPH_FILTER = "Netwright graphs (*.json)"
 
 class ImportDialog(QDialog):
     """The busy state of one import (a running bar, the seconds so far, Cancel), then, when the
-    import is refused, its lines and Close. Signal: cancel_requested()."""
+    import is refused, its lines and Close; when the file leaves the input's sizes open, a field
+    for one sample's shape and Import again. Signals: cancel_requested(),
+    retry_requested(list of int: the shape)."""
 
     cancel_requested = Signal()
+    retry_requested = Signal(list)
 
     def __init__(self, source: Path, parent: QWidget | None = None) -> None:
         super().__init__(parent)
@@ -65,10 +71,24 @@ class ImportDialog(QDialog):
         self.errors.setReadOnly(True)
         self.errors.setLineWrapMode(QPlainTextEdit.LineWrapMode.NoWrap)
         self.errors.hide()
+        self.shape_row = QWidget()
+        self.shape = QLineEdit()
+        self.shape.setObjectName("importInputShape")
+        self.shape.setPlaceholderText("e.g. 3,224,224")
+        self.retry = QPushButton("Import again")
+        self.retry.setObjectName("importRetry")
+        self.retry.clicked.connect(self._retry)
+        self.shape.returnPressed.connect(self._retry)
+        row = QHBoxLayout(self.shape_row)
+        row.setContentsMargins(0, 0, 0, 0)
+        row.addWidget(QLabel("One sample's shape, without the batch:"))
+        row.addWidget(self.shape, 1)
+        row.addWidget(self.retry)
+        self.shape_row.hide()
         self.buttons = QDialogButtonBox(QDialogButtonBox.StandardButton.Cancel)
         self.buttons.rejected.connect(self.reject)
         layout = QVBoxLayout(self)
-        for widget in (self.status, self.detail, self.bar, self.errors, self.buttons):
+        for widget in (self.status, self.detail, self.bar, self.errors, self.shape_row, self.buttons):
             layout.addWidget(widget)
         self.clock = QElapsedTimer()
         self.clock.start()
@@ -78,8 +98,9 @@ class ImportDialog(QDialog):
         self.ticker.start()
         self.resize(520, self.sizeHint().height())
 
-    def show_refusal(self, lines: list[str]) -> None:
-        """Stop the busy state and show why the model could not be imported."""
+    def show_refusal(self, lines: list[str], ask_shape: bool = False) -> None:
+        """Stop the busy state and show why the model could not be imported; `ask_shape`: the
+        file leaves sizes of its input open, which a shape given here fills."""
         self.busy = False
         self.ticker.stop()
         self.status.setText(f"Could not import {self.source.name}; nothing was written.")
@@ -88,6 +109,9 @@ class ImportDialog(QDialog):
         self.errors.setPlainText("\n".join(lines))
         self.errors.show()
         self.buttons.setStandardButtons(QDialogButtonBox.StandardButton.Close)
+        self.shape_row.setVisible(ask_shape)
+        if ask_shape:
+            self.shape.setFocus()
         self.resize(max(self.width(), 640), 320)
 
     def finish(self) -> None:
@@ -101,6 +125,13 @@ class ImportDialog(QDialog):
             self.cancel_requested.emit()
         else:
             super().reject()
+
+    def _retry(self) -> None:
+        sizes = parse_shape(self.shape.text())
+        if sizes is None:
+            self.status.setText("Write one sample's sizes like 3,224,224 (channels first, no batch).")
+            return
+        self.retry_requested.emit(sizes)
 
     def _tick(self) -> None:
         self.status.setText(f"Importing {self.source.name}… {self.clock.elapsed() // 1000} s")
@@ -129,6 +160,7 @@ class ModelImporter(QObject):
         self.dialog: ImportDialog | None = None
         self._job: tuple[Path, Path, Path] | None = None  # source, target, work folder
         self._made: dict[Path, list[Path]] = {}  # work folder -> the folders made for it, deepest first
+        self._last: tuple[Path, Path] | None = None  # the last import's source and target, for a retry
 
     @property
     def busy(self) -> bool:
@@ -178,12 +210,14 @@ class ModelImporter(QObject):
 
     # ---- the child process -------------------------------------------------------------------
 
-    def _start(self, source: Path, target: Path) -> bool:
+    def _start(self, source: Path, target: Path, input_shape: list[int] | None = None) -> bool:
         if self.dialog is not None:  # the last refusal's dialog, maybe still open
             self.dialog.finish()
             self.dialog.deleteLater()
         self.dialog = ImportDialog(source, self.window)
         self.dialog.cancel_requested.connect(self.cancel)
+        self.dialog.retry_requested.connect(self._retry)
+        self._last = (source, target)
         try:
             made = [p for p in (target.parent, *target.parent.parents) if not p.exists()]
             target.parent.mkdir(parents=True, exist_ok=True)
@@ -194,7 +228,10 @@ class ModelImporter(QObject):
             return False
         process = QProcess(self)
         process.setProgram(sys.executable)
-        process.setArguments(["-m", "netwright", "import", str(source), "-o", str(work / target.name)])
+        arguments = ["-m", "netwright", "import", str(source), "-o", str(work / target.name)]
+        if input_shape:
+            arguments += ["--input-shape", ",".join(str(n) for n in input_shape)]
+        process.setArguments(arguments)
         process.finished.connect(lambda code, _status: self._done(process, code))
         process.errorOccurred.connect(lambda error: self._failed_to_start(process, error))
         self.process, self._job = process, (source, target, work)
@@ -234,6 +271,10 @@ class ModelImporter(QObject):
         self.window.statusBar().showMessage(message)
         self.finished.emit(True, message)
 
+    def _retry(self, input_shape: list[int]) -> None:
+        if self._last is not None and not self.busy:
+            self._start(*self._last, input_shape=input_shape)
+
     def _failed_to_start(self, process: QProcess, error: QProcess.ProcessError) -> None:
         if error != QProcess.ProcessError.FailedToStart or process is not self.process:
             return  # a crash also ends in `finished`, which reports it
@@ -262,10 +303,19 @@ class ModelImporter(QObject):
         self.window.statusBar().showMessage(message)
         if self.dialog is None:
             self.dialog = ImportDialog(source, self.window)
-        self.dialog.show_refusal(lines)
+        # interop's words for a file whose input has sizes left open (--input-shape fills them)
+        self.dialog.show_refusal(lines, ask_shape=any("has no fixed size" in line for line in lines))
         if not self.dialog.isVisible():
             self.dialog.open()
         self.finished.emit(False, message)
+
+
+def parse_shape(text: str) -> list[int] | None:
+    """'3,224,224' (or '3 224 224', '3x224x224') as sizes, None unless every one is positive."""
+    parts = [p for p in re.split(r"[,x×\s]+", text.strip()) if p]
+    if not parts or not all(p.isdigit() and int(p) > 0 for p in parts):
+        return None
+    return [int(p) for p in parts]
 
 
 def _error_lines(stderr: str) -> list[str]:

@@ -135,6 +135,32 @@ def test_each_unmappable_node_is_listed_in_the_import_dialog(qtbot, make_window,
     assert not dialog.isVisible()
 
 
+def test_a_file_with_open_sizes_imports_again_with_the_shape_given_in_the_dialog(qtbot, make_window, tmp_path,
+                                                                                monkeypatch):
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 1)).eval()
+    source = tmp_path / "open.onnx"
+    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+        torch.onnx.export(model, (torch.randn(1, 1, 8, 8),), str(source), dynamo=False, opset_version=13,
+                          input_names=["image"], output_names=["mask"],
+                          dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "mask": {0: "n", 2: "h", 3: "w"}})
+    window = make_window()
+    target = tmp_path / "out" / "open.json"
+    assert not _trigger_import(qtbot, window, monkeypatch, source, target)
+    dialog = window.importer.dialog
+    assert "has no fixed size" in dialog.errors.toPlainText() and dialog.shape_row.isVisible()
+    qtbot.keyClicks(dialog.shape, "1,twelve")  # not a shape: said so, nothing starts
+    dialog.retry.click()
+    assert not window.importer.busy and "like 3,224,224" in dialog.status.text()
+    dialog.shape.setText("1,12,12")
+    with qtbot.waitSignal(window.importer.finished, timeout=IMPORT_TIMEOUT) as blocker:
+        dialog.retry.click()
+        assert window.importer.busy
+    assert blocker.args[0] is True, window.importer.last_error
+    assert window.files.path == target
+    image = next(n for n in window.graph.nodes.values() if n.type == "Input")
+    assert image.params["shape"] == [1, 12, 12]
+
+
 def test_cancel_stops_the_import_and_leaves_no_file(qtbot, make_window, tmp_path, monkeypatch):
     source = _digits_cnn_file(tmp_path / "cnn.onnx")
     window = make_window()
@@ -198,3 +224,12 @@ def test_the_suggested_graph_file_never_overwrites_the_graph_the_onnx_came_from(
     assert dialog.free_name(source) == tmp_path / "l_imported_2.json"
     (tmp_path / "l.json").unlink()
     assert dialog.free_name(source) == tmp_path / "l.json"
+
+
+@pytest.mark.parametrize(("text", "sizes"), [("3,224,224", [3, 224, 224]), (" 3 x 224x224 ", [3, 224, 224]),
+                                             ("1 28 28", [1, 28, 28]), ("", None), ("3,0,4", None),
+                                             ("3,-4", None), ("3,a", None)])
+def test_the_input_shape_field_reads_sizes(text, sizes):
+    from designer.import_dialog import parse_shape
+
+    assert parse_shape(text) == sizes
