@@ -232,7 +232,7 @@ class ModelImporter(QObject):
         if input_shape:
             arguments += ["--input-shape", ",".join(str(n) for n in input_shape)]
         process.setArguments(arguments)
-        process.finished.connect(lambda code, _status: self._done(process, code))
+        process.finished.connect(lambda code, status: self._done(process, code, status))
         process.errorOccurred.connect(lambda error: self._failed_to_start(process, error))
         self.process, self._job = process, (source, target, work)
         self.window.statusBar().showMessage(f"Importing {source.name}…")
@@ -240,14 +240,15 @@ class ModelImporter(QObject):
         process.start()
         return True
 
-    def _done(self, process: QProcess, code: int) -> None:
+    def _done(self, process: QProcess, code: int, status: QProcess.ExitStatus) -> None:
         out = bytes(process.readAllStandardOutput().data()).decode("utf-8", "replace").strip()
         err = bytes(process.readAllStandardError().data()).decode("utf-8", "replace").strip()
         source, target, work = self._job
         self._end(process)
-        if code != 0:
+        if code != 0 or status != QProcess.ExitStatus.NormalExit:
             self._clean(work)
-            self._refuse(source, _error_lines(err) or [f"netwright import stopped (exit code {code})"])
+            stopped = "crashed" if status != QProcess.ExitStatus.NormalExit else f"stopped (exit code {code})"
+            self._refuse(source, _error_lines(err) or [f"netwright import {stopped}"])
             return
         try:
             _move_into_place(work, target)

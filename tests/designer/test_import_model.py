@@ -190,6 +190,20 @@ def test_closing_the_window_abandons_a_running_import(qtbot, make_window, tmp_pa
     assert not (tmp_path / "out").exists()  # the child is gone, and so are its folder and the one made for it
 
 
+def test_a_child_that_crashes_is_reported_and_leaves_no_file(qtbot, make_window, tmp_path, monkeypatch):
+    import sys
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'the import process lost its mind' >&2\nkill -9 $$\n")
+    fake.chmod(0o755)
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    window = make_window()
+    monkeypatch.setattr(sys, "executable", str(fake))  # what the importer runs as its child
+    assert not _trigger_import(qtbot, window, monkeypatch, source, tmp_path / "out" / "cnn.json")
+    assert window.importer.last_error == "the import process lost its mind"
+    assert window.importer.dialog.errors.isVisible() and not (tmp_path / "out").exists()
+
+
 def test_a_target_folder_that_cannot_be_made_is_shown_in_the_dialog(qtbot, make_window, tmp_path, monkeypatch):
     source = _digits_cnn_file(tmp_path / "cnn.onnx")
     (tmp_path / "taken").write_text("a file where the folder would go")
