@@ -154,8 +154,9 @@ def _target(graph: Graph, which: str, weights: str | os.PathLike | None) -> _Tar
         types = dict(zip((i for i, _ in gen.inputs), gen.input_types))
         return _Target(full.generator, [names[i] for i in ids], [types[i] for i in ids], ["sample"])
     if which == "discriminator":
-        sample = gc.TensorType(tuple(gen.gan["sample_shape"]))
-        return _Target(full.discriminator, ["sample"], [sample], ["score"])
+        # a conditional discriminator takes the (condition, sample) pair as one tensor
+        judged = gc.TensorType(tuple(gen.gan.get("discriminator_shape", gen.gan["sample_shape"])))
+        return _Target(full.discriminator, ["sample"], [judged], ["score"])
     dec_graph = decoder_graph(graph)
     dec = build_module(dec_graph)
     _copy_weights(full, dec)
