@@ -29,6 +29,7 @@ from .onnx_fold import BATCH, FOLDERS, FoldError, fold, tensor_to_array
 from .onnx_ops import OPS
 from .onnx_patterns import fuse_patterns
 from .onnx_read import ImportRefused, Refusal, default_opset, read_model
+from .onnx_unpool_pattern import fuse_torch_unpool
 
 if TYPE_CHECKING:
     import onnx
@@ -85,6 +86,7 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
         b.initializers.add(init.name)
     b.graph_outputs = {o.name for o in g.output}
     nodes = fuse_patterns(list(g.node), _constant_reader(b, g), b.graph_outputs, set(OPS))
+    nodes = fuse_torch_unpool(nodes, _constant_reader(b, g), b.graph_outputs)
     for n in nodes:
         for i in n.input:
             b.consumers.setdefault(i, []).append(n)
