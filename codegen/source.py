@@ -62,7 +62,10 @@ class GeneratedSource:
         inputs: (Input node id, forward argument name), in forward's order.
         outputs: (Output node id, identifier), in return order.
         gan: for a GAN, {"latent_shape", "sample_shape", "generator_inputs" (Input ids),
-            "generator_class", "discriminator_class", "discriminator_input"}; None otherwise.
+            "generator_class", "discriminator_class", "discriminator_input", "discriminator_shape"
+            (what the discriminator's block receives: sample_shape, or a conditional GAN's
+            concat(condition, sample)), "condition_input" (the node feeding the condition, or
+            None)}; None otherwise.
     """
 
     source: str

@@ -1,12 +1,14 @@
 """Transfer learning in the inspector: the pretrained weights file of `training.init_weights`,
 chosen with a file dialog, and what loading it does (tensors loaded, missing, unexpected).
 
-Shown in the settings form (nothing selected) when the graph's training section has an
-`init_weights` entry (the transfer_vgg template writes one). Choosing a file is one undo step
-(SetSetting of the whole entry, its key mapping kept). Checking the file needs torch, so the
-check runs in the training engine's process: whoever installed training sets `checker`, which
-answers later through `show_report`. The mapping and the loading itself are codegen.pretrained's
-(and training.engine.load_pretrained's); this module only shows them.
+Shown in the settings form (nothing selected); a graph without an `init_weights` entry (one the
+user drew) gets it as an offer. Choosing a file is one undo step (SetSetting of the whole entry,
+its key mapping kept), and opens the key map (key_map_dialog) once the engine has read the
+file. Checking the file needs torch, so the check runs in the training engine's process:
+whoever installed training sets `checker`, which answers later through `show_report` (with the
+key map's table). The mapping and the loading
+itself are codegen.pretrained's and codegen.key_map's (and training.engine.load_pretrained's);
+this module only shows them.
 """
 
 from __future__ import annotations
@@ -26,8 +28,12 @@ from PySide6.QtWidgets import (
     QVBoxLayout,
 )
 
-from graph_core import WARNING, Graph, SetSetting
+from codegen.key_map import key_rows, summary
+from codegen.pretrained import STATE_DICT
+from graph_core import WARNING, Graph, Macro, SetSetting
 from training.binding import DataIssue
+
+from .key_map_dialog import KeyMapDialog
 
 WEIGHTS_FILTER = "Pretrained weights (*.pth *.pt *.safetensors);;All files (*)"
 
@@ -99,27 +105,46 @@ class PretrainedBox(QGroupBox):
         self.check.setObjectName("checkWeights")
         self.check.setToolTip("Load the file into the model (in the training process) and list what fits")
         self.check.clicked.connect(lambda: self.run_check())
-        row = QHBoxLayout()
-        row.addWidget(self.path, 1)
+        self.map_button = QPushButton("Key map…")
+        self.map_button.setObjectName("editKeyMap")
+        self.map_button.setToolTip("Which node each module path of the file goes to: shown, editable, "
+                                   "saved in the graph")
+        self.map_button.clicked.connect(lambda: self.open_key_map())
+        row = QHBoxLayout()  # the path on a line of its own: it stays readable in a narrow dock
+        row.addStretch(1)
         row.addWidget(self.browse)
         row.addWidget(self.check)
+        row.addWidget(self.map_button)
         self.report = QLabel()
         self.report.setObjectName("pretrainedReport")
         self.report.setWordWrap(True)
         lay = QVBoxLayout(self)
+        lay.addWidget(self.path)
         lay.addLayout(row)
         lay.addWidget(self.report)
         self._checked: tuple[str, str] | None = None  # (path, mapping) the report is about
+        self.table: dict[str, Any] | None = None  # the last check's key table (codegen.key_map)
+        self._table_path = ""
+        self.key_map: KeyMapDialog | None = None
+        self._open_map = False  # open the key map when the next check answers
+        self._pending = ""  # the file a check is out for
 
     def refresh(self) -> None:
         spec = self.document.graph.training.get("init_weights")
-        self.setVisible(isinstance(spec, dict))
-        if not isinstance(spec, dict):
+        if not isinstance(spec, dict):  # a drawn graph: any torchvision/timm file can start it
+            if not self.path.hasFocus():
+                self.path.setText("")
+            self.check.setEnabled(False)
+            self.map_button.setEnabled(False)
+            self._say("Optional: start from a torchvision or timm state dict. Browse… for it, then "
+                      "match its module paths to nodes in the Key map.", "#667085")
             return
         path = str(spec.get("path") or "")
         if not self.path.hasFocus():
             self.path.setText(path)
         self.check.setEnabled(bool(path) and self.checker is not None)
+        self.map_button.setEnabled(bool(path) and self.checker is not None)
+        self._follow_keys(spec.get("keys"), path)
         if self._checked is not None and self._checked[0] != path:
             self._checked = None
         if self._checked is None:
@@ -135,7 +160,7 @@ class PretrainedBox(QGroupBox):
 
     def set_path(self, path: str) -> None:
         """Make `path` the weights file (one undo step), then check it."""
-        spec = dict(self.document.graph.training.get("init_weights") or {})
+        spec = dict(self.document.graph.training.get("init_weights") or {"format": STATE_DICT})
         if str(spec.get("path") or "") == path:
             return
         spec["path"] = path
@@ -154,18 +179,71 @@ class PretrainedBox(QGroupBox):
         if self.checker is None or not spec.get("path"):
             return False
         self._checked = (str(spec["path"]), "")
+        self._pending = str(spec["path"])
         self._say("Loading the file in the training process…", "#667085")
         self.checker(self.document.snapshot(), self.graph_folder())
         return True
 
-    def show_report(self, ok: bool, lines: list[str]) -> None:
+    def open_key_map(self) -> bool:
+        """Show the key map of the chosen file: at once when the last check read it, else when the
+        check this starts answers. False when there is no file (or nobody to check it)."""
+        spec = self.document.graph.training.get("init_weights") or {}
+        path = str(spec.get("path") or "")
+        if self.table is not None and self._table_path == path and path:
+            self._show_key_map()
+            return True
+        self._open_map = (self._pending == path and bool(path)) or self.run_check()
+        return self._open_map
+
+    def apply_keys(self, keys: dict[str, str | None]) -> None:
+        """The key map's Apply: the mapping into training.init_weights.keys (one undo step), then
+        a check with it, whose report comes back to the dialog and this group."""
+        spec = dict(self.document.graph.training.get("init_weights") or {"format": STATE_DICT})
+        spec["keys"] = keys
+        try:  # a Macro: its own undo step, never merged into the choice of the file before it
+            self.document.execute(Macro([SetSetting("training", "init_weights", spec)], "apply the key map"))
+        except (RuntimeError, ValueError) as exc:
+            self.message(str(exc))
+            return
+        self.message(f"Key map applied: {sum(1 for v in keys.values() if v)} module paths go to nodes")
+        self.run_check()
+
+    def show_report(self, ok: bool, lines: list[str], table: dict[str, Any] | None = None) -> None:
         """The engine's answer: the first line says what was loaded, each further line a key that
-        did not fit (missing, unexpected, of another shape); not ok: why nothing was loaded."""
+        did not fit (missing, unexpected, of another shape); not ok: why nothing was loaded.
+        `table` is the file's key map against the model (None when the file could not be read)."""
+        self._pending = ""
+        if table is not None:
+            self.table, self._table_path = table, self._checked[0] if self._checked else ""
+            if self._open_map or (self.key_map is not None and self.key_map.isVisible()):
+                self._show_key_map()
+        self._open_map = False
+        if self.key_map is not None and self.key_map.waiting:
+            self.key_map.show_report(ok, lines)
         text = "<br>".join(_escape(line) for line in lines[:14])
         if len(lines) > 14:
             text += f"<br>… and {len(lines) - 14} more"
         colour = "#d92d20" if not ok else "#067647" if len(lines) <= 1 else "#b54708"
-        self.report.setText(f"<span style='color:{colour}'>{text}</span>")
+        hint = _guess_hint(table)
+        self.report.setText((f"<b>{_escape(hint)}</b><br>" if hint else "")  # first: the way out
+                            + f"<span style='color:{colour}'>{text}</span>")
+
+    def _follow_keys(self, keys: Any, path: str) -> None:
+        """The graph's mapping changed (Apply, undo, redo, an edited file): the key map shows it."""
+        if self.table is None or path != self._table_path or keys == self.table.get("keys"):
+            return
+        self.table = {**self.table, "keys": dict(keys) if isinstance(keys, Mapping) else None}
+        if self.key_map is not None and self.key_map.isVisible():
+            self._show_key_map()
+
+    def _show_key_map(self) -> None:
+        if self.table is None:
+            return
+        if self.key_map is None:
+            self.key_map = KeyMapDialog(self.window(), self.apply_keys, self.message)
+        self.key_map.set_table(self.table, self._table_path)
+        self.key_map.show()
+        self.key_map.raise_()
 
     def _say(self, text: str, colour: str) -> None:
         self.report.setText(f"<span style='color:{colour}'>{_escape(text)}</span>")
@@ -181,6 +259,19 @@ class PretrainedBox(QGroupBox):
             if folder is not None and Path(path).is_relative_to(folder):
                 path = str(Path(path).relative_to(folder))  # the graph and its weights move together
             self.set_path(path)
+            # a file just chosen: show where its tensors go once the engine has read it
+            self.open_key_map()
+
+
+def _guess_hint(table: dict[str, Any] | None) -> str:
+    """For a graph without a mapping (loaded by name): what the key map's guess would load."""
+    if not table or table.get("keys") is not None or not table.get("guess"):
+        return ""
+    files = {k: tuple(s) for k, s in table["file"]}
+    nodes = {n: {k: tuple(s) for k, s in t.items()} for n, t in table["nodes"]}
+    counts = summary(key_rows(files, nodes, table["guess"]))
+    return (f"Matched by name only. The key map's guess (by order and shape) loads {counts['loaded']} "
+            f"of {len(files)} tensors: Key map… to check it and Apply.")
 
 
 def _escape(text: str) -> str:

@@ -219,6 +219,9 @@ def load_subject(graph: gc.Graph, run_dir: str | Path, root: str | Path | None =
 
 def _explained_binding(graph: gc.Graph, task: Task, input_node: str | None) -> Any:
     if task.regime == GAN:
+        if task.gan_condition is not None:
+            raise ExplainError("this discriminator judges (condition, sample) pairs (a conditional GAN, "
+                               "pix2pix); explaining it is not supported yet")
         real = next((b for b in task.inputs if b.node == task.gan_real), None)
         if real is None:
             raise ExplainError("the Discriminator's real input is not an Input node")

@@ -16,6 +16,7 @@ from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 
 from .graph import Graph
+from .layers.generative import judged_sample
 from .shapes import NodeShapes, infer_shapes
 from .specs import TensorType, format_count, get_spec, has_spec
 
@@ -96,7 +97,8 @@ def _block_macs(graph: Graph, node, info: NodeShapes, depth: int) -> int:
         return 0
     inner_inputs = [n.id for n in block.nodes_of_type("Input")]
     if node.type == "Discriminator":
-        feed = {inner_inputs[0]: info.inputs["fake"][0]} if inner_inputs and info.inputs.get("fake") else {}
+        # the block costs what it does on what it receives: the sample, or the (condition, sample) pair
+        feed = {inner_inputs[0]: judged_sample(info.inputs)} if inner_inputs and info.inputs.get("fake") else {}
     else:
         feed = {port: wires[0] for port, wires in info.inputs.items() if wires}
     inner = infer_shapes(block, graph.blocks, feed)

@@ -15,6 +15,7 @@ from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field
 
 from .graph import Edge, Graph, Node
+from .layers.generative import judged_sample
 from .specs import (
     Inference,
     ParamError,
@@ -213,11 +214,8 @@ def _infer_node(node: Node, params: dict, inputs: dict[str, list[TensorType]],
     if node.type == "Block":
         return _infer_block(params["block"], {k: v[0] for k, v in inputs.items()}, blocks, stack, cache)
     if node.type == "Discriminator":
-        real, fake = inputs["real"][0], inputs["fake"][0]
-        if real.shape != fake.shape:
-            raise ShapeError(f"real samples {format_shape(real.shape)} and generated samples "
-                             f"{format_shape(fake.shape)} must have the same shape", "fake")
-        inner = _infer_block(params["block"], None, blocks, stack, cache, single_input=fake)
+        judged = judged_sample(inputs)  # the sample, or the (condition, sample) pair as channels
+        inner = _infer_block(params["block"], None, blocks, stack, cache, single_input=judged)
         return Inference({"score": next(iter(inner.outputs.values()), None)} if inner.outputs else {},
                          inner.params, inner.warnings)
     return get_spec(node.type).infer(params, inputs)

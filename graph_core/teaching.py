@@ -14,6 +14,7 @@ import math
 from collections.abc import Mapping
 
 from .graph import Edge, Graph
+from .layers.generative import judged_sample
 from .shapes import NodeShapes, infer_shapes, topological_order
 from .specs import TensorType, format_shape, get_spec, has_spec
 
@@ -35,6 +36,9 @@ def explain_node(graph: Graph, node_id: str, shapes: Mapping[str, NodeShapes] | 
         y = info.main_output
         if x is not None and y is not None:
             lines += size_formula(node.type, params, x, y)
+        if node.type == "Discriminator":
+            lines.append(judged_text(info))
+            x = info.inputs["fake"][0]
         derivation = param_derivation(node.type, params, x, info.params or 0)
         if derivation:
             lines.append(f"parameters: {derivation}")
@@ -92,6 +96,17 @@ def size_formula(type_name: str, params: Mapping, x: TensorType, y: TensorType) 
     if type_name == "Flatten":
         return [f"output size: {' * '.join(str(n) for n in x.shape)} = {math.prod(x.shape)}"]
     return []
+
+
+def judged_text(info: NodeShapes) -> str:
+    """What a Discriminator's block judges: one sample, or the (condition, sample) pair."""
+    fake = info.inputs["fake"][0]
+    if not info.inputs.get("condition"):
+        return f"judges one sample {format_shape(fake.shape)} at a time (real or generated)"
+    cond, pair = info.inputs["condition"][0], judged_sample(info.inputs).shape
+    return (f"judges pairs: concat(condition {format_shape(cond.shape)}, sample {format_shape(fake.shape)}) "
+            f"on the channels = {format_shape(pair)}, {cond.shape[0]} + {fake.shape[0]} = {pair[0]} channels "
+            "into the block's first layer")
 
 
 def param_derivation(type_name: str, params: Mapping, x: TensorType | None, count: int) -> str:

@@ -96,7 +96,26 @@ def _check_graph_level(graph: Graph) -> list[Issue]:
     discriminators = list(graph.nodes_of_type("Discriminator"))
     for extra in discriminators[1:]:
         out.append(Issue(ERROR, extra.id, "a graph can hold one Discriminator", code="gan"))
+    for disc in discriminators[:1]:
+        out += _check_condition(graph, disc)
     return out
+
+
+def _check_condition(graph: Graph, disc: Node) -> list[Issue]:
+    """A Discriminator's condition is data the training loop hands it beside every real and every
+    generated sample: an Input's field, or that field one-hot encoded (Input -> OneHot)."""
+    wires = graph.edges_into(disc.id, "condition")
+    if not wires:
+        return []
+    src = graph.nodes.get(wires[0].src[0])
+    if src is not None and src.type == "OneHot":
+        before = graph.edges_into(src.id, "in")
+        src = graph.nodes.get(before[0].src[0]) if before else None
+    if src is not None and src.type == "Input" and src.params.get("source", "data") != "noise":
+        return []
+    return [Issue(ERROR, disc.id, "the condition must come straight from a data Input (or through one OneHot): "
+                  "it is what the generator reads, shown to the discriminator beside each sample",
+                  "condition", "gan")]
 
 
 def _check_wires(graph: Graph) -> list[Issue]:

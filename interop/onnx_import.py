@@ -31,6 +31,7 @@ from .onnx_ops import OPS
 from .onnx_ops_attention import PATTERN_WEIGHTS, PATTERNS, check_masks
 from .onnx_patterns import fuse_patterns
 from .onnx_read import ImportRefused, Refusal, default_opset, read_model
+from .onnx_unpool_pattern import fuse_torch_unpool
 
 if TYPE_CHECKING:
     import onnx
@@ -88,6 +89,7 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
     b.graph_outputs = {o.name for o in g.output}
     reader = _constant_reader(b, g)
     nodes = fuse_patterns(list(g.node), reader, b.graph_outputs, set(OPS))
+    nodes = fuse_torch_unpool(nodes, reader, b.graph_outputs)
     nodes = fuse_attention(nodes, reader, b.graph_outputs, opset)
     for n in nodes:
         for i in n.input:

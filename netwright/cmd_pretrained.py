@@ -3,7 +3,7 @@
 Prints what was loaded, what the model still misses and what the file holds that no node takes,
 and writes the loaded weights as .safetensors (what `export --weights` and the designer read).
 The module-path -> node-path mapping comes from the graph (`training.init_weights.keys`, which
-templates fill), from `--map PREFIX=NODE` lines, or else from matching names; `--save-map`
+templates fill), from `--map PREFIX=NODE` arguments or a `--map-file` of such lines, or else from matching names; `--save-map`
 writes the mapping used into the graph file, where the user can edit it.
 Exit codes: 0 everything fit, 1 some keys did not, 2 unreadable input.
 """
@@ -13,6 +13,7 @@ from __future__ import annotations
 import argparse
 import json
 import sys
+from pathlib import Path
 
 
 def add_parser(sub: argparse._SubParsersAction) -> None:
@@ -27,6 +28,9 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
     p.add_argument("--map", action="append", default=[], metavar="PREFIX=NODE",
                    help="map a module path to a node path (node/inner-node for a block); repeatable; "
                         "NODE empty means 'deliberately unused'")
+    p.add_argument("--map-file", metavar="FILE",
+                   help="read PREFIX=NODE lines (one per line, '#' comments) from FILE, before any --map; "
+                        "the designer's key map saves this format")
     p.add_argument("--save-map", action="store_true",
                    help="store the mapping used in the graph file's training.init_weights")
     p.add_argument("--json", action="store_true", help="print the report as JSON")
@@ -36,6 +40,7 @@ def add_parser(sub: argparse._SubParsersAction) -> None:
 def run_pretrained(args: argparse.Namespace) -> int:
     import graph_core as gc
     from codegen import WeightsError, compile_graph
+    from codegen.key_map import parse_key_map
     from codegen.pretrained import STATE_DICT, load_state_dict_by_name, match_keys
     from codegen.weights import read_state, save_weights
     from netwright.cmd_graph import load_or_exit
@@ -63,6 +68,12 @@ def run_pretrained(args: argparse.Namespace) -> int:
     if not isinstance(keys, dict):
         keys = match_keys(model, state)
     keys = dict(keys)
+    if args.map_file:
+        try:
+            keys.update(parse_key_map(Path(args.map_file).read_text(encoding="utf-8")))
+        except (OSError, UnicodeDecodeError, ValueError) as exc:
+            print(f"error: --map-file {args.map_file}: {exc}", file=sys.stderr)
+            return 2
     for item in args.map:
         prefix, sep, node = item.partition("=")
         if not sep or not prefix:

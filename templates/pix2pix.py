@@ -1,21 +1,25 @@
 """pix2pix (Isola et al., 2017), the course's "GAN for segmentation" slide turned around: a U-Net
 generator with InstanceNorm paints an image from a segmentation mask, a PatchGAN discriminator
-scores every patch of an image as real or painted, and an L1 head keeps the painting close to
-the true image (weight 100, as in the paper).
+scores every patch of a (mask, image) pair as real or painted, and an L1 head keeps the painting
+close to the true image (weight 100, as in the paper).
 
 The generator reads a data field instead of noise (a conditional GAN); the GAN regime feeds it
-the mask, adds the L1 head to the generator's loss, and counts every patch's score. Unlike the
-paper, the discriminator sees the image alone, not the (mask, image) pair: Netwright's
-Discriminator scores one sample.
+the mask, adds the L1 head to the generator's loss (adversarial + 100·L1), and counts every
+patch's score. As in the paper the discriminator is conditional: the generator's one-hot mask is
+wired to its `condition` port, so its block reads concat(mask one-hot, image) — 4 + 1 = 5
+channels — for the real pair and for the painted one, and a sharp image that does not fit its
+mask is caught.
 
 `direction="image_to_mask"` is the slide itself (Luc et al., 2016, "Semantic segmentation using
 adversarial networks"): the same U-Net reads the image and gives per-pixel class
 log-probabilities (LogSoftmax), an nll head scores them against the mask, and the PatchGAN
 judges the predicted class map against the true mask one-hot encoded (Input -> OneHot ->
-real). The discriminator's block starts with a Softmax: softmax(log p) = p, so it sees the
-predicted probabilities; the real one-hot passes through the same Softmax and arrives softened
-(0.47 on the true class of 4), which keeps the discriminator from telling real from predicted
-by exact zeros and ones alone (the difficulty Luc et al. discuss).
+real), each beside the image it belongs to (the image wired to the `condition` port: the block
+reads concat(image, class map), 1 + 4 = 5 channels). The discriminator's block splits the pair
+(two Crops of the channel axis) and sends the class map alone through a Softmax: softmax(log p)
+= p, so it sees the predicted probabilities; the real one-hot passes through the same Softmax and arrives softened (0.47 on
+the true class of 4), which keeps the discriminator from telling real from predicted by exact
+zeros and ones alone (the difficulty Luc et al. discuss). The image channels pass unchanged.
 """
 
 from __future__ import annotations
@@ -28,16 +32,24 @@ from .sketch import Sketch
 DIRECTIONS = ("mask_to_image", "image_to_mask")
 
 
-def _patchgan(channels: int, base: int, layers: int, softmax: bool = False) -> Graph:
+def _patchgan(base: int, layers: int, softmax: tuple[int, int] | None = None) -> Graph:
     """C64-C128-C256 (stride 2, 2, then 1) and a one-channel 4×4 convolution: a map of patch scores.
 
-    With `softmax` the sample (class log-probabilities, or a one-hot mask) first goes through a
-    Softmax over the classes.
+    The block reads a (condition, sample) pair stacked as channels. With `softmax` = (image
+    channels, classes) the pair is (image, class log-probabilities or one-hot mask): two Crops of
+    the channel axis split it, the class map goes through a Softmax over the classes alone, and
+    the image joins it again unchanged.
     """
     c = Sketch("patchgan")
-    y = c.add("sample", "Input", 0, shape=[])
+    y = c.add("pair", "Input", 0, shape=[])
     if softmax:
-        y = c.then(y, "d_probs", "Softmax", dim=1)
+        channels, classes = softmax
+        # F.pad order, last axis first: (W left, W right, H top, H bottom, C front, C back)
+        image = c.then(y, "d_image", "Crop", crop=[0, 0, 0, 0, 0, classes], name="image channels")
+        scores = c.then(y, "d_classes", "Crop", crop=[0, 0, 0, 0, channels, 0], row=1, name="class channels")
+        probs = c.then(scores, "d_probs", "Softmax", dim=1)
+        y = c.then(image, "d_join", "Concat", dim=1, step=2)
+        c.wire(probs, y)
     for k in range(1, layers + 1):
         stride = 2 if k < layers else 1
         y = c.then(y, f"d_conv{k}", "Conv2d", out_channels=base * 2 ** (k - 1), kernel_size=4, stride=stride,
@@ -53,12 +65,12 @@ def _patchgan(channels: int, base: int, layers: int, softmax: bool = False) -> G
 @template(
     "pix2pix",
     "pix2pix: a U-Net generator paints an image from a segmentation mask, and a PatchGAN "
-    "discriminator judges every patch of it as real or painted. An L1 head keeps the painting "
-    "close to the true image while the adversary makes it sharp — trained on shapes_seg. Turned "
-    "around (image_to_mask), the U-Net segments the image and the discriminator judges its class "
-    "map against the true mask.",
+    "discriminator judges every patch of the (mask, image) pair as real or painted. An L1 head "
+    "keeps the painting close to the true image while the adversary makes it sharp — trained on "
+    "shapes_seg. Turned around (image_to_mask), the U-Net segments the image and the "
+    "discriminator judges (image, class map) pairs against (image, true mask).",
     p_choice("direction", "mask_to_image", DIRECTIONS, "mask_to_image: paint an image from a mask; "
-             "image_to_mask: segment an image, the discriminator judging the predicted mask"),
+             "image_to_mask: segment an image, the discriminator judging it beside the predicted mask"),
     p_int("image_size", 32, "side of the square images (divisible by 2^depth)", minimum=16),
     p_int("num_classes", 4, "classes in the mask (shapes_seg: 4)", minimum=2),
     p_int("channels", 1, "image channels"),
@@ -85,6 +97,7 @@ def pix2pix(direction: str, image_size: int, num_classes: int, channels: int, de
     else:  # the generator reads the mask, one-hot; the true image is the real sample
         x = s.then(mask, "onehot", "OneHot", num_classes=num_classes)
         real = image
+    condition = x  # what the generator reads; the discriminator judges each sample beside it
     skips = []
     for k in range(1, depth + 1):  # C64-C128-...: 4×4 stride-2 convolutions, InstanceNorm, LeakyReLU
         x = s.then(x, f"down{k}", "Conv2d", out_channels=base_channels * 2 ** (k - 1), kernel_size=4, stride=2,
@@ -113,9 +126,10 @@ def pix2pix(direction: str, image_size: int, num_classes: int, channels: int, de
                    row=1.5)
         fake = s.then(x, "painted", "Sigmoid")  # shapes_seg pixels lie in [0, 1]
         s.then(fake, "l1", "Output", loss="l1", target="image", weight=l1_weight, row=2.5)
-    s.graph.blocks["patchgan"] = _patchgan(num_classes if to_mask else channels, base_channels, 3, softmax=to_mask)
+    s.graph.blocks["patchgan"] = _patchgan(base_channels, 3, softmax=(channels, num_classes) if to_mask else None)
     d = s.add("discriminator", "Discriminator", s.col(fake) + 1, 0.75, block="patchgan")
     s.wire(real, d, "out", "real")
     s.wire(fake, d, "out", "fake")
+    s.wire(condition, d, "out", "condition")  # D judges (input, output) pairs, as in the paper
     data = {"dataset": "shapes_seg", "image_size": image_size}
     return s.settings(data, optimizer="adam", lr=0.0002, betas=[0.5, 0.999], epochs=10, batch_size=16)

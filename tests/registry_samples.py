@@ -161,3 +161,18 @@ def _wire(g: Graph, src: str, dst: str, src_port: str = "out", dst_port: str = "
 
 def all_types() -> list[str]:
     return [s.type for s in gc.all_specs()]
+
+
+# issue 15, pix2pix: a Discriminator whose `condition` port is wired judges concat(condition,
+# sample). The condition is a float Input (2, 8, 8), or an int mask one-hot encoded (3 classes).
+def conditional_gan_graph(onehot: bool = False, shape: tuple[int, ...] = (1, 8, 8)) -> Graph:
+    g = _gan_graph(shape)
+    if onehot:
+        _add(g, "cond", "Input", {"shape": list(shape[1:]), "dtype": "int64", "field": "mask"})
+        _add(g, "cond_onehot", "OneHot", {"num_classes": 3})
+        _wire(g, "cond", "cond_onehot")
+        _wire(g, "cond_onehot", "node", dst_port="condition")
+    else:
+        _add(g, "cond", "Input", {"shape": [2, *shape[1:]], "field": "cond"})
+        _wire(g, "cond", "node", dst_port="condition")
+    return g

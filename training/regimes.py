@@ -2,7 +2,8 @@
 
 `HeadRegime` covers every graph trained through its Output heads: supervised, autoencoder, VAE
 (adds the model's beta*KL) and segmentation. `GanRegime` alternates a discriminator step and a
-generator step with two optimizers. A step returns its losses as one device tensor, in the order
+generator step with two optimizers; a conditional discriminator (pix2pix) is shown each real and
+each generated sample beside its condition. A step returns its losses as one device tensor, in the order
 of `loss_names`, without reading it: the engine reads many steps' losses at once at its reporting
 interval. An evaluation pass sums on the device too and reads once at its end.
 """
@@ -235,7 +236,10 @@ class GanRegime(Regime):
         self.real_field = self.fields[task.gan_real]
         # A conditional GAN (pix2pix): the generator reads a data field (a mask, an image) instead
         # of noise, and heads fed by its output (an L1 term against the target) join its loss.
-        self.condition, self.g_heads = _conditioning(task, net, graph)
+        self.condition, self.g_heads = _conditioning(task, net)
+        # pix2pix's discriminator judges (input, output) pairs: the field its `condition` port
+        # reads goes beside every real and every generated sample (None: it judges samples alone)
+        self.pair_field = self.fields[task.gan_condition] if task.gan_condition is not None else None
         g_ids = {id(p) for p in self.g_net.parameters()}
         d_ids = {id(p) for p in self.d_net.parameters()}
         self.d_params = [p for p in self.d_net.parameters() if p.requires_grad]
@@ -248,13 +252,14 @@ class GanRegime(Regime):
         self.loss_names = ["loss", "d_loss", "g_loss", "d_x", "d_g_z"]
 
     def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
-        real = self._real(batch)
+        real, cond = self._real(batch), self._condition(batch)
         z = self._generator_input(batch, n)
         with self.autocast():
             fake = self.g_fwd(z)
             # one forward over real and fake together: DDP needs one forward per backward; a
             # PatchGAN scores every patch, so every score counts
-            scores = self.d_fwd(torch.cat([real, fake.detach()])).float().reshape(2 * n, -1)
+            pairs = torch.cat([self._judged(cond, real), self._judged(cond, fake.detach())])
+            scores = self.d_fwd(pairs).float().reshape(2 * n, -1)
             d_real, d_fake = scores[:n], scores[n:]
             # One-sided label smoothing (Salimans et al. 2016): real samples are aimed at 0.9, not
             # 1, so the discriminator cannot grow certain on the few real digits and starve the
@@ -262,7 +267,8 @@ class GanRegime(Regime):
             d_loss = self._bce(d_real, REAL_TARGET) + self._bce(d_fake, 0.0)
         self._update(d_loss, 0, self.d_params)
         with self.autocast():
-            g_scores = self.d_fwd(fake).float().reshape(n, -1)
+            g_scores = self.d_fwd(self._judged(cond, fake)).float().reshape(n, -1)
+            # pix2pix: adversarial + lambda * L1 (the heads fed by the generator, with their weights)
             g_loss = self._bce(g_scores, 1.0) + self._head_losses(fake, batch)
         self._update(g_loss, 1, self.g_params)
         dx, dgz = self._prob(d_real.detach()).mean(), self._prob(d_fake.detach()).mean()
@@ -271,10 +277,20 @@ class GanRegime(Regime):
     def _real(self, batch: dict[str, torch.Tensor]) -> torch.Tensor:
         """The real samples: the field itself, or its one-hot encoding when an Input -> OneHot
         feeds the discriminator (a mask, judged against the generator's per-pixel class scores)."""
-        real = batch[self.real_field]
-        if self.task.gan_real_classes is None:
-            return real.float()
-        return F.one_hot(real.long(), self.task.gan_real_classes).movedim(-1, 1).float()
+        return _as_float(batch[self.real_field], self.task.gan_real_classes)
+
+    def _condition(self, batch: dict[str, torch.Tensor]) -> torch.Tensor | None:
+        """What a conditional discriminator sees beside each sample (the mask one-hot, or the
+        image), as the graph's Input (-> OneHot) makes it; None for a discriminator of samples."""
+        if self.pair_field is None:
+            return None
+        return _as_float(batch[self.pair_field], self.task.gan_condition_classes)
+
+    @staticmethod
+    def _judged(cond: torch.Tensor | None, sample: torch.Tensor) -> torch.Tensor:
+        """The discriminator's input: the sample, or concat(condition, sample) along the channels,
+        as the generated code's `torch.cat([condition, sample], dim=1)`."""
+        return sample if cond is None else torch.cat([cond.to(sample.dtype), sample], dim=1)
 
     def _bce(self, scores: torch.Tensor, label: float) -> torch.Tensor:
         """The discriminator's loss against an all-`label` target: on logits, or on probabilities
@@ -312,12 +328,12 @@ class GanRegime(Regime):
         self.d_net.eval()
         try:
             for index, batch in feeder.sequential(batch_size):
-                real = self._real(batch)
+                real, cond = self._real(batch), self._condition(batch)
                 z = self._generator_input(batch, len(index), gen)
                 with self.autocast():
-                    d_real = self.d_net(real).float().reshape(len(index), -1)
+                    d_real = self.d_net(self._judged(cond, real)).float().reshape(len(index), -1)
                     fake = self.g_net(z)
-                    d_fake = self.d_net(fake).float().reshape(len(index), -1)
+                    d_fake = self.d_net(self._judged(cond, fake)).float().reshape(len(index), -1)
                 acc.add_outputs({h.node: fake for h in self.g_heads},
                                 {h.node: batch[h.target_field] for h in self.g_heads})
                 d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
@@ -370,17 +386,21 @@ class GanRegime(Regime):
         return grids.tile(images, 8, scale=grids.upscale_for(images.shape[1])), "generated"
 
 
-def _conditioning(task: Task, net: torch.nn.Module, graph: Any) -> tuple[str | None, list]:
+def _as_float(value: torch.Tensor, classes: int | None) -> torch.Tensor:
+    """A data field as the discriminator takes it: as is, or one-hot over `classes` channels
+    (an Input -> OneHot in the graph: indices (H, W) -> (classes, H, W))."""
+    if classes is None:
+        return value.float()
+    return F.one_hot(value.long(), classes).movedim(-1, 1).float()
+
+
+def _conditioning(task: Task, net: torch.nn.Module) -> tuple[str | None, list]:
     """(the data field the generator reads, or None for noise; heads fed by its output)."""
     facts = getattr(getattr(net, "generated", None), "gan", None) or {}
     ids = list(facts.get("generator_inputs", ()))
     data = [b for b in task.inputs if b.node in ids and not b.noise]
     condition = data[0].field if len(ids) == 1 and data else None
-    disc = next(graph.nodes_of_type("Discriminator"))
-    fake_src = graph.edges_into(disc.id, "fake")[0].src[0]
-    fed = {h.node for h in task.heads
-           if any(e.src[0] == fake_src for e in graph.edges_into(h.node, "in")) and h.target_field}
-    return condition, [h for h in task.heads if h.node in fed]
+    return condition, [h for h in task.heads if h.node in task.gan_generator_heads]
 
 
 def _subset(groups: list[dict], ids: set[int]) -> list[dict]:

@@ -66,12 +66,24 @@ class Task:
     # the real samples are the one-hot encoding of gan_real's field (Input -> OneHot -> real: a
     # mask judged against the generator's per-pixel class scores); the number of classes, or None
     gan_real_classes: int | None = None
+    # a conditional GAN (pix2pix): the Input whose field the Discriminator's `condition` port
+    # reads (straight, or one-hot with gan_condition_classes classes), or None when unconditional
+    gan_condition: str | None = None
+    gan_condition_classes: int | None = None
+    # heads fed by the generator's output (pix2pix's L1 or per-pixel nll): they join its loss
+    gan_generator_heads: tuple[str, ...] = ()
     notes: list[str] = field(default_factory=list)
 
     @property
     def main_metric(self) -> tuple[str, str]:
         """(metric name, "max" or "min") that early stopping and progress bars follow."""
         if self.regime == GAN:
+            # pix2pix: the generator's own heads say how close its output is to the truth (an
+            # image's mean absolute error, a mask's mIoU); g_loss only says how well it fools a
+            # discriminator that keeps learning, so it need not fall as the output improves
+            fed = next((h for h in self.heads if h.node in self.gan_generator_heads), None)
+            if fed is not None and fed.kind in ("segment", "regress"):
+                return ("miou", "max") if fed.kind == "segment" else ("mae", "min")
             return "g_loss", "min"
         if self.regime in (AUTOENCODER, VAE):
             return "reconstruction", "min"
@@ -129,9 +141,12 @@ def collect(graph: gc.Graph, shapes: Mapping[str, gc.NodeShapes] | None = None) 
     has_conv2d = any(n.type in ("Conv2d", "ConvTranspose2d") for n in _all_nodes(graph))
     discriminators = list(graph.nodes_of_type("Discriminator"))
     if discriminators:
-        real, classes = _gan_real(graph, discriminators[0])
+        real, classes = _gan_source(graph, discriminators[0], "real")
+        condition, condition_classes = _gan_source(graph, discriminators[0], "condition")
         return Task(GAN, inputs, heads, real, has_conv2d,
-                    gan_probabilities=_gan_probabilities(graph, discriminators[0]), gan_real_classes=classes)
+                    gan_probabilities=_gan_probabilities(graph, discriminators[0]), gan_real_classes=classes,
+                    gan_condition=condition, gan_condition_classes=condition_classes,
+                    gan_generator_heads=_generator_heads(graph, discriminators[0], heads))
     if any(n.type == "Reparametrisation" for n in _all_nodes(graph)):
         regime = VAE
     elif any(h.kind == "reconstruct" for h in heads):
@@ -213,10 +228,22 @@ def teacher_forced(heads: list[Head], inputs: list[InputBinding]) -> list[tuple[
             for b in inputs if not b.noise and b.field == h.target_field and b.dtype == "int64"]
 
 
-def _gan_real(graph: gc.Graph, disc: gc.Node) -> tuple[str | None, int | None]:
-    """(the Input whose field holds the real samples, or None; the OneHot's classes when an
-    Input -> OneHot encodes them on the way, else None)."""
-    wires = graph.edges_into(disc.id, "real")
+def _generator_heads(graph: gc.Graph, disc: gc.Node, heads: list[Head]) -> tuple[str, ...]:
+    """The heads wired straight from the generator's output (what the Discriminator's `fake`
+    reads) that compare it with a data field."""
+    wires = graph.edges_into(disc.id, "fake")
+    if not wires:
+        return ()
+    fake_src = wires[0].src[0]
+    return tuple(h.node for h in heads if h.target_field
+                 and any(e.src[0] == fake_src for e in graph.edges_into(h.node, "in")))
+
+
+def _gan_source(graph: gc.Graph, disc: gc.Node, port: str) -> tuple[str | None, int | None]:
+    """(the Input whose field feeds the Discriminator's `port` — the real samples, or the
+    condition —, or None; the OneHot's classes when an Input -> OneHot encodes them on the way,
+    else None)."""
+    wires = graph.edges_into(disc.id, port)
     if not wires:
         return None, None
     src = graph.nodes.get(wires[0].src[0])

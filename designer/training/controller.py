@@ -305,7 +305,8 @@ class TrainingController(QObject):
                 self._pretrained_pending = max(0, self._pretrained_pending - 1)
                 form = self.window.inspector.settings_form
                 if form is not None:
-                    form.pretrained.show_report(bool(event.get("ok")), list(event.get("lines") or []))
+                    form.pretrained.show_report(bool(event.get("ok")), list(event.get("lines") or []),
+                                                event.get("table"))
             elif kind == "engine_died":
                 self._engine_died(event.get("exitcode"))
         if last_step is not None and self.job is not None and not (

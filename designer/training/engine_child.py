@@ -107,18 +107,39 @@ def _export_onnx(message: dict[str, Any]) -> tuple[bool, str]:
         return False, f"ONNX export of run {name} failed: {exc}"
 
 
-def _pretrained_report(message: dict[str, Any]) -> tuple[bool, list[str]]:
+def _pretrained_report(message: dict[str, Any]) -> tuple[bool, list[str], dict[str, Any] | None]:
     """Load the graph's pretrained weights file (training.init_weights) into its compiled model,
-    as a run would: the first line says what was loaded, then one line per key that did not fit."""
+    as a run would: the first line says what was loaded, then one line per key that did not fit.
+    With the lines comes the key map's table (codegen.key_map.key_table) when the file is readable."""
     try:
         from codegen import compile_graph
         from training.engine import load_pretrained
 
         graph = gc.graph_from_dict(message["graph"])
-        lines = load_pretrained(compile_graph(graph), graph, message.get("root"))
-        return True, [ln for text in lines for ln in text.splitlines() if ln.strip()] or ["nothing to load"]
+        model = compile_graph(graph)
+        table = _key_table(model, graph, message.get("root"))
+        lines = load_pretrained(model, graph, message.get("root"))
+        return True, [ln for text in lines for ln in text.splitlines() if ln.strip()] or ["nothing to load"], table
     except Exception as exc:  # shown in the inspector; the engine must not die of a bad file
-        return False, [str(exc)]
+        return False, [str(exc)], None
+
+
+def _key_table(model: Any, graph: gc.Graph, root: str | None) -> dict[str, Any] | None:
+    """The key map of the graph's weights file against `model` (None without a readable file)."""
+    from codegen import WeightsError
+    from codegen.key_map import key_table
+    from codegen.weights import read_state
+
+    spec = graph.training.get("init_weights")
+    if not isinstance(spec, dict) or not spec.get("path"):
+        return None
+    path = Path(str(spec["path"])).expanduser()
+    if not path.is_absolute() and root is not None:
+        path = Path(root) / path
+    try:
+        return key_table(model, graph, read_state(path))
+    except WeightsError:
+        return None  # load_pretrained says why, in the report's lines
 
 
 class Engine:
@@ -239,8 +260,8 @@ class Engine:
                 ok, text = _export_onnx(message)
                 self.outbox.put({"type": "onnx_exported", "ok": ok, "message": text})
             elif message["cmd"] == "pretrained":
-                ok, lines = _pretrained_report(message)
-                self.outbox.put({"type": "pretrained_report", "ok": ok, "lines": lines})
+                ok, lines, table = _pretrained_report(message)
+                self.outbox.put({"type": "pretrained_report", "ok": ok, "lines": lines, "table": table})
             elif message["cmd"] == "explain":
                 from .explain_engine import explain_request
 

@@ -40,6 +40,32 @@ register(LayerSpec(
 ))
 
 
+def judged_sample(inputs: dict[str, list[TensorType]]) -> TensorType:
+    """What a Discriminator's block receives: the sample, or with a `condition` wired the
+    condition and the sample side by side along the channels (axis 0 here, dim=1 with the batch),
+    condition first as in pix2pix's `torch.cat((real_A, fake_B), 1)`.
+
+    Raises:
+        ShapeError: real and fake differ, or the condition does not line up with the sample.
+    """
+    real, fake = inputs["real"][0], inputs["fake"][0]
+    if real.shape != fake.shape:
+        raise ShapeError(f"real samples {format_shape(real.shape)} and generated samples "
+                         f"{format_shape(fake.shape)} must have the same shape", "fake")
+    conditions = inputs.get("condition") or []
+    if not conditions:
+        return fake
+    cond = conditions[0]
+    if cond.dtype != "float32":
+        raise ShapeError(f"the condition is {cond.dtype} {format_shape(cond.shape)}; the discriminator takes "
+                         "numbers to stack beside the sample: wire the mask through a OneHot", "condition")
+    if cond.rank != fake.rank or cond.rank < 2 or cond.shape[1:] != fake.shape[1:]:
+        raise ShapeError(f"the condition {format_shape(cond.shape)} must have the sample's size "
+                         f"{format_shape(fake.shape[1:])} with its own channels first, to lie beside the "
+                         f"sample {format_shape(fake.shape)} as extra channels", "condition")
+    return TensorType((cond.shape[0] + fake.shape[0], *fake.shape[1:]), fake.dtype)
+
+
 def _inferred_by_graph(params, inputs):
     raise ShapeError("inferred from its block by the graph")
 
@@ -48,10 +74,16 @@ register(LayerSpec(
     type="Discriminator", category="generative", title="Discriminator (GAN)",
     help="Scores samples as real or fake with the sub-graph named in block. Its presence makes the "
          "graph a GAN: everything feeding 'fake' is the generator, trained to fool this critic, "
-         "while 'real' comes from the data.",
-    inputs=(PortSpec("real", help="samples from the data"), PortSpec("fake", help="the generator's samples")),
+         "while 'real' comes from the data. Wire 'condition' (what the generator reads: pix2pix's "
+         "mask) and the block judges pairs: it receives the condition and the sample side by side "
+         "as channels, so a painting must fit its own mask to pass as real.",
+    inputs=(PortSpec("real", help="samples from the data"), PortSpec("fake", help="the generator's samples"),
+            PortSpec("condition", optional=True,
+                     help="optional: what the generator reads (a data Input, or its OneHot); the block then "
+                          "scores concat(condition, sample) along the channels — a conditional GAN")),
     outputs=(PortSpec("score", optional=True, help="the discriminator's logit for the fake samples"),),
-    params=(ParamSpec("block", "text", "discriminator", "name of the sub-graph that scores one sample"),),
+    params=(ParamSpec("block", "text", "discriminator", "name of the sub-graph that scores one sample "
+                      "(or one (condition, sample) pair)"),),
     infer=_inferred_by_graph,
     onnx=None,
 ))

@@ -79,3 +79,12 @@ def test_an_unknown_shape_has_no_cost():
     g = chain((3, 8, 8), ("Dense", {"out_features": 4}))
     g.edges = [e for e in g.edges if e.dst[0] != "n1"]
     assert graph_costs(g)["n1"] is None
+
+
+def test_a_conditional_discriminator_costs_what_its_block_does_on_the_pair():
+    """issue 15, pix2pix: the PatchGAN's first convolution reads 4 + 1 channels, not 1."""
+    g = templates.build("pix2pix")
+    first = 16 * 16 * 16 * 4 * 4  # out (16, 16, 16) × 4×4 taps
+    macs = graph_costs(g)["discriminator"].macs
+    rest = 8 * 8 * 32 * 16 * 16 + 7 * 7 * 64 * 32 * 16 + 6 * 6 * 1 * 64 * 16  # d_conv2, d_conv3, patch_scores
+    assert macs == first * (4 + 1) + rest

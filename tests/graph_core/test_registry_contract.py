@@ -14,6 +14,7 @@ import json
 import pytest
 
 import graph_core as gc
+from graph_core.layers.generative import judged_sample
 from graph_core.specs import DTYPES, PARAM_KINDS, PORT_KINDS
 from tests.registry_samples import SAMPLE_INPUTS, all_types, sample_graph
 
@@ -207,7 +208,8 @@ def test_pytorch_parameter_names() -> None:
     assert gc.get_spec("MaxPool2d").output_port("indices").kind == "indices"
     assert gc.get_spec("MaxUnpool2d").input_port("indices").kind == "indices"
     assert [p.name for p in gc.get_spec("Reparametrisation").inputs] == ["mu", "logvar"]
-    assert [p.name for p in gc.get_spec("Discriminator").inputs] == ["real", "fake"]
+    assert [p.name for p in gc.get_spec("Discriminator").inputs] == ["real", "fake", "condition"]
+    assert gc.get_spec("Discriminator").input_port("condition").optional  # a plain GAN leaves it unwired
     assert gc.get_spec("Concat").input_port("in").multi
     assert gc.get_spec("Input").param("dtype").choices == DTYPES
 
@@ -260,3 +262,48 @@ def test_register_refuses_a_bad_default_or_kind() -> None:
 def test_unknown_type_names_itself() -> None:
     with pytest.raises(KeyError, match="unknown node type 'Conv4d'"):
         gc.get_spec("Conv4d")
+
+
+# issue 15, pix2pix: a Discriminator with its `condition` wired judges concat(condition, sample);
+# the sample critic is Flatten -> Dense(1), so its weights grow with the pair's channels.
+@pytest.mark.parametrize(("onehot", "pair", "params"), [
+    (False, (2 + 1, 8, 8), 3 * 64 + 1),  # a float (2, 8, 8) condition beside a (1, 8, 8) sample
+    (True, (3 + 1, 8, 8), 4 * 64 + 1),  # an int (8, 8) mask one-hot over 3 classes beside it
+])
+def test_a_conditional_discriminator_judges_the_pair(onehot, pair, params):
+    from tests.registry_samples import conditional_gan_graph
+
+    g = conditional_gan_graph(onehot)
+    assert gc.validate(g) == []
+    shapes = gc.infer_shapes(g)
+    assert shapes["node"].outputs["score"].shape == (1,)
+    assert shapes["node"].params == params
+    assert judged_sample(shapes["node"].inputs).shape == pair
+    text = gc.graph_to_json(g)
+    assert gc.graph_to_json(gc.loads_graph(text)) == text  # the condition wire survives the file
+
+
+def test_a_condition_that_does_not_line_up_is_refused_on_its_port():
+    from tests.registry_samples import conditional_gan_graph
+
+    g = conditional_gan_graph()
+    g.nodes["cond"].params["shape"] = [2, 7, 8]
+    (issue,) = gc.errors(gc.validate(g))
+    assert (issue.node, issue.port) == ("node", "condition")
+    assert "(2, 7, 8) must have the sample's size (8, 8)" in issue.message
+    g = conditional_gan_graph()
+    g.nodes["cond"].params.update({"shape": [8, 8], "dtype": "int64"})  # a mask not yet one-hot
+    (issue,) = gc.errors(gc.validate(g))
+    assert issue.port == "condition" and "through a OneHot" in issue.message
+
+
+def test_a_condition_must_be_data_the_training_loop_can_hand_over():
+    from tests.registry_samples import conditional_gan_graph
+
+    g = conditional_gan_graph()
+    g.nodes["cond_relu"] = gc.Node("cond_relu", "ReLU", {})
+    g.edges = [e for e in g.edges if e.dst != ("node", "condition")]
+    g.edges += [gc.Edge(("cond", "out"), ("cond_relu", "in")), gc.Edge(("cond_relu", "out"), ("node", "condition"))]
+    issues = gc.errors(gc.validate(g))
+    assert [(i.node, i.port, i.code) for i in issues] == [("node", "condition", "gan")]
+    assert "straight from a data Input (or through one OneHot)" in issues[0].message

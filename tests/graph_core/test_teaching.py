@@ -51,3 +51,14 @@ def test_receptive_fields_follow_blocks_and_skips():
     text = explain_node(transposed, "n1")
     assert text.splitlines()[0] == "output size: (4 - 1)*2 - 2*0 + 1*(2 - 1) + 0 + 1 = 8"
     assert explain_node(transposed, "n2").splitlines()[0] == "output size: floor(8 * 2) = 16"
+
+
+def test_a_discriminator_says_what_it_judges():
+    """issue 15, pix2pix: a conditional Discriminator's block reads the (condition, sample) pair."""
+    g = templates.build("pix2pix")
+    text = explain_node(g, "discriminator").splitlines()
+    assert text[0] == ("judges pairs: concat(condition (4, 32, 32), sample (1, 32, 32)) on the channels = "
+                       "(5, 32, 32), 4 + 1 = 5 channels into the block's first layer")
+    assert text[1] == f"parameters: {gc.infer_shapes(g)['discriminator'].params:,}  (the sum of the layers inside)"
+    plain = explain_node(templates.build("dcgan"), "discriminator").splitlines()
+    assert plain[0] == "judges one sample (1, 16, 16) at a time (real or generated)"

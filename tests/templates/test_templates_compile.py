@@ -90,8 +90,12 @@ def test_defaults_compile_and_run_with_the_inferred_shapes(name):
         fake = model.generator(noise)
         fake_node = graph.edges_into("discriminator", "fake")[0].src[0]
         assert tuple(fake.shape) == (BATCH, *shapes[fake_node].output_shape)
+        judged = fake
+        if model.generated.gan["condition_input"] is not None:  # pix2pix: (condition, sample) pairs
+            judged = torch.cat([torch.rand(BATCH, *model.condition_shape), fake], dim=1)
+        assert tuple(judged.shape[1:]) == tuple(model.generated.gan["discriminator_shape"])
         # one logit per sample, or a PatchGAN's map of them
-        assert tuple(model.discriminator(fake).shape) == (BATCH, *shapes["discriminator"].outputs["score"].shape)
+        assert tuple(model.discriminator(judged).shape) == (BATCH, *shapes["discriminator"].outputs["score"].shape)
 
 
 def test_vgg_default_size_compiles_with_the_inferred_parameter_count():

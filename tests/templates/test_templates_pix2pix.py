@@ -74,8 +74,16 @@ def test_image_to_mask_compiles_and_exports_the_generator(tmp_path):
     log_probs = model.generator(images)
     assert tuple(log_probs.shape) == (2, 4, 32, 32)
     assert torch.allclose(log_probs.exp().sum(1), torch.ones(2, 32, 32), atol=1e-5)
-    # the block's Softmax turns log-probabilities back into probabilities: softmax(log p) = p
-    assert tuple(model.discriminator(log_probs).shape) == (2, 1, 6, 6)
+    # the discriminator judges the (image, class map) pair; inside, the block's Softmax turns the
+    # class log-probabilities back into probabilities (softmax(log p) = p), the image passes as is
+    pair = torch.cat([images, log_probs], dim=1)
+    assert tuple(model.discriminator(pair).shape) == (2, 1, 6, 6)
+    seen = {}
+    model.discriminator.d_conv1.register_forward_pre_hook(lambda m, args: seen.setdefault("x", args[0]))
+    model.discriminator(pair)
+    assert seen["x"].shape[1] == 1 + 4
+    assert torch.equal(seen["x"][:, :1], images)
+    assert torch.allclose(seen["x"][:, 1:], log_probs.exp(), atol=1e-5)
     report = codegen.export_onnx(graph, tmp_path / "g.onnx", part="generator")
     assert [s[1:] for _, s, _ in report.inputs] == [(1, 32, 32)]
     assert report.max_abs_diff <= 1e-4
@@ -110,3 +118,62 @@ def test_image_to_mask_beats_an_all_background_segmentation(tmp_path):
     assert val["miou"] > background + 0.08, (val, background)
     samples = [e for e in events if e["type"] == "samples"]
     assert samples and samples[-1]["kind"] == "generated"
+
+
+# issue 15: the discriminator is conditional, as in Isola et al. — it judges (input, output)
+# pairs — and the run keeps the checkpoint the generator's own head scores best.
+@pytest.mark.parametrize(("direction", "monitor"), [("mask_to_image", "val_mae"), ("image_to_mask", "val_miou")])
+def test_training_shows_the_discriminator_pairs_and_keeps_the_best_by_the_head(tmp_path, direction, monitor):
+    torch.manual_seed(0)
+    graph = templates.build("pix2pix", direction=direction, image_size=16, depth=2, base_channels=4)
+    graph.data["limit"] = 40
+    judged: list[torch.Tensor] = []
+
+    def grab(module, args):  # the discriminator's block input: the only 5-channel Conv2d input
+        if isinstance(module, torch.nn.Conv2d) and module.in_channels == 5 and module.training:
+            judged.append(args[0].detach().clone())
+
+    hook = torch.nn.modules.module.register_module_forward_pre_hook(grab)
+    events: list[dict] = []
+    try:
+        result = training.train(graph, {"epochs": 2, "batch_size": 8, "device": "cpu", "out": str(tmp_path),
+                                         "seed": 0}, on_event=events.append)
+    finally:
+        hook.remove()
+    assert result.ok and result.regime == "gan", (result.error, result.issues)
+    assert judged, "the discriminator's first convolution never ran"
+    d_step = judged[0]  # the discriminator's step: the real pairs, then the generated pairs
+    n = d_step.shape[0] // 2
+    assert d_step.shape[1:] == (5, 16, 16) and judged[1].shape[0] == n  # then the generator's step
+    if direction == "mask_to_image":  # concat(mask one-hot, image)
+        cond, sample = d_step[:, :4], d_step[:, 4:]
+        assert set(cond.unique().tolist()) == {0.0, 1.0} and torch.equal(cond.sum(1), torch.ones(2 * n, 16, 16))
+    else:  # concat(image, class map); the block's first conv sees the image and the probabilities
+        cond, sample = d_step[:, :1], d_step[:, 1:]
+        assert torch.allclose(sample.sum(1), torch.ones(2 * n, 16, 16), atol=1e-5)
+    assert torch.equal(cond[:n], cond[n:])  # each real and each generated sample beside its own input
+    assert not torch.equal(sample[:n], sample[n:])
+    epochs = [e for e in events if e["type"] == "epoch" and e["split"] == "val"]
+    assert [e["monitor"] for e in epochs] == [monitor] * 2
+    values = [e["metrics"][monitor.removeprefix("val_")] for e in epochs]
+    better = values[1] < values[0] if monitor == "val_mae" else values[1] > values[0]
+    assert [e["best"] for e in epochs] == [True, better]
+    assert (tmp_path / "best.safetensors").exists()
+
+
+def test_the_task_follows_the_generators_head_not_g_loss():
+    mask_to_image = training.task.analyse(templates.build("pix2pix"))
+    assert (mask_to_image.gan_condition, mask_to_image.gan_condition_classes) == ("mask", 4)
+    assert mask_to_image.gan_generator_heads == ("l1",) and mask_to_image.main_metric == ("mae", "min")
+    image_to_mask = training.task.analyse(templates.build("pix2pix", direction="image_to_mask"))
+    assert (image_to_mask.gan_condition, image_to_mask.gan_condition_classes) == ("image", None)
+    assert image_to_mask.main_metric == ("miou", "max")
+    plain = training.task.analyse(templates.build("dcgan"))
+    assert plain.gan_condition is None and plain.main_metric == ("g_loss", "min")
+
+
+def test_explaining_a_conditional_discriminator_is_refused_with_its_reason():
+    subject = pytest.importorskip("explain.subject")
+    graph = templates.build("pix2pix")
+    with pytest.raises(subject.ExplainError, match=r"judges \(condition, sample\) pairs"):
+        subject._explained_binding(graph, training.task.analyse(graph), None)
