@@ -16,17 +16,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
-from .onnx_attention import (
-    MASK_IDS,
-    MHA_WEIGHTS,
-    PATTERN_DOMAIN,
-    Folded,
-    K,
-    Q,
-    V,
-    node_attrs,
-    only_reader,
-)
+from .onnx_attention import MASK_IDS, MHA_WEIGHTS, PATTERN_DOMAIN, K, Q, V, node_attrs, only_reader
+from .onnx_known import Folded
 
 if TYPE_CHECKING:
     import onnx
