@@ -11,7 +11,7 @@ import pytest
 
 import codegen
 import templates
-from interop import ImportRefused, import_source
+from interop import import_source
 from interop.onnx_import import difference
 
 # Small settings keep the big templates quick; the layers are the same.
@@ -19,10 +19,6 @@ PARAMS = {"vgg": {"depth": 11, "classifier_width": 64}, "transfer_vgg": {"depth"
           "transfer": {"depth": 11, "head_width": 32},
           # the exporter unrolls a GRU over its length: 16 steps instead of 100 take a third of the time
           "rnn_classifier": {"length": 16}}
-
-# Templates whose exported file uses operators the registry cannot hold yet, and which node
-# says so (the importer must name it, not fail somewhere else). None at present.
-WAITING: dict[str, str] = {}
 
 # Templates whose import is node for node the template's graph: attention regions, transformer
 # layers, positional tables and wired recurrent states are recognised as the nodes that made them.
@@ -34,11 +30,6 @@ def test_template_round_trip(name, tmp_path):
     graph = templates.build(name, **PARAMS.get(name, {}))
     first = tmp_path / f"{name}.onnx"
     codegen.export_onnx(graph, first)
-    if name in WAITING:
-        with pytest.raises(ImportRefused) as refused:
-            import_source(str(first), tmp_path / "imported.json")
-        assert any(r.op_type == WAITING[name] for r in refused.value.refusals), refused.value.lines
-        return
     result = import_source(str(first), tmp_path / "imported.json")
     assert result.max_diff <= 1e-4
     if name in READ_AS_DRAWN:
