@@ -24,6 +24,7 @@ import graph_core as gc
 from graph_core import Graph
 
 from .errors import ExportError
+from .onnx_unpool import needs_unpool_translation, unpool_translations
 from .parts import decoder_graph, resolve_part
 from .source import check_graph, int_input_high
 
@@ -70,6 +71,7 @@ class _Target:
     input_names: list[str]
     input_types: list[gc.TensorType]
     output_names: list[str]
+    unpools: bool = False  # write pools with indices and unpools as ONNX's MaxPool -> MaxUnpool
 
 
 def unexportable(graph: Graph) -> list[str]:
@@ -113,6 +115,7 @@ def export_onnx(graph: Graph, path: str | os.PathLike, weights: str | os.PathLik
     if refused:
         raise ExportError("cannot export to ONNX:\n" + "\n".join(f"  {r}" for r in refused))
     target = _target(graph, which, weights)
+    target.unpools = needs_unpool_translation(graph)
     target.module.eval()
     target_path = Path(path)
     tmp = target_path.with_name(f".{target_path.name}.partial")
@@ -194,11 +197,13 @@ def _export(target: _Target, tmp: Path, high: int, dynamic_length: bool = False)
         if dynamic_length and x.dim() > 1:
             axes[1] = torch.export.Dim(f"length_{name}", min=2, max=4096)
         dynamic.append(axes)
+    table = unpool_translations() if target.unpools else None
     try:
         with _quiet(), _fresh_rnn_dispatch():
             torch.onnx.export(target.module, args, str(tmp), dynamo=True, external_data=False,
                               verbose=False, input_names=target.input_names,
-                              output_names=target.output_names, dynamic_shapes=tuple(dynamic))
+                              output_names=target.output_names, dynamic_shapes=tuple(dynamic),
+                              custom_translation_table=table)
     except Exception as exc:
         raise ExportError(f"the ONNX exporter failed: {type(exc).__name__}: {_first_line(exc)}") from exc
 

@@ -500,6 +500,7 @@ class MainWindow(QMainWindow):
         self.files.autosave_timer.stop()
         self.code_view.shutdown()
         self.code_view.pool.waitForDone(5000)
+        self.importer.cancel(wait=True)  # an import still running is abandoned, its files removed
         if self.exporter.process is not None:  # an export still running is abandoned
             self.exporter.process.kill()
             self.exporter.process.waitForFinished(3000)

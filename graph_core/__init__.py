@@ -22,7 +22,7 @@ from .commands import (
 )
 from .graph import UNSET, Edge, Graph, Node
 from .grouping import GroupIntoBlock, Ungroup
-from .padding import padding_source
+from .padding import embedding_behind, padding_source
 from .serialization import (
     SCHEMA_VERSION,
     GraphLoadError,
@@ -68,7 +68,7 @@ __all__ = [
     "GroupIntoBlock", "Inference", "Issue", "LayerSpec", "Macro", "MoveNodes", "Node", "NodeShapes",
     "ParamError", "ParamSpec", "PortSpec", "RemoveNodes", "Rename", "SetFrozen", "SetLrFactor",
     "SetParam", "SetSetting", "ShapeError", "TensorType", "Ungroup",
-    "all_specs", "errors", "format_count", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
+    "all_specs", "embedding_behind", "errors", "format_count", "format_shape", "get_spec", "graph_from_dict", "graph_to_dict",
     "graph_to_json", "has_spec", "infer_shapes", "one_line", "load_graph", "loads_graph", "node_ports",
     "padding_source",
     "register", "resolved_params", "save_graph", "summarize", "topological_order", "validate",

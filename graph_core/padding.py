@@ -57,3 +57,22 @@ def _embedding_source(graph: Graph, node_id: str) -> tuple[str, int] | None:
         if src is not None and src.type == "Input":
             return src.id, int(pad)
     return None
+
+
+def embedding_behind(graph: Graph, node_id: str, port: str) -> str | None:
+    """The Embedding (reading ids, not channels-first) whose positions arrive on `node_id`.`port`
+    through layers that keep them in place, padding_idx set or not: where a padding_idx would
+    make `padding_source` find a mask (an importer sets it there)."""
+    seen: set[str] = set()
+    wires = list(graph.edges_into(node_id, port))
+    while wires:
+        src = wires.pop(0).src[0]
+        node = graph.nodes.get(src)
+        if node is None or src in seen or not has_spec(node.type):
+            continue
+        seen.add(src)
+        if node.type == "Embedding" and not node.params.get("channels_first"):
+            return src
+        for follow in _FOLLOW.get(node.type, ()):
+            wires.extend(graph.edges_into(src, follow))
+    return None

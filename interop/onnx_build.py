@@ -34,13 +34,16 @@ class Value:
     port: str
     type: TensorType
     layout: str = "batch"  # "time": the same tensor seen time-major (L, N, F), as ONNX RNNs read it;
-    # "rnn" / "rnn_t": an ONNX RNN's Y (L, dirs, N, H) / (L, N, dirs, H) of a registry RNN's (L, dirs·H)
+    # "rnn" / "rnn_t": an ONNX RNN's Y (L, dirs, N, H) / (L, N, dirs, H) of a registry RNN's (L, dirs·H);
+    # "state" / "state_c": an ONNX RNN's Y_h / an LSTM's Y_c (dirs, N, H), the registry layer's `state`
     dirs: int = 1  # directions of the recurrent layer behind an "rnn"/"rnn_t" value
 
     def onnx_shape(self, batch: int) -> tuple[int, ...]:
         """The sizes ONNX sees for this value, with `batch` for the batch axis."""
         if self.layout == "batch":
             return (batch,) + self.shape
+        if self.layout in ("state", "state_c"):
+            return (self.shape[0], batch, self.shape[1])
         length, features = self.shape
         return {"time": (length, batch, features),
                 "rnn": (length, self.dirs, batch, features // self.dirs),
@@ -83,6 +86,10 @@ class Builder:
         initializers: names of the file's initializers.
         outputs: node id -> its output ports' types.
         batch_zeros: constants of zeros whose first size is the batch (an RNN's initial state).
+        masks: (attention node id, port) -> the (ids input, pad id) the file masks there, or None.
+        implied_params: numbers a mapped layer learns that the exporter folded away as zeros
+            (an attention's output bias): counted among the file's parameters.
+        not_learned: constants a layer reads that are fixed, not learned (a sinusoidal table).
     """
 
     graph: Graph
@@ -99,6 +106,9 @@ class Builder:
     initializers: set[str] = field(default_factory=set)
     outputs: dict[str, dict[str, TensorType]] = field(default_factory=dict)
     batch_zeros: set[str] = field(default_factory=set)
+    masks: dict[tuple[str, str], tuple[str, int] | None] = field(default_factory=dict)
+    implied_params: int = 0
+    not_learned: set[str] = field(default_factory=set)
 
     # ---- reading the ONNX node -------------------------------------------------------------
 
@@ -126,9 +136,12 @@ class Builder:
         """The graph tensor called `name`; a constant there cannot be wired."""
         if name in self.values:
             v = self.values[name]
+            if v.layout in ("state", "state_c"):
+                raise Unmappable(f"reads {name}, a recurrent layer's final state; only another recurrent "
+                                 "layer's initial state may read it (wire state into h0)")
             if v.layout != "batch":
-                raise Unmappable(f"reads {name}, a sequence laid out time-major for a recurrent layer; "
-                                 "only a recurrent layer or the Transpose back to batch-first may read it")
+                raise Unmappable(f"reads {name}, a sequence laid out time-major (L, N, F); only a recurrent "
+                                 "layer, a recognised attention, or the Transpose back to batch-first may read it")
             return v
         if name in self.pending_pads:
             raise Unmappable(f"reads {name}, a Pad that only a convolution or average pool can absorb")

@@ -167,6 +167,22 @@ def _slice(inputs, attrs, opset):
     return [x[tuple(index)]]
 
 
+@folder("Split")
+def _split(inputs, attrs, opset):
+    x = np.asarray(inputs[0])
+    axis = int(attrs.get("axis", 0))
+    given = inputs[1] if opset >= 13 and len(inputs) > 1 and inputs[1] is not None else attrs.get("split")
+    if given is None or len(np.asarray(given).reshape(-1)) == 0:
+        parts = int(attrs.get("num_outputs", 0))
+        if parts < 1 or x.shape[axis] % parts:
+            raise FoldError("Split without sizes needs num_outputs that divides the axis")
+        return list(np.split(x, parts, axis=axis))
+    sizes = [int(s) for s in np.asarray(given).reshape(-1)]
+    if sum(sizes) != x.shape[axis] or any(s < 0 for s in sizes):
+        raise FoldError(f"split sizes {sizes} do not add up to the axis ({x.shape[axis]})")
+    return list(np.split(x, np.cumsum(sizes)[:-1], axis=axis))
+
+
 @folder("Shape")
 def _shape(inputs, attrs, opset):
     shape = np.array(np.asarray(inputs[0]).shape, dtype=np.int64)
@@ -204,6 +220,22 @@ def _make_binary(fn):
 
 for _op, _fn in _BINARY.items():
     FOLDERS[_op] = _make_binary(_fn)
+
+
+@folder("Trilu")
+def _trilu(inputs, attrs, opset):
+    x = np.asarray(inputs[0])
+    k = int(np.asarray(inputs[1]).reshape(-1)[0]) if len(inputs) > 1 and inputs[1] is not None else 0
+    return [np.triu(x, k) if attrs.get("upper", 1) else np.tril(x, k)]
+
+
+@folder("Mod")
+def _mod(inputs, attrs, opset):
+    a, b = np.asarray(inputs[0]), np.asarray(inputs[1])
+    _refuse_batch(a, b)
+    if np.any(b == 0):
+        raise FoldError("Mod by zero")
+    return [(np.fmod(a, b) if attrs.get("fmod", 0) else np.mod(a, b)).astype(a.dtype)]
 
 
 @folder("Div")

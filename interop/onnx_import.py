@@ -24,11 +24,14 @@ import graph_core as gc
 from graph_core import Graph, Node, TensorType
 
 from .layout import lay_out
+from .onnx_attention import PATTERN_DOMAIN, fuse_attention
 from .onnx_build import Builder, Unmappable, Value, attributes, node_label
 from .onnx_fold import BATCH, FOLDERS, FoldError, fold, tensor_to_array
 from .onnx_ops import OPS
+from .onnx_ops_attention import PATTERN_WEIGHTS, PATTERNS, check_masks
 from .onnx_patterns import fuse_patterns
 from .onnx_read import ImportRefused, Refusal, default_opset, read_model
+from .onnx_unpool_pattern import fuse_torch_unpool
 
 if TYPE_CHECKING:
     import onnx
@@ -84,7 +87,10 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
         b.consts[init.name] = tensor_to_array(init)
         b.initializers.add(init.name)
     b.graph_outputs = {o.name for o in g.output}
-    nodes = fuse_patterns(list(g.node), _constant_reader(b, g), b.graph_outputs, set(OPS))
+    reader = _constant_reader(b, g)
+    nodes = fuse_patterns(list(g.node), reader, b.graph_outputs, set(OPS))
+    nodes = fuse_torch_unpool(nodes, reader, b.graph_outputs)
+    nodes = fuse_attention(nodes, reader, b.graph_outputs, opset)
     for n in nodes:
         for i in n.input:
             b.consumers.setdefault(i, []).append(n)
@@ -97,6 +103,10 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
                              f"{'s' if len(refusals) != 1 else ''} cannot be mapped"]
                             + [f"  {r}" for r in refusals], refusals)
     _drop_unused(b)
+    masks = check_masks(b)
+    if masks:
+        raise ImportRefused([f"cannot import {name}: its attention masks cannot be derived from the graph"]
+                            + [f"  {m}" for m in masks])
     problems = [i for i in gc.validate(b.graph) if i.severity == gc.ERROR]
     if problems:  # every node passed its spec alone; the whole graph must too
         raise ImportRefused([f"cannot import {name}: the mapped graph is not valid"]
@@ -138,7 +148,7 @@ def build_weighted_module(graph: Graph, tensors: dict[str, dict[str, np.ndarray]
     with torch.no_grad():
         for nid, named in tensors.items():
             module = model.get_submodule(paths[(nid,)])
-            own = dict(module.named_parameters(recurse=False)) | dict(module.named_buffers(recurse=False))
+            own = dict(module.named_parameters()) | dict(module.named_buffers())
             for key, array in named.items():
                 target = own[key]
                 value = torch.from_numpy(np.asarray(array, dtype=np.float32)).reshape(target.shape)
@@ -241,6 +251,9 @@ def _where(node: onnx.NodeProto) -> str:
 
 
 def _map_node(b: Builder, node: onnx.NodeProto) -> None:
+    if node.domain == PATTERN_DOMAIN:  # a region fused by interop.onnx_attention
+        PATTERNS[node.op_type].convert(b, node)
+        return
     if node.domain not in ("", "ai.onnx"):
         raise Unmappable(f"is in the custom domain {node.domain!r}; only standard ONNX operators map")
     ins = list(node.input)
@@ -323,13 +336,24 @@ def _file_params(nodes: list[onnx.NodeProto], b: Builder) -> int:
 
     An initializer counts when it reaches a layer's weight input, directly or through folded
     constant nodes (a Reshape of a weight, an Identity that shares it); each use counts, since
-    every layer that uses a shared initializer gets its own copy in the graph.
+    every layer that uses a shared initializer gets its own copy in the graph. A fused node's
+    slots come in groups that make one parameter (an attention's q, k and v weights, split from
+    one initializer): a group counts its initializers once. Fixed tables (b.not_learned) do not
+    count; zero biases the exporter dropped (b.implied_params) do.
     """
     sizes = {name: int(b.consts[name].size) for name in b.initializers
              if b.consts[name].dtype.kind == "f" and b.consts[name].ndim > 0}
-    return sum(sizes[origin] for n in nodes if n.output and n.output[0] not in b.consts
-               for k in _WEIGHT_OPS.get(n.op_type, ()) if len(n.input) > k
-               for origin in b.origins.get(n.input[k], {n.input[k]}) if origin in sizes)
+    total = b.implied_params
+    for n in nodes:
+        if not n.output or n.output[0] in b.consts:
+            continue
+        groups = (PATTERN_WEIGHTS.get(n.op_type, ()) if n.domain == PATTERN_DOMAIN
+                  else tuple((k,) for k in _WEIGHT_OPS.get(n.op_type, ())))
+        for group in groups:
+            used = {origin for k in group if len(n.input) > k and n.input[k] and n.input[k] not in b.not_learned
+                    for origin in b.origins.get(n.input[k], {n.input[k]}) if origin in sizes}
+            total += sum(sizes[o] for o in used)
+    return total
 
 
 def compare_with_onnxruntime(result: ImportResult, onnx_path: str | os.PathLike, seed: int = 0) -> float:
@@ -357,7 +381,18 @@ def compare_with_onnxruntime(result: ImportResult, onnx_path: str | os.PathLike,
     outs = got if isinstance(got, dict) else {model.generated.outputs[0][0]: got}
     names = [o.name for o in session.get_outputs()]
     by_name = {result.graph.nodes[nid].name: t for nid, t in outs.items()}
-    return max(float(np.abs(by_name[n].numpy() - e).max()) for n, e in zip(names, expected) if n in by_name)
+    return max(difference(by_name[n].numpy(), e) for n, e in zip(names, expected) if n in by_name)
+
+
+def difference(a: np.ndarray, b: np.ndarray) -> float:
+    """Largest |a - b|, where NaN in both places is agreement (attention over keys that are all
+    padding gives NaN in PyTorch and onnxruntime alike) and NaN in one of them is infinitely far."""
+    a, b = np.asarray(a, np.float64), np.asarray(b, np.float64)
+    both = np.isnan(a) & np.isnan(b)
+    if np.any(np.isnan(a) != np.isnan(b)):
+        return float("inf")
+    gap = np.abs(np.where(both, 0.0, a) - np.where(both, 0.0, b))
+    return float(gap.max()) if gap.size else 0.0
 
 
 def _batch_of(session, name: str) -> int:

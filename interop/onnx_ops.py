@@ -198,6 +198,11 @@ def _bias(c, out):
 def _merge(type_name, what):
     def convert(b, node):
         names = [n for n in node.input if n]
+        if type_name == "Add" and len(names) == 2 and sum(b.const(n) is not None for n in names) == 1:
+            from .onnx_ops_attention import positions
+
+            if positions(b, node, names):
+                return
         if any(b.const(n) is not None for n in names):
             raise Unmappable(f"{what} a constant tensor; Netwright's {type_name} combines layer outputs only")
         xs = [b.value(n) for n in names]
@@ -208,8 +213,10 @@ def _merge(type_name, what):
     return convert
 
 
-rule("Add", "Add", "two layer outputs (a skip connection); a constant after MatMul is fused "
-     "into the Dense")(_merge("Add", "adds"))
+rule("Add", ("Add", "PositionalEmbedding", "PositionalEncoding"),
+     "two layer outputs (a skip connection); a constant after MatMul is fused into the Dense; a "
+     "constant (L, E) table added to a sequence becomes PositionalEncoding when it holds the "
+     "sinusoids, otherwise a PositionalEmbedding that learns it")(_merge("Add", "adds"))
 rule("Sum", "Add", "any number of layer outputs")(_merge("Add", "adds"))
 rule("Mul", "Multiply", "two layer outputs (gating)")(_merge("Multiply", "multiplies by"))
 
@@ -252,17 +259,25 @@ def _batchnorm(b, node):
     b.set_output(node, v)
 
 
-@rule("LayerNormalization", "LayerNorm", "over the trailing axes from axis on; epsilon 1e-5 only")
+_LN_HAS_EPS = "eps" in {p.name for p in gc.get_spec("LayerNorm").params}
+
+
+@rule("LayerNormalization", "LayerNorm", "over the trailing axes from axis on; epsilon "
+      + ("becomes eps" if _LN_HAS_EPS else "1e-5 only"))
 def _layernorm(b, node):
     a = attributes(node)
     x = b.value(node.input[0])
     axis = axis_of(a.get("axis", -1), x.rank)
-    if abs(float(a.get("epsilon", 1e-5)) - 1e-5) > 1e-9:
+    eps = float(a.get("epsilon", 1e-5))
+    params = {"dims": x.rank - axis}
+    if abs(eps - 1e-5) > 1e-9 and _LN_HAS_EPS:  # float32's 1e-5 is the default: nothing to say
+        params["eps"] = eps
+    elif abs(eps - 1e-5) > 1e-9:
         raise Unmappable(f"epsilon {a['epsilon']} differs from LayerNorm's 1e-5")
     scale = b.need_const(node, 1, "scale")
     bias = b.const(node.input[2]) if len(node.input) > 2 else None
     tensors = {"weight": scale, "bias": bias if bias is not None else np.zeros_like(scale)}
-    b.set_output(node, b.add(node, "LayerNorm", {"dims": x.rank - axis}, [x], tensors))
+    b.set_output(node, b.add(node, "LayerNorm", params, [x], tensors))
 
 
 def mapped_node_types() -> set[str]:

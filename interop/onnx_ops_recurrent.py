@@ -79,6 +79,38 @@ def _zero_state(b: Builder, node, index: int, what: str) -> None:
         raise Unmappable(f"starts from a given {what}; only a zero initial state maps (wire h0 by hand)")
 
 
+def _initial_state(b: Builder, node, kind: str) -> Value | None:
+    """The state a layer starts from: zeros (None), or another layer's final state (Y_h, and Y_c
+    for an LSTM), which becomes a wire from that layer's state port into h0."""
+    names = [node.input[k] if len(node.input) > k else "" for k in ((5, 6) if kind == "LSTM" else (5,))]
+    given = [b.any_value(n) if n else None for n in names]
+    if all(v is None for v in given):
+        _zero_state(b, node, 5, "hidden state")
+        if kind == "LSTM":
+            _zero_state(b, node, 6, "cell state")
+        return None
+    layouts = ("state", "state_c")[: len(names)]
+    if any(v is None or v.layout != want for v, want in zip(given, layouts)) or len({v.node for v in given}) != 1:
+        what = "another LSTM's final h and c" if kind == "LSTM" else "another GRU's or RNN's final state"
+        raise Unmappable(f"starts from {', '.join(n for n in names if n)}, which is not {what}; only a zero "
+                         "state or such a state (wired into h0) maps")
+    return Value(given[0].node, given[0].port, given[0].type)
+
+
+def state_slice(b: Builder, node, starts, ends, axes) -> bool:
+    """Slice of a final state (dirs, N, H) that keeps all of it (PyTorch takes h[0:layers]); True if
+    done."""
+    v = b.any_value(node.input[0])
+    if v is None or v.layout not in ("state", "state_c"):
+        return False
+    dirs = v.shape[0]
+    for start, end, axis in zip(starts, ends, axes):
+        if axis % 3 == 1 or (axis % 3 == 0 and (start != 0 or end < dirs)) or (axis % 3 == 2 and (start != 0 or end < v.shape[1])):
+            return False
+    b.set_output(node, v)
+    return True
+
+
 def _recurrent(kind: str):
     def convert(b: Builder, node) -> None:
         a = attributes(node)
@@ -101,13 +133,9 @@ def _recurrent(kind: str):
             raise Unmappable(f"activations {acts} differ from PyTorch's")
         if len(node.input) > 4 and node.input[4]:
             raise Unmappable("takes per-sample sequence lengths; pack or pad the sequences instead")
-        _zero_state(b, node, 5, "hidden state")
-        if kind == "LSTM":
-            _zero_state(b, node, 6, "cell state")
-            if len(node.input) > 7 and node.input[7]:
-                raise Unmappable("has peephole weights, which PyTorch's LSTM does not")
-        if any(b.output_used(node, k) for k in range(1, len(node.output))):
-            raise Unmappable("its final states (Y_h, Y_c) are used; wire the layer's state output by hand")
+        h0 = _initial_state(b, node, kind)
+        if kind == "LSTM" and len(node.input) > 7 and node.input[7]:
+            raise Unmappable("has peephole weights, which PyTorch's LSTM does not")
         w, r = b.need_const(node, 1, "W"), b.need_const(node, 2, "R")
         dirs, hidden = w.shape[0], int(a["hidden_size"])
         bias = b.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
@@ -121,12 +149,18 @@ def _recurrent(kind: str):
         params = {"hidden_size": hidden, "num_layers": 1, "bidirectional": dirs == 2}
         if kind == "RNN":
             params["nonlinearity"] = nonlinearity
-        out = b.add(node, _TYPES[kind], params, [Value(x.node, x.port, x.type)], tensors)
+        inputs = {"in": [Value(x.node, x.port, x.type)]} | ({"h0": [h0]} if h0 is not None else {})
+        out = b.add(node, _TYPES[kind], params, inputs, tensors)
         b.set_output(node, replace(out, layout="rnn", dirs=dirs))
+        # Y_h (and an LSTM's Y_c): the final state, the registry layer's state port
+        for k, layout in ((1, "state"), (2, "state_c")):
+            if b.output_used(node, k):
+                b.set_output(node, replace(b.port(out, "state"), layout=layout, dirs=dirs), k)
 
     return convert
 
 
 for _kind in ("LSTM", "GRU", "RNN"):
-    rule_if(_kind, _TYPES[_kind], "one layer, forward or bidirectional, zero initial state; the "
-            "Transposes and Reshapes around it that move the batch axis add no node")(_recurrent(_kind))
+    rule_if(_kind, _TYPES[_kind], "one layer, forward or bidirectional, starting from zeros or from "
+            "another layer's final state (a state -> h0 wire); the Transposes and Reshapes around it "
+            "that move the batch axis add no node")(_recurrent(_kind))

@@ -69,6 +69,26 @@ def _unsqueeze(b, node):
     _reshape_to(b, node, x, shape[1:])
 
 
+@rule("Slice", (), "only all of a recurrent layer's final state (h[0:layers], as PyTorch passes an "
+      "encoder's state to a decoder): no node; other slices of layer outputs are refused")
+def _slice(b, node):
+    from .onnx_ops_recurrent import state_slice
+
+    a = attributes(node)
+    if b.opset < 10:
+        starts, ends, axes = a.get("starts", []), a.get("ends", []), a.get("axes")
+    else:
+        starts, ends = (b.need_const(node, k, what).reshape(-1) for k, what in ((1, "starts"), (2, "ends")))
+        axes = b.const(node.input[3]) if len(node.input) > 3 and node.input[3] else None
+        steps = b.const(node.input[4]) if len(node.input) > 4 and node.input[4] else None
+        if steps is not None and np.any(np.asarray(steps) != 1):
+            raise Unmappable("slices with a step; no node does that")
+    axes = list(range(len(starts))) if axes is None else [int(v) for v in np.asarray(axes).reshape(-1)]
+    if not state_slice(b, node, [int(v) for v in starts], [int(v) for v in ends], axes):
+        raise Unmappable("slices a layer output; no Netwright node does that (only all of a recurrent "
+                         "layer's final state maps)")
+
+
 def _axes(b, node):
     if b.opset >= 13 and len(node.input) > 1 and node.input[1]:
         return [int(v) for v in b.need_const(node, 1, "axes").reshape(-1)]
@@ -99,8 +119,19 @@ def _cast(b, node):
 # ---- embedding and resizing ------------------------------------------------------------------
 
 
-@rule("Gather", "Embedding", "rows of a constant table picked by int64 ids (axis 0): an Embedding")
+_HAS_SELECT = gc.has_spec("Select")
+
+
+@rule("Gather", ("Embedding", "Select") if _HAS_SELECT else "Embedding",
+      "rows of a constant table picked by int64 ids (axis 0): an Embedding"
+      + ("; one constant index of a layer output's axis: Select" if _HAS_SELECT else ""))
 def _gather(b, node):
+    index = b.const(node.input[1])
+    if _HAS_SELECT and node.input[0] in b.values and index is not None and np.asarray(index).ndim == 0:
+        x = b.value(node.input[0])
+        dim = axis_of(attributes(node).get("axis", 0), x.rank)
+        b.set_output(node, b.add(node, "Select", {"dim": dim, "index": int(index)}, [x]))
+        return
     table = b.need_const(node, 0, "table")
     ids = b.value(node.input[1])
     if attributes(node).get("axis", 0) != 0 or table.ndim != 2 or ids.type.dtype != "int64":

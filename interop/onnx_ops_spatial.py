@@ -134,7 +134,8 @@ rule("MaxPool", ("MaxPool1d", "MaxPool2d", "MaxPool3d"), "symmetric pads, ceil_m
 
 
 @rule("MaxUnpool", ("MaxUnpool1d", "MaxUnpool2d", "MaxUnpool3d"), "the Indices of a mapped MaxPool; "
-      "an output_shape other than that pool's input is refused")
+      "output_shape absent, constant or from Shape, and one other than that pool's input is refused; "
+      "torch.onnx's ScatterND decomposition of an unpool (2-D, 3-D) is read back as one")
 def _max_unpool(b, node):
     a = attributes(node)
     x, idx = b.value(node.input[0]), b.value(node.input[1])

@@ -14,7 +14,7 @@ from ..specs import (
     format_shape,
     register,
 )
-from ._helpers import IN, OUT, float_input, fmt, p_bool, p_float, p_int, single
+from ._helpers import IN, OUT, changed_kwargs, float_input, fmt, p_bool, p_float, p_int, single
 
 # ---- dense -------------------------------------------------------------------------------
 
@@ -283,10 +283,11 @@ register(LayerSpec(
     params=(
         p_int("dims", 1, "how many trailing axes to normalise over"),
         p_bool("elementwise_affine", True, "learn a scale and shift per value"),
+        p_float("eps", 1e-5, "added to the variance for stability (BERT's own files use 1e-12)", minimum=1e-12),
     ),
     infer=_infer_layernorm,
     module=lambda p, i: (f"nn.LayerNorm({fmt(single(i).shape[single(i).rank - p['dims']:])}"
-                         f"{'' if p['elementwise_affine'] else ', elementwise_affine=False'})"),
+                         f"{changed_kwargs(p, (('eps', 1e-5), ('elementwise_affine', True)))})"),
 ))
 
 register(LayerSpec(

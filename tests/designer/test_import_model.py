@@ -10,7 +10,7 @@ from pathlib import Path
 import pytest
 import torch
 from PySide6.QtCore import Qt
-from PySide6.QtWidgets import QPushButton
+from PySide6.QtWidgets import QDialogButtonBox, QPushButton
 from safetensors.torch import load_file
 from torch import nn
 
@@ -18,6 +18,7 @@ from graph_core import Edge, Node
 from graph_core.commands import AddNode, Macro, RemoveNodes, SetFrozen, SetSetting
 
 RUN_TIMEOUT = 180_000  # ms
+IMPORT_TIMEOUT = 120_000  # ms: a child process that imports torch and onnxruntime
 
 
 @pytest.fixture(autouse=True)
@@ -35,7 +36,7 @@ def _digits_cnn_file(path: Path) -> Path:
     return path
 
 
-def _trigger_import(window, monkeypatch, source: Path, target: Path) -> None:
+def _start_import(window, monkeypatch, source: Path, target: Path) -> None:
     import designer.import_dialog as dialog
 
     monkeypatch.setattr(dialog.QFileDialog, "getOpenFileName", lambda *a, **k: (str(source), ""))
@@ -45,11 +46,24 @@ def _trigger_import(window, monkeypatch, source: Path, target: Path) -> None:
     action.trigger()
 
 
+def _trigger_import(qtbot, window, monkeypatch, source: Path, target: Path) -> bool:
+    """Import from the File menu and wait for the outcome; True when it was imported."""
+    with qtbot.waitSignal(window.importer.finished, timeout=IMPORT_TIMEOUT) as blocker:
+        _start_import(window, monkeypatch, source, target)
+        # the import runs in a child process: the menu action returns at once, the window
+        # shows a busy dialog, and the document is not replaced yet
+        assert window.importer.busy and window.importer.dialog.isVisible()
+        assert window.files.path != target
+    return blocker.args[0]
+
+
 def test_import_freeze_replace_head_and_fine_tune(qtbot, make_window, tmp_path, monkeypatch):
     source = _digits_cnn_file(tmp_path / "cnn.onnx")
     window = make_window()
-    _trigger_import(window, monkeypatch, source, tmp_path / "model" / "cnn.json")
+    assert _trigger_import(qtbot, window, monkeypatch, source, tmp_path / "model" / "cnn.json")
     assert window.importer.last_error == ""
+    assert sorted(p.name for p in (tmp_path / "model").iterdir()) == ["cnn.json", "cnn.safetensors"]
+    assert "Imported cnn.onnx: 11 nodes" in window.statusBar().currentMessage()
     assert window.files.path == tmp_path / "model" / "cnn.json"
     graph = window.graph
     types = [n.type for n in graph.nodes.values()]
@@ -92,9 +106,112 @@ def test_refused_import_names_the_nodes_and_keeps_the_document(qtbot, make_windo
     window = make_window()
     before = dict(window.graph.nodes)
     (tmp_path / "junk.onnx").write_bytes(b"not a model at all")
-    _trigger_import(window, monkeypatch, tmp_path / "junk.onnx", tmp_path / "junk.json")
+    assert not _trigger_import(qtbot, window, monkeypatch, tmp_path / "junk.onnx",
+                               tmp_path / "out" / "junk.json")
     assert "not an ONNX file" in window.importer.last_error
-    assert dict(window.graph.nodes) == before and not (tmp_path / "junk.json").exists()
+    assert dict(window.graph.nodes) == before and not (tmp_path / "out").exists()
+    assert "not an ONNX file" in window.importer.dialog.errors.toPlainText()
+
+
+def test_each_unmappable_node_is_listed_in_the_import_dialog(qtbot, make_window, tmp_path, monkeypatch):
+    from onnx import TensorProto, helper, save
+
+    nodes = [helper.make_node("Sin", ["x"], ["s"], name="wave1"), helper.make_node("Relu", ["s"], ["y"], name="relu1")]
+    io = [helper.make_tensor_value_info(n, TensorProto.FLOAT, ["N", 4]) for n in ("x", "y")]
+    model = helper.make_model(helper.make_graph(nodes, "waves", io[:1], io[1:]),
+                              opset_imports=[helper.make_opsetid("", 13)])
+    save(model, str(tmp_path / "waves.onnx"))
+    window = make_window()
+    assert not _trigger_import(qtbot, window, monkeypatch, tmp_path / "waves.onnx",
+                               tmp_path / "out" / "waves.json")
+    dialog = window.importer.dialog
+    assert dialog.isVisible() and dialog.errors.isVisible() and not dialog.bar.isVisible()
+    shown = dialog.errors.toPlainText().splitlines()
+    assert shown[0] == "cannot import waves: 1 node cannot be mapped"
+    assert shown[1].startswith("  wave1 (Sin): ")
+    assert window.importer.last_error == "\n".join(shown)
+    assert not (tmp_path / "out").exists()
+    dialog.buttons.button(QDialogButtonBox.StandardButton.Close).click()
+    assert not dialog.isVisible()
+
+
+def test_a_file_with_open_sizes_imports_again_with_the_shape_given_in_the_dialog(qtbot, make_window, tmp_path,
+                                                                                monkeypatch):
+    model = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Conv2d(4, 2, 1)).eval()
+    source = tmp_path / "open.onnx"
+    with contextlib.redirect_stdout(io.StringIO()), torch.no_grad():
+        torch.onnx.export(model, (torch.randn(1, 1, 8, 8),), str(source), dynamo=False, opset_version=13,
+                          input_names=["image"], output_names=["mask"],
+                          dynamic_axes={"image": {0: "n", 2: "h", 3: "w"}, "mask": {0: "n", 2: "h", 3: "w"}})
+    window = make_window()
+    target = tmp_path / "out" / "open.json"
+    assert not _trigger_import(qtbot, window, monkeypatch, source, target)
+    dialog = window.importer.dialog
+    assert "has no fixed size" in dialog.errors.toPlainText() and dialog.shape_row.isVisible()
+    qtbot.keyClicks(dialog.shape, "1,twelve")  # not a shape: said so, nothing starts
+    dialog.retry.click()
+    assert not window.importer.busy and "like 3,224,224" in dialog.status.text()
+    dialog.shape.setText("1,12,12")
+    with qtbot.waitSignal(window.importer.finished, timeout=IMPORT_TIMEOUT) as blocker:
+        dialog.retry.click()
+        assert window.importer.busy
+    assert blocker.args[0] is True, window.importer.last_error
+    assert window.files.path == target
+    image = next(n for n in window.graph.nodes.values() if n.type == "Input")
+    assert image.params["shape"] == [1, 12, 12]
+
+
+def test_cancel_stops_the_import_and_leaves_no_file(qtbot, make_window, tmp_path, monkeypatch):
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    window = make_window()
+    before = dict(window.graph.nodes)
+    with qtbot.waitSignal(window.importer.finished, timeout=IMPORT_TIMEOUT) as blocker:
+        _start_import(window, monkeypatch, source, tmp_path / "out" / "cnn.json")
+        assert window.importer.busy
+        window.importer.dialog.buttons.button(QDialogButtonBox.StandardButton.Cancel).click()
+    assert blocker.args[0] is False and "cancelled" in blocker.args[1]
+    assert not window.importer.busy and not window.importer.dialog.isVisible()
+    assert dict(window.graph.nodes) == before and window.files.path != tmp_path / "out" / "cnn.json"
+    # the folders made for the import go once the killed process has ended
+    qtbot.waitUntil(lambda: not (tmp_path / "out").exists(), timeout=10_000)
+    # and a new import runs as before
+    assert _trigger_import(qtbot, window, monkeypatch, source, tmp_path / "out" / "cnn.json")
+    assert window.files.path == tmp_path / "out" / "cnn.json"
+
+
+def test_closing_the_window_abandons_a_running_import(qtbot, make_window, tmp_path, monkeypatch):
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    window = make_window()
+    with qtbot.waitSignal(window.importer.finished, timeout=5_000) as blocker:
+        _start_import(window, monkeypatch, source, tmp_path / "out" / "cnn.json")
+        assert window.importer.busy
+        assert window.close()
+    assert blocker.args[0] is False and not window.importer.busy
+    assert not (tmp_path / "out").exists()  # the child is gone, and so are its folder and the one made for it
+
+
+def test_a_child_that_crashes_is_reported_and_leaves_no_file(qtbot, make_window, tmp_path, monkeypatch):
+    import sys
+
+    fake = tmp_path / "python"
+    fake.write_text("#!/bin/sh\necho 'the import process lost its mind' >&2\nkill -9 $$\n")
+    fake.chmod(0o755)
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    window = make_window()
+    monkeypatch.setattr(sys, "executable", str(fake))  # what the importer runs as its child
+    assert not _trigger_import(qtbot, window, monkeypatch, source, tmp_path / "out" / "cnn.json")
+    assert window.importer.last_error == "the import process lost its mind"
+    assert window.importer.dialog.errors.isVisible() and not (tmp_path / "out").exists()
+
+
+def test_a_target_folder_that_cannot_be_made_is_shown_in_the_dialog(qtbot, make_window, tmp_path, monkeypatch):
+    source = _digits_cnn_file(tmp_path / "cnn.onnx")
+    (tmp_path / "taken").write_text("a file where the folder would go")
+    window = make_window()
+    with qtbot.waitSignal(window.importer.finished, timeout=5_000) as blocker:
+        _start_import(window, monkeypatch, source, tmp_path / "taken" / "cnn.json")
+    assert blocker.args[0] is False and not window.importer.busy
+    assert window.importer.dialog.isVisible() and "taken" in window.importer.dialog.errors.toPlainText()
 
 
 def test_the_suggested_graph_file_never_overwrites_the_graph_the_onnx_came_from(make_window, tmp_path, monkeypatch):
@@ -121,3 +238,12 @@ def test_the_suggested_graph_file_never_overwrites_the_graph_the_onnx_came_from(
     assert dialog.free_name(source) == tmp_path / "l_imported_2.json"
     (tmp_path / "l.json").unlink()
     assert dialog.free_name(source) == tmp_path / "l.json"
+
+
+@pytest.mark.parametrize(("text", "sizes"), [("3,224,224", [3, 224, 224]), (" 3 x 224x224 ", [3, 224, 224]),
+                                             ("1 28 28", [1, 28, 28]), ("", None), ("3,0,4", None),
+                                             ("3,-4", None), ("3,a", None)])
+def test_the_input_shape_field_reads_sizes(text, sizes):
+    from designer.import_dialog import parse_shape
+
+    assert parse_shape(text) == sizes
