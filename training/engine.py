@@ -79,7 +79,7 @@ class TrainingRun:
         self.bad_epochs = 0
         self.started = time.perf_counter()
         self.train_seconds = 0.0
-        self.step_rows: list[dict[str, Any]] = []
+        self.step_rows: list[tuple[Any, ...]] = []  # (step, epoch, losses, lr, throughput)
         self._peer_stop = False  # under torchrun: the stop the ranks agreed on at the last report
 
     # ---- life cycle ------------------------------------------------------------------------
@@ -405,6 +405,8 @@ class TrainingRun:
         elapsed = time.perf_counter() - self.t0
         spent = self.train_seconds + elapsed
         world, lr, count, log = self.ctx.world, self.lr_now, len(pending), self.rundir is not None
+        sink = self.sink
+        emit = sink is not None and self.ctx.main
         one_value = slots is not None and not any(slots)  # every name has the step's one value
         sums, seen_before = [0.0] * len(rows[0]), self.seen
         for (step, epoch_step, size, index, _), values in zip(pending, rows):
@@ -420,12 +422,12 @@ class TrainingRun:
             throughput = self.seen / elapsed if elapsed > 0 else None
             done = step - self.run_start_step
             eta = (self.total_steps - step) * spent / done if done else None
-            self._emit(make_event("step", step=step, epoch=epoch, split="train", losses=losses,
-                                  throughput=throughput, eta=eta, epoch_step=epoch_step,
-                                  epoch_steps=epoch_steps, lr=lr, steps=count))
-            if log:
-                self.step_rows.append({"step": step, "epoch": epoch, **losses, "lr": lr,
-                                       "throughput": throughput})
+            if emit:  # make_event's keys, written out: this runs once a step
+                sink({"type": "step", "step": step, "epoch": epoch, "split": "train", "losses": losses,
+                      "metrics": {}, "throughput": throughput, "eta": eta, "epoch_step": epoch_step,
+                      "epoch_steps": epoch_steps, "lr": lr, "steps": count})
+            if log:  # a row is a dict when it is written (_write_step_rows), not a step
+                self.step_rows.append((step, epoch, losses, lr, throughput))
         # the epoch's mean losses: the report's sums, weighted by batch size, added at once
         total = self.seen - seen_before
         values = [v / total for v in sums]
@@ -439,10 +441,13 @@ class TrainingRun:
         the stop flag under torchrun, which also sets the stop the ranks agree on)."""
         import torch
 
-        stacked = torch.stack([values for *_, values in self.pending]).reshape(len(self.pending), -1)
-        width = stacked.shape[1]
+        stacked = torch.stack([values for *_, values in self.pending])
         if not self.ctx.active:
-            return stacked.tolist()
+            rows = stacked.tolist()
+            # a single-loss step's value is 0-d: the stack is one row of them (no reshape kernel)
+            return [[v] for v in rows] if stacked.dim() == 1 else rows
+        stacked = stacked.reshape(len(self.pending), -1)
+        width = stacked.shape[1]
         flat = torch.cat([stacked.double().flatten(),
                           torch.tensor([float(self.control.stopped)], dtype=torch.float64,
                                        device=stacked.device)])
@@ -460,8 +465,8 @@ class TrainingRun:
         """
         rows, self.step_rows = getattr(self, "step_rows", []), []
         if self.rundir is not None:
-            for row in rows:
-                self.rundir.log("steps", row)
+            self.rundir.log_rows("steps", [{"step": step, "epoch": epoch, **losses, "lr": lr, "throughput": throughput}
+                                           for step, epoch, losses, lr, throughput in rows])
 
     def _should_stop(self) -> bool:
         if self.ctx.active:  # the stop the ranks agreed on at the last report, so all stop together

@@ -63,21 +63,20 @@ FOLD_ELEMENTS = 1 << 18
 class _Kept:
     """One head's batches not yet counted: (detached output, target) pairs and their size."""
 
-    __slots__ = ("pairs", "values", "shape")
+    __slots__ = ("pairs", "values")
 
     def __init__(self) -> None:
         self.pairs: list[tuple[torch.Tensor, torch.Tensor]] = []
         self.values = 0
-        self.shape: tuple[Any, ...] | None = None  # (output, target) shapes past the batch dimension
 
 
 class MetricAccumulator:
     """Sums losses (floats, weighted by batch size) and metric counts (device tensors).
 
     `add_outputs` keeps each batch's detached output and target per head; they are concatenated
-    and counted together, on the device, once FOLD_ELEMENTS values are kept, when a batch's
-    shape past the batch dimension differs from the kept ones (sequences of another length), and
-    in `result()`. The counts are the same as counting every batch on its own.
+    and counted together, on the device, once FOLD_ELEMENTS values are kept and in `result()`
+    (batches whose shape past the batch dimension differs, sequences of another length, are
+    counted in runs of one shape). The counts are the same as counting every batch on its own.
     """
 
     def __init__(self, heads: list[Head]) -> None:
@@ -94,13 +93,10 @@ class MetricAccumulator:
             self.loss_counts[name] = self.loss_counts.get(name, 0) + n
 
     def add_outputs(self, outputs: dict[str, torch.Tensor], targets: dict[str, torch.Tensor]) -> None:
-        """Keep one batch's outputs and targets for every head (no kernel, no host sync)."""
+        """Keep one batch's outputs and targets for every head (no kernel, no host sync; the
+        shapes are compared when the kept batches are counted, not at every step)."""
         for h, kept in self._kept:
             out, tgt = outputs[h.node].detach(), targets[h.node]
-            shape = (out.shape[1:], tgt.shape[1:])
-            if kept.shape != shape:
-                self._fold(h, kept)
-                kept.shape = shape
             kept.pairs.append((out, tgt))
             kept.values += out.numel() + tgt.numel()
             if kept.values >= FOLD_ELEMENTS:
@@ -108,14 +104,23 @@ class MetricAccumulator:
 
     @torch.no_grad()
     def _fold(self, h: Head, kept: _Kept) -> None:
-        """Count a head's kept batches into its device counts (a few kernels for all of them)."""
-        if not kept.pairs:
-            return
-        if len(kept.pairs) == 1:
-            (out, tgt), = kept.pairs
-        else:
-            out, tgt = torch.cat([o for o, _ in kept.pairs]), torch.cat([t for _, t in kept.pairs])
-        kept.pairs, kept.values = [], 0
+        """Count a head's kept batches into its device counts: a few kernels for each run of
+        batches that share their shape past the batch dimension (all of them, as a rule)."""
+        pairs, kept.pairs, kept.values = kept.pairs, [], 0
+        start = 0
+        for i in range(1, len(pairs) + 1):
+            if i == len(pairs) or pairs[i][0].shape[1:] != pairs[start][0].shape[1:] \
+                    or pairs[i][1].shape[1:] != pairs[start][1].shape[1:]:
+                run = pairs[start:i]
+                if len(run) == 1:
+                    (out, tgt), = run
+                else:
+                    out, tgt = torch.cat([o for o, _ in run]), torch.cat([t for _, t in run])
+                self._count(h, out, tgt)
+                start = i
+
+    def _count(self, h: Head, out: torch.Tensor, tgt: torch.Tensor) -> None:
+        """Add one (output, target) stack of batches to the head's device counts."""
         c = self.counts[h.node]
         if h.kind == "classify":
             _add(c, "correct", (out.argmax(1) == tgt.long()).sum())

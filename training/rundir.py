@@ -88,7 +88,17 @@ class RunDirectory:
             self._open(kind, row)
         writer, jsonl, _ = self._logs[kind]
         writer.writerow(row)
-        jsonl.write(json.dumps(row, default=_json_default) + "\n")
+        jsonl.write(_ENCODE(row) + "\n")
+
+    def log_rows(self, kind: str, rows: list[dict[str, Any]]) -> None:
+        """Append many rows at once (the steps of an epoch): one write per file."""
+        if not self.enabled or not rows:
+            return
+        if kind not in self._logs:
+            self._open(kind, rows[0])
+        writer, jsonl, _ = self._logs[kind]
+        writer.writerows(rows)
+        jsonl.write("".join([_ENCODE(row) + "\n" for row in rows]))
 
     def flush(self) -> None:
         for _, jsonl, csv_file in self._logs.values():
@@ -141,3 +151,7 @@ def _json_default(value: Any) -> Any:
     if isinstance(value, Path):
         return str(value)
     raise TypeError(f"not JSON-serialisable: {type(value).__name__}")
+
+
+# one encoder for every row (json.dumps with an argument builds a new one each call)
+_ENCODE = json.JSONEncoder(default=_json_default).encode
