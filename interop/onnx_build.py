@@ -18,6 +18,8 @@ import numpy as np
 import graph_core as gc
 from graph_core import Edge, Graph, Node, TensorType
 
+from .onnx_names import file_initializers, readable_label
+
 if TYPE_CHECKING:
     import onnx
 
@@ -172,7 +174,7 @@ class Builder:
             inference = spec.infer(resolved, {k: [v.type for v in vs] for k, vs in wired.items()})
         except (gc.ShapeError, gc.ParamError) as exc:
             raise Unmappable(f"as {type_name}: {exc.message}") from None
-        label = node_label(node)
+        label = readable_label(node, file_initializers(node, self.origins, self.initializers))
         nid = self.graph.unique_id(_id_stem(label) + suffix)
         self.graph.nodes[nid] = Node(nid, type_name, clean, name=label + suffix)
         for port, vs in wired.items():
@@ -218,18 +220,6 @@ def _short_float(value: float) -> float:
     # ONNX stores float32: 1e-3 arrives as 0.0010000000474974513; the shortest decimal that is
     # the same float32 keeps the graph file readable and loses nothing
     return float(str(np.float32(value)))
-
-
-def node_label(node: onnx.NodeProto) -> str:
-    """The model's own name for a node, without exporter noise: "/layer1/layer1.0/conv1/Conv"
-    becomes "layer1/layer1.0/conv1", "node_Conv_23" becomes "Conv_23"."""
-    name = node.name or (node.output[0] if node.output else node.op_type)
-    name = name.strip("/")
-    if name.endswith("/" + node.op_type):
-        name = name[: -len(node.op_type) - 1]
-    if name.startswith("node_"):
-        name = name[5:]
-    return name or node.op_type
 
 
 def _id_stem(label: str) -> str:

@@ -25,8 +25,9 @@ from graph_core import Graph, Node, TensorType
 
 from .layout import lay_out
 from .onnx_attention import PATTERN_DOMAIN, fuse_attention
-from .onnx_build import Builder, Unmappable, Value, attributes, node_label
+from .onnx_build import Builder, Unmappable, Value, attributes
 from .onnx_fold import BATCH, FOLDERS, FoldError, fold, tensor_to_array
+from .onnx_names import io_label, node_label
 from .onnx_ops import OPS
 from .onnx_ops_attention import PATTERN_WEIGHTS, PATTERNS, check_masks
 from .onnx_patterns import fuse_patterns
@@ -206,7 +207,8 @@ def _input_node(b: Builder, vi: onnx.ValueInfoProto, count: int) -> Value:
         sizes.append(int(d.dim_value))
     nid = b.graph.unique_id(vi.name)
     field_name = ("image" if len(sizes) >= 2 and dtype == "float32" else "features") if count == 1 else nid
-    b.graph.nodes[nid] = Node(nid, "Input", {"shape": sizes, "dtype": dtype, "field": field_name}, name=vi.name)
+    b.graph.nodes[nid] = Node(nid, "Input", {"shape": sizes, "dtype": dtype, "field": field_name},
+                                name=io_label(vi.name))
     return Value(nid, "out", TensorType(tuple(sizes), dtype))
 
 
@@ -302,7 +304,7 @@ def _add_outputs(b: Builder, g: onnx.GraphProto) -> list[Refusal]:
         classes = v.type.rank == 1 and v.shape[0] > 1 and v.type.dtype == "float32"
         params = {"loss": "cross_entropy", "target": "label"} if classes else {"loss": "mse", "target": "target"}
         nid = b.graph.unique_id(out.name if out.name[:1].isalpha() else "output")
-        b.graph.nodes[nid] = Node(nid, "Output", params, name=out.name)
+        b.graph.nodes[nid] = Node(nid, "Output", params, name=io_label(out.name))
         b.graph.edges.append(gc.Edge((v.node, v.port), (nid, "in")))
     return refusals
 
