@@ -202,11 +202,12 @@ def check_masks(b: Builder) -> list[str]:
     problems = []
     for (nid, port), want in b.masks.items():
         got = padding_source(b.graph, nid, port)
-        names = {k: n.name for k, n in b.graph.nodes.items()}
-        found = None if got is None else (names.get(got[0]), got[1])
-        if found != want:
+        # the file names its ids input; the graph's Input node may be named otherwise (`source_`
+        # is Netwright's own export of `source`), so both sides compare as node ids
+        wanted = None if want is None else (b.values[want[0]].node if want[0] in b.values else want[0], want[1])
+        if got != wanted:
             problems.append(f"{b.graph.nodes[nid].name}: the file masks {_mask_words(want)} on {port}, "
-                            f"but the graph would mask {_mask_words(found)}")
+                            f"but the graph would mask {_mask_words(got)}")
     return problems
 
 
