@@ -194,7 +194,7 @@ def key_table(model: torch.nn.Module, graph: Graph, state: Mapping[str, Any]) ->
     nodes = node_tensor_shapes(model)
     spec = graph.training.get("init_weights")
     keys = spec.get("keys") if isinstance(spec, dict) else None
-    guess = guess_by_order(file_shapes, nodes, match_keys(model, state))
+    guess = guess_by_order(file_shapes, nodes, match_keys(model, state, graph))
     return {"file": [[k, list(s)] for k, s in file_shapes.items()],
             "nodes": [[n, {k: list(s) for k, s in t.items()}] for n, t in nodes.items()],
             "keys": dict(keys) if isinstance(keys, Mapping) else None, "guess": guess}

@@ -106,7 +106,7 @@ def load_state_dict_by_name(model: torch.nn.Module, graph: Graph, path: str | os
         state = read_state(path)
     keys = keys if keys is not None else spec.get("keys")
     if keys is None:
-        keys = match_keys(model, state)
+        keys = match_keys(model, state, graph)
     if not isinstance(keys, Mapping):
         raise WeightsError("training.init_weights.keys must map module paths to node paths")
     report = LoadReport()
@@ -141,18 +141,21 @@ def load_torchvision_vgg(model: torch.nn.Module, graph: Graph, path: str | os.Pa
     return load_state_dict_by_name(model, graph, path, keys)
 
 
-def match_keys(model: torch.nn.Module, state: Iterable[str]) -> dict[str, str]:
+def match_keys(model: torch.nn.Module, state: Iterable[str], graph: Graph | None = None) -> dict[str, str]:
     """Propose a mapping for a drawn graph: module path -> node path, matched by name.
 
     A state-dict module path matches a node when it equals the node's generated attribute path
     (a file saved from this very module), the node path joined by "." (`layer1.conv` for node
-    conv inside Block layer1), or joined by "_" (a node the user named `features_0`). Module
-    paths that match nothing are left out (the report lists their tensors as unexpected).
+    conv inside Block layer1), or joined by "_" (a node the user named `features_0`), or, given
+    the graph, a top-level node's display name (an imported node shows its module path
+    `features.0`, its id being `features_0`). Module paths that match nothing are left out (the
+    report lists their tensors as unexpected).
     """
     generated = getattr(model, "generated", None)
     names: dict[str, str] = {}
     for path, attr in getattr(generated, "node_paths", {}).items():
-        for form in (attr, ".".join(path), "_".join(path)):
+        node = graph.nodes.get(path[0]) if graph is not None and len(path) == 1 else None
+        for form in (attr, ".".join(path), "_".join(path), *((node.name,) if node and node.name else ())):
             names.setdefault(form, "/".join(path))
     prefixes = dict.fromkeys(key.rpartition(".")[0] for key in state)
     return {prefix: names[prefix] for prefix in prefixes if prefix in names}

@@ -66,7 +66,7 @@ def run_pretrained(args: argparse.Namespace) -> int:
         return 2
     keys = spec.get("keys")
     if not isinstance(keys, dict):
-        keys = match_keys(model, state)
+        keys = match_keys(model, state, graph)
     keys = dict(keys)
     if args.map_file:
         try:
