@@ -85,6 +85,7 @@ class Builder:
         sources: node id -> the ONNX node it came from (for fusions that revisit a node).
         graph_outputs: names of the model's outputs.
         origins: folded constant -> the initializers it was computed from.
+        file_names: Input/Output node id -> the file's graph input/output name.
         initializers: names of the file's initializers.
         outputs: node id -> its output ports' types.
         batch_zeros: constants of zeros whose first size is the batch (an RNN's initial state).
@@ -105,6 +106,7 @@ class Builder:
     sources: dict[str, onnx.NodeProto] = field(default_factory=dict)
     graph_outputs: set[str] = field(default_factory=set)
     origins: dict[str, set[str]] = field(default_factory=dict)
+    file_names: dict[str, str] = field(default_factory=dict)
     initializers: set[str] = field(default_factory=set)
     outputs: dict[str, dict[str, TensorType]] = field(default_factory=dict)
     batch_zeros: set[str] = field(default_factory=set)

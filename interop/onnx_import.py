@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import os
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -55,6 +55,8 @@ class ImportResult:
         graph_path / weights_path: where `write_import` put them.
         max_diff: largest difference from the source model on random input, once compared.
         compare_error: why the comparison could not run (onnxruntime refused the file).
+        file_names: Input/Output node id -> the file's name for that graph input/output (the
+            node's display name drops Netwright's reserved-word underscore: `source_` -> `source`).
     """
 
     graph: Graph
@@ -65,6 +67,7 @@ class ImportResult:
     weights_path: Path | None = None
     max_diff: float | None = None
     compare_error: str | None = None
+    file_names: dict[str, str] = field(default_factory=dict)
 
 
 def import_onnx(path: str | os.PathLike, name: str | None = None,
@@ -114,7 +117,7 @@ def import_model(model: onnx.ModelProto, name: str) -> ImportResult:
                             + [f"  {p}" for p in problems])
     lay_out(b.graph)
     b.graph.training = {"optimizer": "adam", "lr": 0.001, "epochs": 5, "batch_size": 64}
-    return ImportResult(b.graph, b.weights, opset, _file_params(nodes, b))
+    return ImportResult(b.graph, b.weights, opset, _file_params(nodes, b), file_names=b.file_names)
 
 
 def write_import(result: ImportResult, graph_path: str | os.PathLike) -> ImportResult:
@@ -209,6 +212,7 @@ def _input_node(b: Builder, vi: onnx.ValueInfoProto, count: int) -> Value:
     field_name = ("image" if len(sizes) >= 2 and dtype == "float32" else "features") if count == 1 else nid
     b.graph.nodes[nid] = Node(nid, "Input", {"shape": sizes, "dtype": dtype, "field": field_name},
                                 name=io_label(vi.name))
+    b.file_names[nid] = vi.name
     return Value(nid, "out", TensorType(tuple(sizes), dtype))
 
 
@@ -305,6 +309,7 @@ def _add_outputs(b: Builder, g: onnx.GraphProto) -> list[Refusal]:
         params = {"loss": "cross_entropy", "target": "label"} if classes else {"loss": "mse", "target": "target"}
         nid = b.graph.unique_id(out.name if out.name[:1].isalpha() else "output")
         b.graph.nodes[nid] = Node(nid, "Output", params, name=io_label(out.name))
+        b.file_names[nid] = out.name
         b.graph.edges.append(gc.Edge((v.node, v.port), (nid, "in")))
     return refusals
 
@@ -370,19 +375,20 @@ def compare_with_onnxruntime(result: ImportResult, onnx_path: str | os.PathLike,
     feeds, args = {}, []
     for node_id, _ in model.generated.inputs:
         node = result.graph.nodes[node_id]
-        shape = (_batch_of(session, node.name),) + tuple(node.params["shape"])
+        file_name = result.file_names.get(node_id, node.name)
+        shape = (_batch_of(session, file_name),) + tuple(node.params["shape"])
         if node.params.get("dtype") == "int64":
             x = rng.integers(0, 2, size=shape).astype(np.int64)
         else:
             x = rng.standard_normal(shape).astype(np.float32)
-        feeds[node.name] = x
+        feeds[file_name] = x
         args.append(torch.from_numpy(x))
     expected = session.run(None, feeds)
     with torch.no_grad():
         got = model(*args)
     outs = got if isinstance(got, dict) else {model.generated.outputs[0][0]: got}
     names = [o.name for o in session.get_outputs()]
-    by_name = {result.graph.nodes[nid].name: t for nid, t in outs.items()}
+    by_name = {result.file_names.get(nid, result.graph.nodes[nid].name): t for nid, t in outs.items()}
     return max(difference(by_name[n].numpy(), e) for n, e in zip(names, expected) if n in by_name)
 
 

@@ -23,6 +23,7 @@ def test_netwright_export_imports_with_the_templates_ids(name, tmp_path):
     path = tmp_path / f"{name}.onnx"
     codegen.export_onnx(graph, path)
     result = import_source(str(path), tmp_path / "imported.json")
+    assert result.max_diff is not None and result.max_diff <= 1e-4  # compared under the file's names
     assert sorted(result.graph.nodes) == sorted(graph.nodes)  # the file's order may differ
     # the display name is the module's own (`source`, not the export's reserved-word `source_`)
     assert all(n.name == k for k, n in result.graph.nodes.items())
