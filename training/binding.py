@@ -356,6 +356,13 @@ class _Context:
                              (Change("param", h.node, "loss", "cross_entropy"), *widen[0].changes)),)
             return [DataIssue(h.node, f"field {h.target_field!r} has {classes} classes; bce is for yes/no "
                               f"targets: use cross_entropy with {classes} outputs", fixes)]
+        if h.kind == "regress" and classes is not None and len(h.shape) == 2 and target == tuple(h.shape[:1]):
+            # (L, V) scores against L ids: a sequence of words over a vocabulary, not numbers
+            fixes = (Fix("set loss to cross_entropy", (Change("param", h.node, "loss", "cross_entropy"),)),) \
+                if self.graph is not None else ()
+            return [DataIssue(h.node, f"field {h.target_field!r} holds {gc.format_shape(target)} ids of "
+                              f"{classes} words and this head scores every position over "
+                              f"{h.shape[-1]}: use loss cross_entropy, not {h.loss}", fixes)]
         if _numel(target) != _numel(h.shape):
             return [DataIssue(h.node, f"targets of shape {gc.format_shape(target)} do not match the head's "
                               f"{gc.format_shape(h.shape)}",

@@ -52,3 +52,13 @@ def test_bert_tiny_is_offered_tokens_with_segments():
     assert fix.label == "use tokens_synth"
     assert _issues(_apply(graph, fix)) == []
     assert graph.data["segments"] is True and graph.data["length"] == 8
+
+
+def test_an_mse_head_over_a_vocabulary_is_offered_cross_entropy():
+    graph = templates.build("transformer", d_model=8, nhead=2, num_layers=1)
+    graph.nodes["translation"].params["loss"] = "mse"  # what an import guessed before
+    [issue] = _issues(graph)
+    assert issue.node == "translation" and "cross_entropy" in issue.message
+    assert [f.label for f in issue.fixes] == ["set loss to cross_entropy"]
+    assert _issues(_apply(graph, issue.fix)) == []
+    assert graph.nodes["translation"].params["loss"] == "cross_entropy"
