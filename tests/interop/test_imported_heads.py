@@ -63,3 +63,22 @@ def test_a_float_sequence_output_without_token_inputs_stays_a_regression(tmp_pat
     path = export_module(_Frames(), torch.zeros(1, 5, 4), tmp_path / "frames.onnx")
     imported = import_source(str(path), tmp_path / "frames.json").graph
     assert _heads(imported) == [{"loss": "mse", "target": "target"}]
+
+
+def test_an_imported_transformer_starts_from_all_its_weights(tmp_path):
+    """Its init_weights map names nodes (encoder1); the file's tensors sit in their layers'
+    submodules (encoder1.linear1.weight): every one is loaded, none is 'unexpected'."""
+    from safetensors.torch import load_file
+
+    from codegen.pretrained import load_state_dict_by_name
+
+    _, imported = _imported("transformer", tmp_path)
+    model = codegen.compile_graph(imported)
+    state = load_file(str(tmp_path / "imported.safetensors"))
+    report = load_state_dict_by_name(model, imported, tmp_path / "imported.safetensors")
+    assert report.ok, report.lines()
+    assert len(report.loaded) == len(state)
+    mine = model.state_dict()
+    key = next(k for k in state if k.endswith("linear1.weight"))
+    attr = model.generated.node_paths[(key.split(".")[0],)]
+    assert torch.equal(mine[f"{attr}.{key.split('.', 1)[1]}"], state[key])
