@@ -115,7 +115,14 @@ def load_state_dict_by_name(model: torch.nn.Module, graph: Graph, path: str | os
         for key, value in state.items():
             prefix, _, name = key.rpartition(".")
             if prefix not in keys:
-                report.unexpected_keys.append(key)
+                head = _mapped_head(prefix, keys)  # a mapped node's own submodule (a layer's linear1)?
+                owner = _submodule(modules.get(head), prefix[len(head) + 1:]) if head else None
+                if head is not None and keys[head] is None:
+                    report.ignored.append(key)
+                elif owner is None:
+                    report.unexpected_keys.append(key)
+                else:
+                    _copy(owner, key, name, value, report)
             elif keys[prefix] is None:
                 report.ignored.append(key)
             elif prefix in modules:
@@ -175,6 +182,26 @@ def _resolve_nodes(model: torch.nn.Module, keys: dict[str, str | None],
         else:
             out[prefix] = module
     return out
+
+
+def _mapped_head(prefix: str, keys: Mapping[str, str | None]) -> str | None:
+    """The longest leading part of a module path that the mapping names: `encoder1` for
+    `encoder1.self_attn.out_proj` (a node whose layer holds layers); None when none is."""
+    parts = prefix.split(".")
+    for cut in range(len(parts) - 1, 0, -1):
+        head = ".".join(parts[:cut])
+        if head in keys:
+            return head
+    return None
+
+
+def _submodule(module: torch.nn.Module | None, path: str) -> torch.nn.Module | None:
+    if module is None:
+        return None
+    try:
+        return module.get_submodule(path)
+    except AttributeError:
+        return None
 
 
 def _find(model: torch.nn.Module, path: tuple[str, ...]) -> torch.nn.Module | None:

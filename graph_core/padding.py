@@ -9,6 +9,8 @@ layers) to such an Embedding finds the mask `tokens == pad id` without anyone wi
 
 from __future__ import annotations
 
+from collections.abc import Iterator
+
 from .graph import Graph
 from .specs import has_spec
 
@@ -29,21 +31,10 @@ def padding_source(graph: Graph, node_id: str, port: str) -> tuple[str, int] | N
     None when the positions do not come, unchanged, from an Embedding with a padding_idx fed
     directly by an Input (a float input, a Conv1d in between, no padding_idx set).
     """
-    seen: set[str] = set()
-    wires = list(graph.edges_into(node_id, port))
-    while wires:
-        src = wires.pop(0).src[0]
-        node = graph.nodes.get(src)
-        if node is None or src in seen or not has_spec(node.type):
-            continue
-        seen.add(src)
-        if node.type == "Embedding":
-            found = _embedding_source(graph, src)
-            if found is not None:
-                return found
-            continue
-        for follow in _FOLLOW.get(node.type, ()):
-            wires.extend(graph.edges_into(src, follow))
+    for embedding in _embeddings_behind(graph, node_id, port):
+        found = _embedding_source(graph, embedding)
+        if found is not None:
+            return found
     return None
 
 
@@ -63,6 +54,13 @@ def embedding_behind(graph: Graph, node_id: str, port: str) -> str | None:
     """The Embedding (reading ids, not channels-first) whose positions arrive on `node_id`.`port`
     through layers that keep them in place, padding_idx set or not: where a padding_idx would
     make `padding_source` find a mask (an importer sets it there)."""
+    return next((e for e in _embeddings_behind(graph, node_id, port)
+                 if not graph.nodes[e].params.get("channels_first")), None)
+
+
+def _embeddings_behind(graph: Graph, node_id: str, port: str) -> Iterator[str]:
+    """The Embeddings reached going back from `node_id`.`port` through the layers of _FOLLOW,
+    nearest first (the walk stops at each Embedding)."""
     seen: set[str] = set()
     wires = list(graph.edges_into(node_id, port))
     while wires:
@@ -71,8 +69,8 @@ def embedding_behind(graph: Graph, node_id: str, port: str) -> str | None:
         if node is None or src in seen or not has_spec(node.type):
             continue
         seen.add(src)
-        if node.type == "Embedding" and not node.params.get("channels_first"):
-            return src
+        if node.type == "Embedding":
+            yield src
+            continue
         for follow in _FOLLOW.get(node.type, ()):
             wires.extend(graph.edges_into(src, follow))
-    return None

@@ -25,6 +25,7 @@ from typing import TYPE_CHECKING
 import numpy as np
 
 from .onnx_known import Folded, size_values, static_values
+from .onnx_patterns import wiring
 
 if TYPE_CHECKING:
     import onnx
@@ -59,11 +60,7 @@ def fuse_attention(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[
     static = static_values(nodes, const_of)
     sizes = size_values(nodes, static)
     const_of = Folded(nodes, const_of, static, opset)
-    producer = {o: n for n in nodes for o in n.output}
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for n in nodes:
-        for i in n.input:
-            readers.setdefault(i, []).append(n)
+    producer, readers = wiring(nodes)
     gone: set[int] = set()
     masks: set[int] = set()
     fused: dict[int, onnx.NodeProto] = {}

@@ -304,14 +304,33 @@ def _add_outputs(b: Builder, g: onnx.GraphProto) -> list[Refusal]:
             why = "is a constant" if out.name in b.consts else "is produced by no mapped node"
             refusals.append(Refusal(out.name, "graph output", why))
             continue
+        params = _head_params(b, b.values[out.name])
         v = b.values[out.name]
-        classes = v.type.rank == 1 and v.shape[0] > 1 and v.type.dtype == "float32"
-        params = {"loss": "cross_entropy", "target": "label"} if classes else {"loss": "mse", "target": "target"}
         nid = b.graph.unique_id(out.name if out.name[:1].isalpha() else "output")
         b.graph.nodes[nid] = Node(nid, "Output", params, name=io_label(out.name))
         b.file_names[nid] = out.name
         b.graph.edges.append(gc.Edge((v.node, v.port), (nid, "in")))
     return refusals
+
+
+def _head_params(b: Builder, v) -> dict:
+    """The Output head's loss and target field, guessed from what the output looks like.
+
+    A rank-1 float output over several values is a classifier's logits (cross_entropy on a
+    `label`). A rank-2 float output (L, V) of a graph with an int64 Input of length L is a
+    sequence of logits over a vocabulary, one per position (a translator's or a tagger's words):
+    cross_entropy on that Input's field, the one named "target" first, else the last such Input
+    (a decoder's tokens follow the encoder's). Anything else is a regression (mse on `target`).
+    """
+    if v.type.dtype == "float32" and v.type.rank == 1 and v.shape[0] > 1:
+        return {"loss": "cross_entropy", "target": "label"}
+    if v.type.dtype == "float32" and v.type.rank == 2 and v.shape[1] > 1:
+        fields = [n.params["field"] for n in b.graph.nodes.values()
+                  if n.type == "Input" and n.params.get("dtype") == "int64"
+                  and list(n.params.get("shape", [])) == [v.shape[0]]]
+        if fields:
+            return {"loss": "cross_entropy", "target": "target" if "target" in fields else fields[-1]}
+    return {"loss": "mse", "target": "target"}
 
 
 def _drop_unused(b: Builder) -> None:

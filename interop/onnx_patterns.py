@@ -21,6 +21,16 @@ if TYPE_CHECKING:
 ConstOf = Callable[[str], "np.ndarray | None"]
 
 
+def wiring(nodes: list[onnx.NodeProto]) -> tuple[dict[str, onnx.NodeProto], dict[str, list[onnx.NodeProto]]]:
+    """(the node that writes each value, the nodes that read each value) of a node list."""
+    producer = {o: n for n in nodes for o in n.output}
+    readers: dict[str, list[onnx.NodeProto]] = {}
+    for n in nodes:
+        for i in n.input:
+            readers.setdefault(i, []).append(n)
+    return producer, readers
+
+
 def fuse_patterns(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[str],
                   mapped: set[str] | frozenset[str] = frozenset()) -> list[onnx.NodeProto]:
     """The node list with every erf-GELU chain replaced by one Gelu node and, for the ops in
@@ -28,11 +38,7 @@ def fuse_patterns(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: set[s
     and the Reshape-InstanceNormalization-Reshape-Mul-Add of a GroupNorm by GroupNormalization."""
     from onnx import helper
 
-    producer = {o: n for n in nodes for o in n.output}
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for n in nodes:
-        for i in n.input:
-            readers.setdefault(i, []).append(n)
+    producer, readers = wiring(nodes)
     replaced: dict[int, onnx.NodeProto | None] = {}
     extra: dict[int, list[onnx.NodeProto]] = {}
     for erf in (n for n in nodes if n.op_type == "Erf"):

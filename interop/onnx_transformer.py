@@ -18,6 +18,7 @@ from typing import TYPE_CHECKING
 
 from .onnx_attention import MASK_IDS, MHA_WEIGHTS, PATTERN_DOMAIN, K, Q, V, node_attrs, only_reader
 from .onnx_known import Folded
+from .onnx_patterns import wiring
 
 if TYPE_CHECKING:
     import onnx
@@ -44,11 +45,7 @@ def decoder_weights() -> tuple[tuple[int, ...], ...]:
 
 def fuse_layers(nodes: list[onnx.NodeProto], const_of: Folded, outputs: set[str]) -> list[onnx.NodeProto]:
     """The node list with every encoder and decoder layer (post- or pre-norm) replaced by one node."""
-    producer = {o: n for n in nodes for o in n.output}
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for n in nodes:
-        for i in n.input:
-            readers.setdefault(i, []).append(n)
+    producer, readers = wiring(nodes)
     gone: set[int] = set()
     fused: dict[int, onnx.NodeProto] = {}
     for m in nodes:

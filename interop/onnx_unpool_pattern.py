@@ -20,6 +20,8 @@ from typing import TYPE_CHECKING
 
 import numpy as np
 
+from .onnx_patterns import wiring
+
 if TYPE_CHECKING:
     import onnx
 
@@ -35,11 +37,7 @@ def fuse_torch_unpool(nodes: list[onnx.NodeProto], const_of: ConstOf, outputs: s
     replaced by one MaxUnpool; unchanged when there is none."""
     from onnx import helper
 
-    producer = {o: n for n in nodes for o in n.output}
-    readers: dict[str, list[onnx.NodeProto]] = {}
-    for n in nodes:
-        for i in n.input:
-            readers.setdefault(i, []).append(n)
+    producer, readers = wiring(nodes)
     replaced: dict[int, onnx.NodeProto | None] = {}
     for scatter in (n for n in nodes if n.op_type == "ScatterND" and len(n.input) == 3):
         try:

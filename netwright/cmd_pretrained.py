@@ -54,10 +54,15 @@ def run_pretrained(args: argparse.Namespace) -> int:
             print(str(issue), file=sys.stderr)
         return 1
     spec = dict(graph.training.get("init_weights") or {})
-    path = args.weights or spec.get("path")
-    if not path:
+    if not (args.weights or spec.get("path")):
         print("error: no weights file: give one, or set training.init_weights.path", file=sys.stderr)
         return 2
+    # --weights is read from where the command runs; the graph's own path from the graph's folder,
+    # as training reads it (an imported graph names its weights file beside it)
+    folder = Path(args.file).resolve().parent
+    path = Path(args.weights).expanduser() if args.weights else Path(str(spec["path"])).expanduser()
+    if not args.weights and not path.is_absolute():
+        path = folder / path
     model = compile_graph(graph)
     try:
         state = read_state(path)
@@ -88,6 +93,17 @@ def run_pretrained(args: argparse.Namespace) -> int:
     if args.output:
         save_weights(model, args.output)
     if args.save_map:
-        graph.training["init_weights"] = {"path": str(path), "format": spec.get("format", STATE_DICT), "keys": keys}
+        # as given when absolute; a path relative to here is stored relative to the graph's folder
+        stored = spec["path"] if not args.weights else str(path) if path.is_absolute() \
+            else _beside(path.resolve(), folder)
+        graph.training["init_weights"] = {"path": stored, "format": spec.get("format", STATE_DICT), "keys": keys}
         gc.save_graph(graph, args.file)
     return 0 if report.ok else 1
+
+
+def _beside(path: Path, folder: Path) -> str:
+    """`path` as the graph file stores it: relative to the graph's folder when inside it."""
+    try:
+        return path.relative_to(folder).as_posix()
+    except ValueError:
+        return str(path)

@@ -170,12 +170,49 @@ def suggest_dataset(graph: gc.Graph) -> Fix | None:
     named = {(4,): "iris", (30,): "breast_cancer", (2,): "moons"}.get(shape)
     if named and dtype == "float32":
         return Fix(f"use {named}", (Change("setting", "data", "dataset", named),))
-    if len(shape) == 1 and dtype == "int64":
-        return Fix("use dna_motif", (Change("setting", "data", "dataset", "dna_motif"),
-                                     Change("setting", "data", "length", shape[0])))
+    if dtype == "int64":
+        return _token_dataset(graph)
     if not any(gc.resolved_params(n)["source"] == "data" for n in graph.nodes_of_type("Input")):
         return Fix("use digits at 28", (Change("setting", "data", "dataset", "digits"),
                                         Change("setting", "data", "image_size", 28)))
+    return None
+
+
+def _token_candidates(length: int) -> list[tuple[str, dict[str, Any]]]:
+    """Built-ins that read int64 ids, each with the settings that fit an Input of `length` ids."""
+    return [("translation_synth", {}), ("tokens_synth", {"length": length}),
+            ("tokens_synth", {"length": length, "segments": True}), ("dna_motif", {"length": length})]
+
+
+def _token_dataset(graph: gc.Graph) -> Fix | None:
+    """The built-in that fits a graph of int64 ids: first one whose fields carry the data Inputs'
+    names, dtypes and shapes and the heads' target fields; else one with a field of the first
+    Input's dtype and shape (to bind it to). A built-in whose settings cannot take the Input's
+    length (dna_motif under its motif's 8 bases) is never offered."""
+    task = collect(graph)
+    inputs = [b for b in task.inputs if not b.noise]
+    if not inputs or len(inputs[0].shape) != 1:
+        return None
+    fits: list[tuple[str, dict[str, Any], DataSchema]] = []
+    for name, opts in _token_candidates(inputs[0].shape[0]):
+        try:
+            schema = describe_builtin({"dataset": name, **opts})
+        except DataError:
+            continue  # these settings are refused: the fix would only fail
+        if schema is not None:
+            fits.append((name, opts, schema))
+
+    def same(fi: Any, b: InputBinding) -> bool:
+        return fi is not None and tuple(fi.shape) == b.shape and str(fi.dtype) == b.dtype
+
+    named = [f for f in fits if all(same(f[2].fields.get(b.field), b) for b in inputs)
+             and all(h.target_field is None or h.target_field in f[2].fields for h in task.heads)]
+    loose = [f for f in fits if any(same(fi, inputs[0]) for fi in f[2].fields.values())]
+    loose.sort(key=lambda f: -sum(h.target_field in f[2].fields for h in task.heads))  # stable
+    for name, opts, _ in named or loose[:1]:
+        changes = [Change("setting", "data", "dataset", name)]
+        changes += [Change("setting", "data", key, value) for key, value in opts.items()]
+        return Fix(f"use {name}", tuple(changes))
     return None
 
 
@@ -319,6 +356,13 @@ class _Context:
                              (Change("param", h.node, "loss", "cross_entropy"), *widen[0].changes)),)
             return [DataIssue(h.node, f"field {h.target_field!r} has {classes} classes; bce is for yes/no "
                               f"targets: use cross_entropy with {classes} outputs", fixes)]
+        if h.kind == "regress" and classes is not None and len(h.shape) == 2 and target == tuple(h.shape[:1]):
+            # (L, V) scores against L ids: a sequence of words over a vocabulary, not numbers
+            fixes = (Fix("set loss to cross_entropy", (Change("param", h.node, "loss", "cross_entropy"),)),) \
+                if self.graph is not None else ()
+            return [DataIssue(h.node, f"field {h.target_field!r} holds {gc.format_shape(target)} ids of "
+                              f"{classes} words and this head scores every position over "
+                              f"{h.shape[-1]}: use loss cross_entropy, not {h.loss}", fixes)]
         if _numel(target) != _numel(h.shape):
             return [DataIssue(h.node, f"targets of shape {gc.format_shape(target)} do not match the head's "
                               f"{gc.format_shape(h.shape)}",

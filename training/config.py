@@ -30,6 +30,11 @@ class ConfigError(ValueError):
     """A training setting is unknown or out of range; the message names the key."""
 
 
+# keys of a graph's training section that training reads itself, not as settings (the run's
+# config.json lists the others it did not know under "ignored")
+READ_ELSEWHERE = frozenset({"init_weights"})
+
+
 @dataclass
 class TrainConfig:
     """Every training knob. Field names are the keys of a graph file's `training` section."""
@@ -85,7 +90,7 @@ class TrainConfig:
         for key, value in (section or {}).items():
             if key in known:
                 values[key] = value
-            else:
+            elif key not in READ_ELSEWHERE:
                 ignored.append(key)
         if isinstance(overrides, TrainConfig):
             overrides = {k: v for k, v in dataclasses.asdict(overrides).items() if k != "ignored"}

@@ -394,7 +394,10 @@ class GanRegime(Regime):
 
     @torch.no_grad()
     def sample_grid(self, feeder: Feeder) -> tuple[np.ndarray, str] | None:
-        """The generator's output for the same 64 noise vectors every epoch."""
+        """The generator's output for the same 64 noise vectors every epoch; a conditional GAN
+        (pix2pix) shows each held-out condition above its true sample and the generator's."""
+        if self.condition is not None:
+            return self._conditional_grid(feeder)
         self.g_net.eval()
         try:
             noise = self.fixed_noise
@@ -411,6 +414,37 @@ class GanRegime(Regime):
         else:
             images = grids.to_rgb(fake.cpu().numpy())
         return grids.tile(images, 8, scale=grids.upscale_for(images.shape[1])), "generated"
+
+
+    def _conditional_grid(self, feeder: Feeder) -> tuple[np.ndarray, str] | None:
+        """Condition, truth and the generator's output, one row each, for the same held-out
+        samples every epoch: a painting is judged against its own mask (or a predicted mask
+        against the image's true one)."""
+        batch = feeder.batch(torch.arange(min(SAMPLE_COUNT, len(feeder))))
+        self.g_net.eval()
+        try:
+            with self.autocast():
+                fake = self.g_net(batch[self.condition]).float()
+        finally:
+            self.g_net.train()
+        if self.task.gan_real_classes is not None:  # class scores per pixel: the predicted masks
+            fake_rgb = grids.masks_to_rgb(fake.argmax(1).cpu().numpy())
+        elif grids.is_image_shape(tuple(fake.shape[1:])):
+            fake_rgb = grids.to_rgb(fake.cpu().numpy())
+        else:
+            return None
+        rows = [_picture(batch[self.condition]), _picture(batch[self.real_field]), fake_rgb]
+        if len({r.shape[1:] for r in rows}) != 1:
+            return None
+        images = np.concatenate(rows)
+        return grids.tile(images, len(fake_rgb), scale=grids.upscale_for(images.shape[1])), "conditional"
+
+
+def _picture(value: torch.Tensor) -> np.ndarray:
+    """A batch of a data field as RGB pictures: masks (int ids) coloured by class, else images."""
+    if not value.is_floating_point():
+        return grids.masks_to_rgb(value.cpu().numpy())
+    return grids.to_rgb(value.float().cpu().numpy())
 
 
 def _as_float(value: torch.Tensor, classes: int | None) -> torch.Tensor:

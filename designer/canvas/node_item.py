@@ -9,7 +9,7 @@ something it shows has changed.
 from __future__ import annotations
 
 from PySide6.QtCore import QPointF, QRectF, Qt
-from PySide6.QtGui import QBrush, QColor, QFont, QPainter, QPen
+from PySide6.QtGui import QBrush, QColor, QFont, QFontMetricsF, QPainter, QPen
 from PySide6.QtWidgets import QGraphicsItem, QStyleOptionGraphicsItem, QWidget
 
 from graph_core import Node, PortSpec, format_shape, get_spec, has_spec
@@ -164,7 +164,7 @@ class NodeItem(QGraphicsItem):
         painter.setFont(_BODY_FONT)
         painter.setPen(MUTED_TEXT)
         y = _HEADER + 4
-        left = 12.0 + (44.0 if len(self.in_ports) > 1 else 0.0)  # room for the input port names
+        left = 12.0 + self._in_names_width()  # room for the input port names
         width = NODE_WIDTH - left - 12
         painter.drawText(QRectF(left, y, width, ROW), Qt.AlignmentFlag.AlignVCenter,
                          self._type + ("  · frozen" if self._frozen else ""))
@@ -199,6 +199,15 @@ class NodeItem(QGraphicsItem):
         top = _HEADER + 6
         return top + (self._height - top - 4) * (k + 0.5) / n
 
+    def _in_names_width(self) -> float:
+        """The column the input port names take (0 for one port): the longest name, 44 to 70 px
+        ('condition' and 'memory' whole, the type and shape lines keeping most of the card)."""
+        if len(self.in_ports) < 2:
+            return 0.0
+        metrics = QFontMetricsF(_BODY_FONT)
+        widest = max(metrics.horizontalAdvance(name) for name in self.in_ports)
+        return float(min(70, max(44, widest + 4)))
+
     def _paint_port_names(self, painter: QPainter) -> None:
         """Name the ports when a side has several (a single port's name is in its tooltip)."""
         painter.setPen(MUTED_TEXT)
@@ -207,7 +216,8 @@ class NodeItem(QGraphicsItem):
                 continue
             for name, item in ports.items():
                 y = item.pos().y()
-                rect = QRectF(NODE_WIDTH - 82, y - 8, 70, 16) if right else QRectF(10, y - 8, 44, 16)
+                rect = QRectF(NODE_WIDTH - 82, y - 8, 70, 16) if right else \
+                    QRectF(10, y - 8, self._in_names_width(), 16)
                 align = Qt.AlignmentFlag.AlignRight if right else Qt.AlignmentFlag.AlignLeft
                 painter.drawText(rect, align | Qt.AlignmentFlag.AlignVCenter, name)
 

@@ -370,7 +370,7 @@ class TrainingController(QObject):
             figures = ", ".join(f"{k} {v:.4g}" for k, v in result.final.items()
                                 if isinstance(v, float) and k != "seconds")
             self.panel.show_progress(self.panel.progress.maximum(), self.panel.progress.maximum(),
-                                     f"{what}: {result.epochs} epochs, {result.steps} steps in "
+                                     f"{what}: {_count(result.epochs, 'epoch')}, {_count(result.steps, 'step')} in "
                                      f"{result.seconds:.1f} s")
             self.panel.show_status(f"{what}. {figures}. Checkpoint: {result.last_checkpoint}")
         self._adopt_unsaved_runs()
@@ -583,3 +583,8 @@ def _error_text(event: dict[str, Any]) -> str:
     if issues and issues != [event.get("message")]:
         return "Training failed:\n" + "\n".join(issues[:6])
     return f"Training failed: {event.get('message')}"
+
+
+def _count(n: int, noun: str) -> str:
+    """'1 epoch', '3 epochs'."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"

@@ -218,6 +218,14 @@ class LivePlots(QWidget):
         for legend in self._legends.values():
             legend.clear()
         self.redraw(force=True)
+        # the axes follow the new curves, not the previous run's (or the previous graph's) range
+        for spec in PLOTS:
+            item = self.plots[spec.name].getPlotItem()
+            if spec.unit_range:
+                item.setYRange(0, 1, padding=0.02)
+                item.enableAutoRange(x=True, y=False)
+            else:
+                item.enableAutoRange()
 
     def set_regime(self, regime: str) -> None:
         """Show the plots this regime reports, side by side."""

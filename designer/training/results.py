@@ -37,6 +37,8 @@ SAMPLE_CAPTIONS = {
     "reconstruction": "inputs (top row) and their reconstructions (bottom row)",
     "generated": "the generator's samples from the same fixed noise every epoch",
     "segmentation": "input, true mask and predicted mask (one row each)",
+    "conditional": "what the generator reads, the true result and the generator's result, one row each, "
+                   "for the same held-out samples every epoch",
 }
 
 

@@ -31,10 +31,16 @@ class Translation:
 class Translations:
     rows: list[Translation] = field(default_factory=list)
     exact: int = 0
+    note: str = ""  # when there are no rows: why none could be made
 
 
 def translations_of(analyser: Any, count: int = SENTENCES) -> Translations | None:
-    """Greedy translations (and attention maps) of the first `count` validation sentences."""
+    """Greedy translations (and attention maps) of the first `count` validation sentences.
+
+    Nothing in it depends on node ids: the decoder is the int64 Input reading the field a tokens
+    head predicts, the source another int64 Input (an imported graph's do). When no sentence can be
+    made, the result has no rows and a `note` saying why (the Translations tab shows it).
+    """
     import torch
 
     from training.datasets.translation import decode
@@ -43,13 +49,19 @@ def translations_of(analyser: Any, count: int = SENTENCES) -> Translations | Non
 
     pairs = teacher_forced(analyser.task.heads, analyser.task.inputs)
     if not pairs:
-        return None
+        return Translations(note="No translations: no cross_entropy head predicts the field an int64 "
+                            "Input reads (the decoder's words), so there is nothing to decode.")
     head, decoder = pairs[0]
     source = next((b for b in analyser.task.inputs if b.node != decoder.node and b.dtype == "int64"), None)
-    vocab_src = getattr(analyser.info.get(source.field if source else ""), "class_names", None)
+    if source is None:
+        return Translations(note=f"No translations: no int64 Input besides {decoder.node} reads the "
+                            "source sentence.")
+    vocab_src = getattr(analyser.info.get(source.field), "class_names", None)
     vocab_tgt = getattr(analyser.info.get(head.target_field), "class_names", None)
-    if source is None or not vocab_src or not vocab_tgt:
-        return None
+    if not vocab_src or not vocab_tgt:
+        missing = source.field if not vocab_src else head.target_field
+        return Translations(note=f"No translations: the data's field {missing!r} has no vocabulary to "
+                            "turn ids back into words.")
     n = min(count, analyser.count)
     args = [torch.from_numpy(np.ascontiguousarray(analyser.data[b.field][:n])).long() for b in analyser.task.inputs]
     index = [b.node for b in analyser.task.inputs].index(decoder.node)
@@ -84,7 +96,7 @@ def _attention(model: Any, args: list, index: int, predicted: Any) -> np.ndarray
 
     def recompute(module, a, kw, _output):  # a decoder layer asks for no weights: ask again
         kw = {**kw, "need_weights": True, "average_attn_weights": True}
-        found.append(module(*a, **kw)[1])
+        found.append(module.forward(*a, **kw)[1])  # forward, not __call__: this hook must not run again
 
     handles = []
     for name, sub in model.named_modules():

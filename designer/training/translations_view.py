@@ -22,6 +22,8 @@ from PySide6.QtWidgets import (
 
 from .translations import Translations
 
+WAITING = "Translations of validation sentences appear after the first epoch."
+
 
 class AttentionView(QWidget):
     """A heat map: one row per word the model wrote, one column per source word."""
@@ -84,7 +86,7 @@ class TranslationsTab(QWidget):
         self.sample = QSpinBox()
         self.sample.setObjectName("attentionSampleSpin")
         self.sample.setToolTip("Which sentence's attention map to show")
-        self.info = QLabel("Translations of validation sentences appear after the first epoch.")
+        self.info = QLabel(WAITING)
         self.info.setWordWrap(True)
         self.attention = AttentionView()
         row = QHBoxLayout()
@@ -118,7 +120,11 @@ class TranslationsTab(QWidget):
                     item.setForeground(QColor("#d92d20"))
                 self.table.setItem(i, j, item)
         self.table.resizeRowsToContents()
-        if translations is not None:
+        if translations is None:
+            self.info.setText(WAITING)
+        elif not rows and translations.note:
+            self.info.setText(translations.note)
+        else:
             self.info.setText(f"Epoch {epoch}: {translations.exact} of {len(rows)} sentences translated exactly "
                               "(greedy decoding; red: differs from the reference)")
         self.sample.setRange(0, max(len(rows) - 1, 0))

@@ -104,6 +104,24 @@ def test_cli_loads_a_template_graph_without_any_mapping_given(tmp_path, capsys):
     assert capsys.readouterr().out.startswith(f"loaded {len(twin.state_dict())} tensors, missing 0, unexpected 0")
 
 
+def test_cli_reads_the_graphs_weights_file_from_the_graphs_folder(tmp_path, monkeypatch, capsys):
+    """An imported graph names its weights file beside it: the command finds it from anywhere, and
+    a file given relative to the working folder is stored relative to the graph's."""
+    net = Drawn()
+    project = tmp_path / "project"
+    project.mkdir()
+    torch.save(net.state_dict(), project / "net.pth")
+    gfile = project / "drawn.json"
+    gc.save_graph(_drawn_graph(), gfile)
+    monkeypatch.chdir(project)
+    assert main(["pretrained", str(gfile), "net.pth", "--map", "fc=", "--save-map"]) == 0
+    assert gc.load_graph(gfile).training["init_weights"]["path"] == "net.pth"
+    monkeypatch.chdir(tmp_path)  # elsewhere: the graph's own relative path still reads its file
+    capsys.readouterr()
+    assert main(["pretrained", str(gfile)]) == 0
+    assert capsys.readouterr().out.startswith(f"loaded {len(net.state_dict()) - 2} tensors")
+
+
 @pytest.mark.parametrize("argv,code", [(["--map", "nonsense"], 2), ([], 2)])
 def test_cli_refuses_bad_requests(tmp_path, capsys, argv, code):
     gfile = tmp_path / "drawn.json"

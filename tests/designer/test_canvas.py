@@ -187,3 +187,18 @@ def test_only_big_graphs_drop_text_when_zoomed_far_out(make_window):
     big = chain(*[(f"n{k}", "ReLU", {}) for k in range(200)])
     w.files.new(big, ask=False)
     assert LevelOfDetail.far(0.05) and not LevelOfDetail.far(0.5)
+
+
+def test_long_input_port_names_are_written_whole_on_the_card(make_window):
+    """pix2pix's Discriminator reads real, fake and condition: the names' column fits 'condition'
+    (it was cut to 'conditio', over the type line); short names keep the narrow column."""
+    from PySide6.QtGui import QFontMetricsF
+
+    import templates
+    from designer.canvas.node_item import _BODY_FONT
+
+    w = make_window(templates.build("pix2pix"))
+    disc = w.scene.node_items["discriminator"]
+    assert disc._in_names_width() >= QFontMetricsF(_BODY_FONT).horizontalAdvance("condition")
+    add = next(item for nid, item in w.scene.node_items.items() if len(item.in_ports) == 1)
+    assert add._in_names_width() == 0.0

@@ -195,3 +195,23 @@ def test_the_data_panel_names_the_head_that_reconstructs_a_field(make_window):
     users = {row[0]: row[5] for row in w.data_panel.row_texts()}
     assert users["image"] == "image (Input), reconstruction (reconstructs)"
     assert users["label"] == "—"  # a VAE learns without labels
+
+
+def test_an_imported_translator_is_fixed_in_two_clicks(make_window, qtbot):
+    """What an import of the transformer looked like: no data and an mse head over (8, 40) words.
+    The data fix offered is translation_synth (not dna_motif, which refuses 7 ids), then the head
+    is offered cross_entropy."""
+    import templates
+
+    graph = templates.build("transformer", d_model=8, nhead=2, num_layers=1)
+    graph.data = {}
+    graph.nodes["translation"].params["loss"] = "mse"
+    w = make_window(graph)
+    [button] = fix_buttons(w)
+    assert button.text() == "use translation_synth"
+    button.click()
+    qtbot.waitUntil(lambda: any(b.text() == "set loss to cross_entropy" for b in fix_buttons(w)))
+    [button] = [b for b in fix_buttons(w) if b.text() == "set loss to cross_entropy"]
+    button.click()
+    qtbot.waitUntil(lambda: texts(w) == [READY])
+    assert w.graph.nodes["translation"].params["loss"] == "cross_entropy"

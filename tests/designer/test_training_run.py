@@ -107,6 +107,7 @@ def test_dcgan_shows_the_fixed_noise_sample_grid_and_gan_curves(qtbot, make_wind
     with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT) as blocker:
         click(qtbot, window, "trainButton")
     assert blocker.args[0].status == "completed"
+    assert tc.panel.progress.format().startswith("Finished: 1 epoch, ")  # one epoch, not "1 epochs"
     assert tc.results.samples.has_image and "fixed noise" in tc.results.samples.caption
     image = tc.results.samples.image
     assert image.width() >= 8 * 16 and image.height() >= 8 * 16  # 64 samples of 16x16 in a grid

@@ -206,3 +206,34 @@ def test_onnx_export_of_a_trained_run_matches_pytorch(qtbot, make_window, traine
     ok, text = blocker.args
     assert ok, text
     assert target.is_file() and "matches PyTorch" in text
+
+
+def test_a_reset_sets_the_axes_to_the_new_curves_not_the_last_range(plots, qtbot):
+    """After Open or Import the charts start over: a range the user zoomed to, or the previous
+    run's, does not linger over the next graph's curves."""
+    plots.reset(filled_store(400))
+    item = plots.plots["lossPlot"].getPlotItem()
+    item.setXRange(1000, 2000, padding=0)  # zoomed far from any step of the next run
+    item.setYRange(40, 50, padding=0)
+    plots.reset(filled_store(50))
+    plots.redraw(force=True)
+    qtbot.waitUntil(lambda: item.viewRange()[0][0] < 1000)  # pyqtgraph fits the range when it paints
+    (x0, x1), (y0, y1) = item.viewRange()
+    assert x0 <= 1 and 50 <= x1 < 1000, (x0, x1)
+    assert y1 < 40, (y0, y1)
+
+
+def test_opening_another_graph_shows_its_regimes_plots_before_it_trains(make_window, tmp_path):
+    import graph_core as gc
+    import templates
+
+    window = make_window(templates.build("gan"))
+    plots = window.training.plots
+    gan_file, mlp_file = tmp_path / "gan.json", tmp_path / "mlp.json"
+    gc.save_graph(templates.build("gan"), gan_file)
+    gc.save_graph(templates.build("mlp"), mlp_file)
+    window.open_file(gan_file)
+    assert {n for n, w in plots.plots.items() if w.isVisibleTo(window)} == {"lossPlot", "ganLossPlot", "ganScorePlot"}
+    window.document.undo_stack.setClean()
+    window.open_file(mlp_file)
+    assert {n for n, w in plots.plots.items() if w.isVisibleTo(window)} == {"lossPlot", "accuracyPlot"}

@@ -32,3 +32,49 @@ def test_long_sentences_wrap_into_rows_tall_enough_to_read(qtbot):
             assert tab.table.rowHeight(i) >= needed, (i, j, text)
             assert tab.table.item(i, j).toolTip() == text
     assert tab.attention.weights is not None
+
+
+def _analyser(graph, tmp_path):
+    from designer.training.analysis import RunAnalyser
+
+    graph.data = {"dataset": "translation_synth", "n_samples": 200}
+    return RunAnalyser(graph, root=tmp_path)
+
+
+def test_an_imported_transformer_is_translated_with_its_attention(tmp_path):
+    """An imported graph's nodes are named by the file (embedding, matmul_691, ...), its decoder
+    layers are causal by a parameter: the sentences and the cross-attention come all the same."""
+    import codegen
+    import templates
+    from designer.training.translations import translations_of
+    from interop import import_source
+
+    template = templates.build("transformer", d_model=8, nhead=2, num_layers=1, dim_feedforward=16)
+    codegen.export_onnx(template, tmp_path / "t.onnx")
+    imported = import_source(str(tmp_path / "t.onnx"), tmp_path / "imported.json").graph
+    for graph in (template, imported):
+        analyser = _analyser(graph, tmp_path)
+        assert analyser.regime == "seq2seq"
+        out = translations_of(analyser)
+        assert out is not None and len(out.rows) == 8 and not out.note
+        row = out.rows[0]
+        assert row.source and row.reference
+        assert row.attention is not None  # (words + EOS, at most the 8 positions decoded; source words)
+        assert row.attention.shape == (min(len(row.model) + 1, 8), len(row.source))
+
+
+def test_the_tab_says_why_it_has_no_translations(qtbot, tmp_path):
+    import templates
+    from designer.training.translations import translations_of
+    from designer.training.translations_view import WAITING
+
+    analyser = _analyser(templates.build("transformer", d_model=8, nhead=2, num_layers=1), tmp_path)
+    analyser.info = {}  # data without vocabularies
+    out = translations_of(analyser)
+    assert out.rows == [] and "'source' has no vocabulary" in out.note
+    tab = TranslationsTab()
+    qtbot.addWidget(tab)
+    tab.set_translations(out, epoch=1)
+    assert tab.info.text() == out.note
+    tab.set_translations(None)
+    assert tab.info.text() == WAITING

@@ -47,7 +47,16 @@ def test_pix2pix_trains_mask_to_image_on_shapes_seg(tmp_path):
     # the generator's loss holds the L1 term (×100): far above the adversarial term alone, and falling
     assert first["g_loss"] > 10 and last["g_loss"] < first["g_loss"]
     samples = [e for e in events if e["type"] == "samples"]
-    assert samples and samples[-1]["kind"] == "generated"
+    assert samples and samples[-1]["kind"] == "conditional"
+    _assert_condition_truth_and_result_rows(samples[-1]["image"])
+
+
+def _assert_condition_truth_and_result_rows(image) -> None:
+    """Three rows of eight 32x32 pictures (condition, truth, generated), and the condition row is
+    not the generated one (a pix2pix picture is judged against its own input)."""
+    assert image.shape == (3 * 33 + 1, 8 * 33 + 1, 3), image.shape
+    condition, generated = image[1:33], image[67:99]
+    assert np.abs(condition.astype(int) - generated.astype(int)).mean() > 1
 
 
 def test_image_to_mask_segments_and_the_discriminator_judges_the_class_map():
@@ -117,7 +126,8 @@ def test_image_to_mask_beats_an_all_background_segmentation(tmp_path):
     background = float(np.mean(masks == 0)) / 4
     assert val["miou"] > background + 0.08, (val, background)
     samples = [e for e in events if e["type"] == "samples"]
-    assert samples and samples[-1]["kind"] == "generated"
+    assert samples and samples[-1]["kind"] == "conditional"
+    _assert_condition_truth_and_result_rows(samples[-1]["image"])
 
 
 # issue 15: the discriminator is conditional, as in Isola et al. — it judges (input, output)

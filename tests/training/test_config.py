@@ -16,6 +16,9 @@ def test_graph_section_gives_defaults_and_overrides_win():
 def test_unknown_key_in_file_is_kept_aside_but_unknown_override_is_an_error():
     c = TrainConfig.resolve({"epochs": 3, "warmup": 5})
     assert c.ignored == ["warmup"]
+    # pretrained weights are read by training itself: a run's config.json does not call them ignored
+    c = TrainConfig.resolve({"epochs": 3, "warmup": 5, "init_weights": {"path": "w.safetensors"}})
+    assert c.ignored == ["warmup"]
     with pytest.raises(ConfigError, match="unknown training setting 'epoch'"):
         TrainConfig.resolve({}, {"epoch": 3})
 
