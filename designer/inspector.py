@@ -43,7 +43,7 @@ from graph_core import (
 from .document import Document
 from .editor import Editor
 from .multi_inspector import MultiNodeForm
-from .param_widgets import ParamEditor, guard_wheel, make_editor
+from .param_widgets import ParamEditor, error_label, guard_wheel, make_editor
 from .settings_form import SettingsForm
 
 _ERROR_STYLE = "border: 2px solid #d92d20;"
@@ -179,10 +179,7 @@ class Inspector(QScrollArea):
             hint.setWordWrap(True)
             hint.setStyleSheet("color: #667085; font-size: 8pt;")
             lay.addWidget(hint)
-        error = QLabel()
-        error.setWordWrap(True)
-        error.setStyleSheet("color: #d92d20;")
-        error.hide()
+        error = error_label()
         lay.addWidget(error)
         widget.setObjectName(f"field_{key}")
         widget.setToolTip(help_text)

@@ -30,7 +30,7 @@ from graph_core import (
 )
 
 from .editor import Editor
-from .param_widgets import ParamEditor, guard_wheel, make_editor
+from .param_widgets import ParamEditor, error_label, guard_wheel, make_editor
 
 
 def shared_params(nodes: list[Node]) -> list[ParamSpec]:
@@ -99,10 +99,7 @@ class MultiNodeForm(QWidget):
         mixed.setStyleSheet("color: #b54708; font-size: 8pt;")
         mixed.hide()
         lay.addWidget(mixed)
-        error = QLabel()
-        error.setWordWrap(True)
-        error.setStyleSheet("color: #d92d20;")
-        error.hide()
+        error = error_label()
         lay.addWidget(error)
         widget.setObjectName(f"field_{key}")
         widget.setToolTip(help_text)

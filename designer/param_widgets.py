@@ -24,6 +24,7 @@ from PySide6.QtWidgets import (
     QCheckBox,
     QComboBox,
     QDoubleSpinBox,
+    QLabel,
     QLineEdit,
     QSpinBox,
     QWidget,
@@ -59,6 +60,15 @@ class ParamEditor:
 def make_editor(spec: ParamSpec) -> ParamEditor:
     """The editor for `spec`'s kind."""
     return _FACTORIES[spec.kind](spec)
+
+
+def error_label() -> QLabel:
+    """The red line under a field that says why its value was refused; hidden until it does."""
+    label = QLabel()
+    label.setWordWrap(True)
+    label.setStyleSheet("color: #d92d20;")
+    label.hide()
+    return label
 
 
 def guard_wheel(root: QWidget) -> None:

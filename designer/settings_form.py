@@ -35,7 +35,7 @@ from training.config import SETTING_GROUPS, SETTINGS, ConfigError, TrainConfig
 from training.datasets import builtin_names
 from training.datasets.options import COMMON_OPTIONS, EMPTY_MEANS_UNSET, dataset_options
 
-from .param_widgets import ParamEditor, guard_wheel, make_editor
+from .param_widgets import ParamEditor, error_label, guard_wheel, make_editor
 from .pretrained_box import PretrainedBox
 
 DATASET_SPEC = ParamSpec("dataset", "text", "", "a built-in set, or a file or folder of your own "
@@ -74,10 +74,7 @@ class SettingRow:
             hint.setWordWrap(True)
             hint.setStyleSheet(_HINT_STYLE)
             lay.addWidget(hint)
-        self.error = QLabel()
-        self.error.setWordWrap(True)
-        self.error.setStyleSheet("color: #d92d20;")
-        self.error.hide()
+        self.error = error_label()
         self.file_error = False  # the error line is about the file's value, not the user's text
         lay.addWidget(self.error)
         editor.widget.setObjectName(f"field_{self.key}")
