@@ -47,6 +47,7 @@ from training import prepare, train  # noqa: E402
 MODELS = {"mlp (moons 10,000, batch 32)": ("mlp", {"dataset": "moons", "n_samples": 10000}, {}),
           "lenet (digits 28x28, batch 32)": ("lenet", None, {})}
 WARMUP_STEPS = 20
+STEPS_PER_FAST_EPOCH = 25
 
 
 def engine_step_times(graph, steps: int, device: str, out: Path, extra: dict | None = None) -> list[float]:
@@ -131,7 +132,10 @@ def fast_mode(device: str, image_size: int, batch: int, steps: int) -> None:
     import numpy as np
 
     graph = templates.build("vgg", depth=16, in_channels=3, input_size=image_size, num_classes=10)
-    n = batch * 4
+    # Epochs of STEPS_PER_FAST_EPOCH steps: spans are measured inside an epoch, and each epoch ends
+    # in a checkpoint (VGG-16 with its optimizer state is 1.6 GB), so short epochs would time it
+    # writing files rather than stepping.
+    n = batch * STEPS_PER_FAST_EPOCH
     rng = np.random.default_rng(0)
     with tempfile.TemporaryDirectory() as tmp:
         path = Path(tmp) / "random.npz"
@@ -167,7 +171,7 @@ def fast_mode(device: str, image_size: int, batch: int, steps: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=600)
+    parser.add_argument("--steps", type=int, default=None, help="600 (120 with --fast-mode)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -178,8 +182,9 @@ def main(argv: list[str] | None = None) -> int:
     if args.threads:
         torch.set_num_threads(args.threads)
     if args.fast_mode:
-        fast_mode(args.device, args.image_size, args.batch, args.steps)
+        fast_mode(args.device, args.image_size, args.batch, args.steps or 120)
         return 0
+    args.steps = args.steps or 600
     print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{args.steps} steps x {args.rounds} rounds (engine then hand loop, side by side), "
           f"load average {os.getloadavg()[0]:.1f}\n")
