@@ -24,6 +24,7 @@ here or by anything this module imports; a test checks that in a fresh interpret
 from __future__ import annotations
 
 import contextlib
+import multiprocessing
 import os
 import queue
 import signal
@@ -54,6 +55,11 @@ def main(conn: Any) -> None:
     signal.signal(signal.SIGINT, signal.SIG_IGN)  # Ctrl+C in a terminal is for the GUI to handle
     with contextlib.suppress(AttributeError, OSError, ValueError):  # no os.nice on Windows
         os.nice(int(os.environ.get("NETWRIGHT_ENGINE_NICE", ENGINE_NICE)))
+    if "fork" in multiprocessing.get_all_start_methods():
+        # This process was spawned, so its children would be too. The DataLoader workers that
+        # decode a streamed dataset fork from here instead, as under `netwright train`: a
+        # spawned worker imports torch again, and fails to unpickle the loader's shared state.
+        multiprocessing.set_start_method("fork", force=True)
     Engine(conn).serve()
     # Everything is sent and every run has ended (its files written and closed): skip the
     # interpreter's tear-down, which takes a second or more once torch is loaded.

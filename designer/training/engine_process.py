@@ -9,8 +9,10 @@ already arrived (`Connection.poll()` first). Events come in batches (lists of ev
 
 A child that dies (killed, segfault, out of memory) shows up in `poll()` as one
 `{"type": "engine_died", "exitcode": N}` event; the next command starts a fresh process. The
-child is a daemon process and exits by itself when the pipe closes, so it never outlives the
-window's process. `in_thread=True` serves the same commands from a thread of this process
+child is not a daemon process, because a daemon may not start processes and the DataLoader
+workers that decode a streamed dataset are its children; it still never outlives the window's
+process: it exits by itself when the pipe closes (the window's process died), and at a normal
+exit `close` ends it before multiprocessing would wait for it. `in_thread=True` serves the same commands from a thread of this process
 instead (the old design, kept for the benchmark's comparison).
 
 No Qt here: the controller drives this from its drain timer.
@@ -18,6 +20,7 @@ No Qt here: the controller drives this from its drain timer.
 
 from __future__ import annotations
 
+import atexit
 import contextlib
 import itertools
 import multiprocessing
@@ -25,6 +28,7 @@ import sys
 import threading
 import time
 import types
+import weakref
 from collections.abc import Iterator
 from pathlib import Path
 from typing import Any
@@ -75,9 +79,10 @@ class EngineProcess:
         else:
             ctx = multiprocessing.get_context("spawn")
             ours, theirs = ctx.Pipe(duplex=True)
-            self.process = ctx.Process(target=main, args=(theirs,), name="netwright-engine", daemon=True)
+            self.process = ctx.Process(target=main, args=(theirs,), name="netwright-engine")
             with _main_module_hidden():
                 self.process.start()
+            _close_at_exit(self)
             theirs.close()  # ours alone stays open here, so the child sees EOF when we go
         self._conn = ours
         self.starts += 1
@@ -205,6 +210,29 @@ class EngineProcess:
             self._conn.close()
         self._conn = None
         self.process = None
+
+
+_LIVE: weakref.WeakSet[EngineProcess] = weakref.WeakSet()
+_exit_hook = False
+
+
+def _close_at_exit(engine: EngineProcess) -> None:
+    """Have `engine` closed when this process exits normally.
+
+    Registered after multiprocessing's own exit handler (imported by the first start), so it
+    runs first: that handler joins non-daemon children without a timeout, and the engine only
+    exits once told to or once its pipe closes.
+    """
+    global _exit_hook
+    if not _exit_hook:
+        atexit.register(_close_all)
+        _exit_hook = True
+    _LIVE.add(engine)
+
+
+def _close_all() -> None:
+    for engine in list(_LIVE):
+        engine.close(timeout=2.0)
 
 
 @contextlib.contextmanager

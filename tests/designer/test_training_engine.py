@@ -203,3 +203,37 @@ def test_a_graph_ready_to_train_warms_the_engine_and_the_first_train_uses_it(qtb
         qtbot.mouseClick(tc.panel.train_button, Qt.MouseButton.LeftButton)
     assert blocker.args[0].status == "completed"
     assert tc.engine.pid == pid and tc.engine.starts == 1  # the first Train used the warm engine
+
+
+def image_folder(root: Path, per_class: int = 12) -> Path:
+    """A tiny folder of 16x16 RGB PNGs in two class sub-folders."""
+    import numpy as np
+    from PIL import Image
+
+    rng = np.random.default_rng(0)
+    for name in ("bright", "dark"):
+        (root / name).mkdir(parents=True)
+        for i in range(per_class):
+            base = 200 if name == "bright" else 30
+            pixels = (base + rng.integers(0, 40, (16, 16, 3))).clip(0, 255).astype(np.uint8)
+            Image.fromarray(pixels).save(root / name / f"{i}.png")
+    return root
+
+
+def test_a_streamed_image_folder_trains_from_the_window_with_decoding_workers(qtbot, make_window,
+                                                                             tmp_path):
+    # The engine is the parent of the DataLoader workers that decode a streamed folder: as a
+    # daemon process it could not start them ("daemonic processes are not allowed to have
+    # children"), so every streamed run from the window failed at its first step.
+    g = templates.build("lenet", input_size=16, in_channels=3, num_classes=2)
+    g.data = {"dataset": str(image_folder(tmp_path / "photos")), "image_size": 16,
+              "stream": "on", "workers": 1}
+    g.training.update({"epochs": 1, "batch_size": 8})
+    window = make_window(g)
+    with qtbot.waitSignal(window.training.finished, timeout=RUN_TIMEOUT) as blocker:
+        click(qtbot, window, "trainButton")
+    assert blocker.args[0].status == "completed", blocker.args[0].error
+    assert loss_points(window) > 0
+    pid = window.training.engine.pid
+    window.close()
+    qtbot.waitUntil(lambda: process_gone(pid), timeout=60_000)  # it still ends with the window
