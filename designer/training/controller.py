@@ -28,7 +28,7 @@ import graph_core as gc
 from .analysis import CONV_TYPES
 from .engine_process import EngineProcess, EngineRun
 from .explain_view import Explainer
-from .panel import TrainingPanel, progress_text
+from .panel import TrainingPanel, data_progress_text, progress_text
 from .plots import LivePlots
 from .records import RunRecord, list_runs, runs_of, runs_root
 from .results import ResultsPanel
@@ -279,6 +279,9 @@ class TrainingController(QObject):
             elif kind == "epoch":
                 self.plots.store.add_event(event)
                 self.results.show_epoch(event)
+            elif kind == "data" and self.job is not None and not self.job.control.stopped:
+                # a large folder's listing and header pass: minutes before the first step
+                self.panel.show_progress(*data_progress_text(event))
             elif kind == "samples":
                 self.results.show_samples(event)
             elif kind == "results":

@@ -29,6 +29,9 @@ from PySide6.QtWidgets import (
 
 from ..param_widgets import DecimalSpinBox, guard_wheel
 
+# the bar is laid out to fit a run's text on one line (Qt wraps a longer one and clips it)
+TYPICAL_PROGRESS = "Epoch 10/10 · step 450/450 · 1,379 samples/s · ETA 0:25"
+
 
 class DeviceCombo(QComboBox):
     """Auto / CPU, plus the CUDA devices the engine process finds.
@@ -162,7 +165,9 @@ class TrainingPanel(QWidget):
         # the narrow (two-row) arrangement sets the least room the panel needs
         buttons = self._buttons.sizeHint().width()
         settings = self._settings_box.sizeHint().width()
-        self._one_row = buttons + settings + self.progress.minimumWidth() + 40
+        # one row only while the bar still fits a run's text on one line (Qt wraps and clips it)
+        room = self.progress.fontMetrics().horizontalAdvance(TYPICAL_PROGRESS) + 24
+        self._one_row = buttons + settings + max(room, self.progress.minimumWidth()) + 40
         self.setMinimumWidth(max(buttons + self.progress.minimumWidth(), settings) + 20)
 
     def _arrange(self, wide: bool) -> None:
@@ -316,6 +321,16 @@ def format_seconds(seconds: float | None) -> str:
     h, rem = divmod(s, 3600)
     m, s = divmod(rem, 60)
     return f"{h}:{m:02d}:{s:02d}" if h else f"{m}:{s:02d}"
+
+
+def data_progress_text(event: dict[str, Any]) -> tuple[int, int, str]:
+    """(done, total, bar text) of a large dataset's first pass (a `data` event): listing an image
+    folder's files (total unknown yet), reading their headers, decoding them into memory."""
+    done, total = int(event.get("done") or 0), int(event.get("total") or 0)
+    stage = str(event.get("stage") or "reading the data")
+    if not total:
+        return 0, 0, f"Data: {stage}… {done:,} so far"
+    return done, total, f"Data: {stage} {done:,}/{total:,}"
 
 
 def progress_text(event: dict[str, Any], epochs: int) -> tuple[int, int, str]:

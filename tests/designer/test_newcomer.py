@@ -1,0 +1,60 @@
+"""What a newcomer met in the real window (under Xvfb, with mouse and keyboard) and was fixed:
+a large image folder's first pass had no progress in the window, and the progress bar wrapped
+its text onto two clipped lines at a usual window size."""
+
+from __future__ import annotations
+
+from pathlib import Path
+
+import pytest
+
+import templates
+from designer.training.panel import TrainingPanel, data_progress_text
+
+from .test_training_engine import RUN_TIMEOUT, click, image_folder
+
+
+@pytest.fixture(autouse=True)
+def _runs_dir(tmp_path, monkeypatch):
+    monkeypatch.setenv("NETWRIGHT_RUNS_DIR", str(tmp_path / "runs"))
+
+
+def test_the_data_pass_of_an_image_folder_shows_on_the_progress_bar(qtbot, make_window, tmp_path):
+    g = templates.build("lenet", input_size=16, in_channels=3, num_classes=2)
+    g.data = {"dataset": str(image_folder(Path(tmp_path) / "photos")), "image_size": 16,
+              "stream": "on", "workers": 0}
+    g.training.update({"epochs": 1, "batch_size": 8})
+    window = make_window(g)
+    tc = window.training
+    shown: list[str] = []
+    original = tc.panel.show_progress
+    tc.panel.show_progress = lambda done, total, text: (shown.append(text), original(done, total, text))
+    with qtbot.waitSignal(tc.finished, timeout=RUN_TIMEOUT) as blocker:
+        click(qtbot, window, "trainButton")
+    assert blocker.args[0].status == "completed", blocker.args[0].error
+    assert "Data: reading headers 24/24" in shown, shown
+
+
+def test_data_progress_reads_like_the_cli_line():
+    assert data_progress_text({"stage": "listing files", "done": 1200, "total": None}) == (
+        0, 0, "Data: listing files… 1,200 so far")
+    assert data_progress_text({"stage": "reading headers", "done": 500, "total": 18000}) == (
+        500, 18000, "Data: reading headers 500/18,000")
+
+
+@pytest.mark.parametrize("width", [990, 1200, 1600])
+def test_the_progress_bar_fits_a_run_text_on_one_line(qtbot, width):
+    panel = TrainingPanel()
+    qtbot.addWidget(panel)
+    panel.resize(width, 120)
+    panel.show()
+    qtbot.waitExposed(panel)
+    text = "Epoch 1/3 · step 261/450 · 1,379 samples/s · ETA 0:25"
+    panel.show_progress(261, 1350, text)
+    needed = panel.progress.fontMetrics().horizontalAdvance(text) + 8
+
+    def fits() -> None:  # once the layout has settled
+        room = panel.progress.contentsRect().width()
+        assert room >= needed, f"{room} px for a text of {needed} px at a width of {width}"
+
+    qtbot.waitUntil(fits, timeout=2000)
