@@ -98,8 +98,13 @@ class RunAnalyser:
         prepared = prepare(dict(data_section if data_section is not None else graph.data), seed=seed,
                            root=Path(root) if root else None)
         split = prepared.val if len(prepared.val) else prepared.train
-        count = min(len(split), ANALYSIS_SAMPLES)
-        self.data = {name: np.asarray(array[:count]) for name, array in split.fields.items()}
+        # The split keeps the source's order, and a folder's files come class by class: its first
+        # samples would all be of one class (a one-row confusion matrix). Take a seeded spread.
+        rows = np.sort(np.random.default_rng(seed).permutation(len(split))[:ANALYSIS_SAMPLES]) \
+            if len(split) > ANALYSIS_SAMPLES else np.arange(len(split))
+        count = len(rows)
+        self.data = {name: np.asarray(array[rows]) for name, array in split.fields.items()}
+        self._split = split  # feature maps read validation sample N itself
         self.info = prepared.info
         self.count = count
         self.model = codegen.compile_graph(graph).eval()
@@ -141,13 +146,14 @@ class RunAnalyser:
         """The activations of `node_id` on validation sample `sample`, and its kernels."""
         import torch
 
-        sample = int(min(max(sample, 0), self.count - 1))
+        sample = int(min(max(sample, 0), len(self._split) - 1))
         module = self.model.get_submodule(self.model.node_modules[node_id])
         captured: list[Any] = []
         handle = module.register_forward_hook(lambda _m, _a, output: captured.append(output))
         try:
             with torch.no_grad():
-                self._forward(np.arange(sample, sample + 1))
+                one = {name: np.asarray(array[[sample]]) for name, array in self._split.fields.items()}
+                self._forward(np.arange(1), one, seed=sample)
         finally:
             handle.remove()
         act = captured[0][0].float().cpu().numpy() if captured else None
@@ -172,17 +178,21 @@ class RunAnalyser:
 
     # ---- regimes -----------------------------------------------------------------------------
 
-    def _forward(self, index: np.ndarray) -> dict[str, Any]:
-        """Run the model on the samples at `index`; returns outputs by Output id."""
+    def _forward(self, index: np.ndarray, data: dict[str, np.ndarray] | None = None,
+                 seed: int | None = None) -> dict[str, Any]:
+        """Run the model on the samples at `index` of `data` (the analysis samples); returns
+        outputs by Output id."""
         import torch
 
+        data = self.data if data is None else data
         args = []
-        noise = torch.Generator().manual_seed(int(index[0]) if len(index) else 0)  # same sample, same noise
+        first = seed if seed is not None else int(index[0]) if len(index) else 0
+        noise = torch.Generator().manual_seed(first)  # same sample, same noise
         for b in self.task.inputs:
             if b.noise:
                 args.append(torch.randn(len(index), *b.shape, generator=noise))
                 continue
-            x = torch.from_numpy(np.ascontiguousarray(self.data[b.field][index]))
+            x = torch.from_numpy(np.ascontiguousarray(data[b.field][index]))
             args.append(x.long() if b.dtype == "int64" else x.float())
         result = self.model(*args)
         if isinstance(result, dict):
@@ -211,11 +221,13 @@ class RunAnalyser:
         out.accuracy = float((truth == predicted).mean()) if self.count else None
         image = self._image_input()
         if image is not None:
-            n = min(GRID_SAMPLES, self.count)
-            pictures = to_rgb(self.data[image.field][:n])
+            # spread over the samples, which come class by class from a folder
+            pick = np.unique(np.linspace(0, self.count - 1, min(GRID_SAMPLES, self.count)).round()
+                             .astype(np.int64))
+            pictures = to_rgb(self.data[image.field][pick])
             scale = upscale_for(pictures.shape[1])
             pictures = pictures.repeat(scale, axis=1).repeat(scale, axis=2)
-            out.predictions = Predictions(pictures, truth[:n], predicted[:n], names)
+            out.predictions = Predictions(pictures, truth[pick], predicted[pick], names)
 
     def _latent(self, out: Results) -> None:
         node = self._bottleneck()

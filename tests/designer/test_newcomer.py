@@ -58,3 +58,28 @@ def test_the_progress_bar_fits_a_run_text_on_one_line(qtbot, width):
         assert room >= needed, f"{room} px for a text of {needed} px at a width of {width}"
 
     qtbot.waitUntil(fits, timeout=2000)
+
+
+def test_results_of_a_large_folder_cover_every_class(tmp_path):
+    # A folder lists its files class by class and the split keeps that order: the results used
+    # to be computed on the first 512 validation samples — all one class, a one-row matrix.
+    import numpy as np
+    from PIL import Image
+
+    from designer.training.analysis import ANALYSIS_SAMPLES, RunAnalyser
+
+    rng = np.random.default_rng(0)
+    for k, name in enumerate(("a", "b", "c")):
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        for i in range(200):
+            pixels = (k * 100 + rng.integers(0, 40, (12, 12))).astype(np.uint8)
+            Image.fromarray(pixels).save(tmp_path / "photos" / name / f"{i}.png")
+    g = templates.build("lenet", input_size=12, in_channels=1, num_classes=3)
+    g.data = {"dataset": str(tmp_path / "photos"), "val_fraction": 0.9}
+    analyser = RunAnalyser(g, g.data, seed=0)  # random weights: the counts are what matter
+    results = analyser.results(epoch=1)
+    assert results.confusion.sum() == ANALYSIS_SAMPLES < 540  # 540 validation samples
+    assert (results.confusion.sum(axis=1) > 100).all(), results.confusion
+    assert set(results.predictions.truth.tolist()) == {0, 1, 2}
+    maps = analyser.feature_maps("conv1", 530)  # any validation sample, past the 512
+    assert maps.sample == 530 and maps.activations is not None
