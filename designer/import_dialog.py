@@ -265,9 +265,12 @@ class ModelImporter(QObject):
         QTimer.singleShot(0, lambda: self._open(source, target, out))
 
     def _open(self, source: Path, target: Path, out: str) -> None:
-        if not self.window.open_file(target):
+        # `run` asked about unsaved changes before the file dialogs: asking again would be a
+        # second "Save them?" after the user had answered Discard
+        if not self.window.files.open(target, ask=False):
             self._refuse(source, [f"{target}: written, but it cannot be opened (see the status bar)"])
             return
+        self.window.view.fit_all()
         message = f"Imported {source.name}: {_summary(out, target)}"
         self.window.statusBar().showMessage(message)
         self.finished.emit(True, message)

@@ -83,3 +83,22 @@ def test_results_of_a_large_folder_cover_every_class(tmp_path):
     assert set(results.predictions.truth.tolist()) == {0, 1, 2}
     maps = analyser.feature_maps("conv1", 530)  # any validation sample, past the 512
     assert maps.sample == 530 and maps.activations is not None
+
+
+def test_importing_asks_about_unsaved_changes_once(qtbot, make_window, tmp_path, monkeypatch):
+    from designer.files import QMessageBox
+
+    from .test_import_model import IMPORT_TIMEOUT, _digits_cnn_file, _start_import
+
+    window = make_window(templates.build("lenet"))
+    window.document.undo_stack.resetClean()  # unsaved changes
+    monkeypatch.setenv("NETWRIGHT_NO_DIALOGS", "0")
+    asked: list[str] = []
+    monkeypatch.setattr(QMessageBox, "question", lambda _parent, _title, text, *a: (
+        asked.append(text), QMessageBox.StandardButton.Discard)[1])
+    source, target = _digits_cnn_file(tmp_path / "cnn.onnx"), tmp_path / "cnn.json"
+    with qtbot.waitSignal(window.importer.finished, timeout=IMPORT_TIMEOUT) as blocker:
+        _start_import(window, monkeypatch, source, target)
+    assert blocker.args[0], blocker.args[1]
+    assert window.files.path == target
+    assert len(asked) == 1, asked  # Discard was the answer: no second "Save them?" on opening
