@@ -39,6 +39,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from graph_core import GraphLoadError, load_graph, save_graph
+
+from .canvas.layout import wrap_if_unreadable
+
 ONNX_FILTER = "ONNX models (*.onnx);;All files (*)"
 GRAPH_FILTER = "Netwright graphs (*.json)"
 
@@ -265,6 +269,7 @@ class ModelImporter(QObject):
         QTimer.singleShot(0, lambda: self._open(source, target, out))
 
     def _open(self, source: Path, target: Path, out: str) -> None:
+        _readable_layout(target, self.window.editor.view_aspect())
         # `run` asked about unsaved changes before the file dialogs: asking again would be a
         # second "Save them?" after the user had answered Discard
         if not self.window.files.open(target, ask=False):
@@ -376,3 +381,14 @@ def install_import(window: QWidget, file_menu) -> ModelImporter:
     file_menu.insertAction(exports, action)
     window.addAction(action)
     return importer
+
+
+def _readable_layout(path: Path, aspect: float) -> None:
+    """Rewrite a freshly imported graph file with its chain wrapped to the canvas's shape: the
+    importer writes one row, which fitted to the view is a strip of unreadable cards."""
+    try:
+        graph = load_graph(path)
+        if wrap_if_unreadable(graph, aspect):
+            save_graph(graph, path)
+    except (GraphLoadError, OSError):
+        pass  # opening it reports what is wrong

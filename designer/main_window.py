@@ -29,7 +29,7 @@ from graph_core import Graph
 
 from .canvas import GraphScene, GraphView
 from .canvas.context_menu import build_canvas_menu
-from .canvas.layout import auto_layout
+from .canvas.layout import wrap_if_unreadable
 from .code_view import CodeView
 from .data_panel import install_data
 from .document import Document
@@ -292,11 +292,7 @@ class MainWindow(QMainWindow):
     def open_template_graph(self, graph: Graph) -> None:
         """Make a freshly built template the document; a layout too long to read when fitted
         (VGG's 40 layers in one row) is wrapped to the canvas's shape first."""
-        xs = [float(n.ui.get("x", 0)) for n in graph.nodes.values()]
-        ys = [float(n.ui.get("y", 0)) for n in graph.nodes.values()]
-        if xs and (max(xs) - min(xs) + 200) > 2.5 * self.editor.view_aspect() * (max(ys) - min(ys) + 100):
-            for nid, (x, y) in auto_layout(graph, aspect=self.editor.view_aspect()).items():
-                graph.nodes[nid].ui = {**graph.nodes[nid].ui, "x": x, "y": y}
+        wrap_if_unreadable(graph, self.editor.view_aspect())
         self.files.new(graph, ask=False)
         self.view.fit_all()
 

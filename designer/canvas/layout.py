@@ -53,6 +53,21 @@ def auto_layout(graph: Graph, origin: tuple[float, float] = (0.0, 0.0),
     return positions
 
 
+def wrap_if_unreadable(graph: Graph, aspect: float) -> bool:
+    """Lay `graph` out afresh when its stored layout is too long to read once fitted to a view of
+    `aspect` (VGG's 40 layers, or an imported ONNX chain, in one row); True when it did.
+
+    Only the `ui` positions change, before the graph becomes a document: nothing to undo.
+    """
+    xs = [float(n.ui.get("x", 0)) for n in graph.nodes.values()]
+    ys = [float(n.ui.get("y", 0)) for n in graph.nodes.values()]
+    if not xs or (max(xs) - min(xs) + CARD_WIDTH) <= 2.5 * aspect * (max(ys) - min(ys) + 100):
+        return False
+    for nid, (x, y) in auto_layout(graph, aspect=aspect).items():
+        graph.nodes[nid].ui = {**graph.nodes[nid].ui, "x": x, "y": y}
+    return True
+
+
 def _columns_per_band(depth: int, band_height: float, aspect: float) -> int:
     """How many columns per band make the layout fit a view of `aspect` at the largest zoom."""
     best, best_zoom = max(depth, 1), 0.0

@@ -102,3 +102,34 @@ def test_importing_asks_about_unsaved_changes_once(qtbot, make_window, tmp_path,
     assert blocker.args[0], blocker.args[1]
     assert window.files.path == target
     assert len(asked) == 1, asked  # Discard was the answer: no second "Save them?" on opening
+
+
+def test_an_imported_chain_opens_wrapped_to_the_canvas(qtbot, make_window, tmp_path, monkeypatch):
+    # the importer writes a chain in one row: fitted to the canvas, an imported VGG was a strip
+    # of unreadable cards. The file is rewritten wrapped, so reopening it gives the same layout.
+    from graph_core import load_graph
+
+    from .test_import_model import IMPORT_TIMEOUT, _digits_cnn_file, _start_import
+
+    window = make_window()
+    source, target = _digits_cnn_file(tmp_path / "cnn.onnx"), tmp_path / "cnn.json"
+    with qtbot.waitSignal(window.importer.finished, timeout=IMPORT_TIMEOUT) as blocker:
+        _start_import(window, monkeypatch, source, target)
+    assert blocker.args[0], blocker.args[1]
+    rows = {round(float(n.ui["y"])) for n in window.graph.nodes.values()}
+    assert len(rows) >= 2, rows
+    on_disk = load_graph(target)
+    assert {nid: n.ui for nid, n in on_disk.nodes.items()} == \
+        {nid: n.ui for nid, n in window.graph.nodes.items()}
+    assert not window.files.modified
+
+
+def test_a_template_opens_wrapped_and_a_laid_out_one_as_it_was():
+    from designer.canvas.layout import wrap_if_unreadable
+
+    g = templates.build("vgg", depth=11)  # one row, as templates are built
+    assert wrap_if_unreadable(g, 1.8)
+    assert len({round(float(n.ui["y"])) for n in g.nodes.values()}) >= 3
+    before = {nid: dict(n.ui) for nid, n in g.nodes.items()}
+    assert not wrap_if_unreadable(g, 1.8)  # readable now: left alone
+    assert {nid: n.ui for nid, n in g.nodes.items()} == before
