@@ -85,7 +85,8 @@ class TranslationsTab(QWidget):
         self.table.horizontalHeader().sectionResized.connect(lambda *_: self.table.resizeRowsToContents())
         self.sample = QSpinBox()
         self.sample.setObjectName("attentionSampleSpin")
-        self.sample.setToolTip("Which sentence's attention map to show")
+        self.sample.setToolTip("Which sentence's attention map to show (the table's row number)")
+        self.sample.setRange(1, 1)
         self.info = QLabel(WAITING)
         self.info.setWordWrap(True)
         self.attention = AttentionView()
@@ -105,8 +106,9 @@ class TranslationsTab(QWidget):
         layout.addLayout(row)
         layout.addWidget(body, 1)
         self.translations: Translations | None = None
-        self.sample.valueChanged.connect(self._show_attention)
-        self.table.currentCellChanged.connect(lambda r, *_: r >= 0 and self.sample.setValue(r))
+        # numbered from 1 like the table's rows (a 0-based spin showed row 1's map as "sentence 0")
+        self.sample.valueChanged.connect(lambda number: self._show_attention(number - 1))
+        self.table.currentCellChanged.connect(lambda r, *_: r >= 0 and self.sample.setValue(r + 1))
 
     def set_translations(self, translations: Translations | None, epoch: int | None = None) -> None:
         self.translations = translations
@@ -127,8 +129,8 @@ class TranslationsTab(QWidget):
         else:
             self.info.setText(f"Epoch {epoch}: {translations.exact} of {len(rows)} sentences translated exactly "
                               "(greedy decoding; red: differs from the reference)")
-        self.sample.setRange(0, max(len(rows) - 1, 0))
-        self._show_attention(self.sample.value())
+        self.sample.setRange(1, max(len(rows), 1))
+        self._show_attention(self.sample.value() - 1)
 
     def _show_attention(self, index: int) -> None:
         rows = self.translations.rows if self.translations else []

@@ -133,3 +133,23 @@ def test_a_template_opens_wrapped_and_a_laid_out_one_as_it_was():
     before = {nid: dict(n.ui) for nid, n in g.nodes.items()}
     assert not wrap_if_unreadable(g, 1.8)  # readable now: left alone
     assert {nid: n.ui for nid, n in g.nodes.items()} == before
+
+
+def test_the_attention_spin_counts_sentences_like_the_table_rows(qtbot):
+    # the table numbers its rows from 1; the spin counted from 0, so "sentence 0" was row 1
+    import numpy as np
+
+    from designer.training.translations import Translation, Translations
+    from designer.training.translations_view import TranslationsTab
+
+    tab = TranslationsTab()
+    qtbot.addWidget(tab)
+    rows = [Translation([f"w{i}"], ["x"], ["x"], np.ones((2, 1))) for i in range(5)]
+    tab.set_translations(Translations(rows=rows, exact=5), epoch=1)
+    assert (tab.sample.minimum(), tab.sample.maximum(), tab.sample.value()) == (1, 5, 1)
+    assert tab.attention.columns == ["w0"]  # row 1
+    tab.sample.setValue(3)
+    assert tab.attention.columns == ["w2"]  # row 3
+    assert tab.table.verticalHeaderItem(2) is None or tab.table.verticalHeaderItem(2).text() == "3"
+    tab.table.setCurrentCell(4, 0)
+    assert tab.sample.value() == 5 and tab.attention.columns == ["w4"]
