@@ -10,6 +10,11 @@ updates as the user edits the data section or the graph; nothing here generates 
 
 from __future__ import annotations
 
+import math
+import zipfile
+from pathlib import Path
+from typing import Any
+
 from PySide6.QtCore import Qt, Signal
 from PySide6.QtWidgets import (
     QAbstractItemView,
@@ -24,6 +29,12 @@ from PySide6.QtWidgets import (
 from graph_core import format_shape, resolved_params
 from training.datasets import DataError
 from training.datasets.core import Options
+from training.datasets.lazy import (
+    stored_npz_members,
+    stream_decision,
+    stream_option,
+    workers_option,
+)
 from training.datasets.schema import common_options
 
 from .data_samples import SampleStrip
@@ -140,8 +151,9 @@ class DataPanel(QWidget):
         split = "its own validation split" if schema.n_val_shipped is not None else \
             f"val_fraction {val_fraction:g}"
         limited = f", limit {limit}" if limit else ""
+        held = _holding_text(schema, state.section)
         return (f"Dataset {schema.name} ({where}): {schema.n_samples} samples → {train} train, "
-                f"{val} validation ({split}{limited})")
+                f"{val} validation ({split}{limited})" + (f"\n{held}" if held else ""))
 
     def _users(self) -> dict[str, tuple[str, ...]]:
         """Field -> "id (Input)" of each Input reading it, "id (target)" of each head comparing
@@ -168,6 +180,38 @@ class DataPanel(QWidget):
         node = self.table.item(row, 0).data(_NODE_ROLE)
         if node:
             self.node_chosen.emit(node)
+
+
+def _holding_text(schema: Any, section: dict[str, Any]) -> str:
+    """Whether an image folder's or an .npz's images are decoded into memory or read from disk
+    while the model trains, decided as the loader will (the `stream` setting); "" for data the
+    setting does not apply to. Without it a user cannot tell which way "auto" went."""
+    source = Path(schema.source) if schema.source and not schema.builtin else None
+    if source is None or not (source.is_dir() or source.suffix.lower() == ".npz"):
+        return ""
+    images = [name for name, fi in schema.fields.items() if fi.kind == "image"]
+    if not images:
+        return ""
+    decoded = sum(schema.n_samples * math.prod(schema.fields[name].shape) * 4 for name in images)
+    opts = Options(section, str(section.get("dataset")))
+    try:
+        mode, streams, workers = stream_option(opts), stream_decision(opts, decoded), workers_option(opts)
+    except DataError:  # shown as an issue
+        return ""
+    size = f"Images: {decoded / 2**20:,.0f} MB as float32"
+    if streams and source.suffix.lower() == ".npz":
+        try:
+            stored = stored_npz_members(source)
+        except (OSError, ValueError, zipfile.BadZipFile):
+            stored = {}
+        if not any(name in stored for name in images):
+            return (f"{size} → decoded into memory: the archive's images are compressed "
+                    "(np.savez_compressed); write it with np.savez to stream it")
+    if streams:
+        by = f"{workers} worker process{'es' if workers != 1 else ''}" if workers else "the training process"
+        return f"{size} → read from disk batch by batch, decoded by {by} (stream {mode})"
+    why = ": it streams above 512 MB or a quarter of the free memory" if mode == "auto" else ""
+    return f"{size} → decoded into memory before training (stream {mode}{why})"
 
 
 def install_data(window) -> DataPanel:

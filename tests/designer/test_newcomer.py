@@ -153,3 +153,41 @@ def test_the_attention_spin_counts_sentences_like_the_table_rows(qtbot):
     assert tab.table.verticalHeaderItem(2) is None or tab.table.verticalHeaderItem(2).text() == "3"
     tab.table.setCurrentCell(4, 0)
     assert tab.sample.value() == 5 and tab.attention.columns == ["w4"]
+
+
+def _header_after(qtbot, window, key: str, value) -> str:
+    from graph_core.commands import SetSetting
+
+    window.document.execute(SetSetting("data", key, value))
+    qtbot.waitUntil(lambda: not window.document.data_state.pending, timeout=20_000)
+    return window.data_panel.header.text()
+
+
+def test_the_data_panel_says_whether_the_images_are_held_in_memory_or_streamed(qtbot, make_window,
+                                                                            tmp_path):
+    g = templates.build("lenet", input_size=16, in_channels=3, num_classes=2)
+    g.data = {"dataset": str(image_folder(tmp_path / "photos")), "image_size": 16}
+    window = make_window(g)
+    qtbot.waitUntil(lambda: not window.document.data_state.pending, timeout=20_000)
+    assert window.data_panel.header.text().endswith(
+        "Images: 0 MB as float32 → decoded into memory before training (stream auto: it streams "
+        "above 512 MB or a quarter of the free memory)")
+    assert _header_after(qtbot, window, "stream", "on").endswith(
+        "→ read from disk batch by batch, decoded by 2 worker processes (stream on)")
+    assert _header_after(qtbot, window, "workers", 0).endswith("decoded by the training process (stream on)")
+
+
+def test_the_data_panel_says_a_compressed_npz_cannot_stream(qtbot, make_window, tmp_path):
+    import numpy as np
+
+    np.savez_compressed(tmp_path / "pics.npz", image=np.zeros((20, 1, 12, 12), np.uint8),
+                        label=np.arange(20) % 2)
+    g = templates.build("lenet", input_size=12, num_classes=2)
+    g.data = {"dataset": str(tmp_path / "pics.npz"), "stream": "on"}
+    window = make_window(g)
+    qtbot.waitUntil(lambda: not window.document.data_state.pending, timeout=20_000)
+    assert window.data_panel.header.text().endswith(
+        "→ decoded into memory: the archive's images are compressed (np.savez_compressed); "
+        "write it with np.savez to stream it")
+    np.savez(tmp_path / "raw.npz", image=np.zeros((20, 1, 12, 12), np.uint8), label=np.arange(20) % 2)
+    assert "read from disk batch by batch" in _header_after(qtbot, window, "dataset", str(tmp_path / "raw.npz"))
