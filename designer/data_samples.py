@@ -119,10 +119,13 @@ class _SamplesJob(QRunnable):
 
 
 def sample_images(section: dict[str, Any], root: Path | None, field: str, count: int = COUNT) -> list[np.ndarray]:
-    """The first `count` samples of an image field as (H, W) or (H, W, 3) uint8 arrays."""
+    """`count` samples of an image field spread over the dataset (a folder lists its files class
+    by class: the first ones would all be of one class), as (H, W) or (H, W, 3) uint8 arrays."""
     from training.datasets import load_raw
 
-    array = load_raw(section, root).fields[field][:count].astype(np.float32)
+    values = load_raw(section, root).fields[field]
+    rows = np.unique(np.linspace(0, len(values) - 1, min(count, len(values))).round().astype(np.int64))
+    array = np.asarray(values[rows]).astype(np.float32)
     out = []
     for sample in array:
         lo, hi = float(sample.min()), float(sample.max())

@@ -191,3 +191,20 @@ def test_the_data_panel_says_a_compressed_npz_cannot_stream(qtbot, make_window, 
         "write it with np.savez to stream it")
     np.savez(tmp_path / "raw.npz", image=np.zeros((20, 1, 12, 12), np.uint8), label=np.arange(20) % 2)
     assert "read from disk batch by batch" in _header_after(qtbot, window, "dataset", str(tmp_path / "raw.npz"))
+
+
+def test_the_data_thumbnails_show_more_than_the_first_class(tmp_path):
+    import numpy as np
+    from PIL import Image
+
+    from designer.data_samples import sample_images
+
+    for name, lit in (("left", slice(0, 6)), ("right", slice(6, 12))):  # 12 of each, in order
+        (tmp_path / "photos" / name).mkdir(parents=True)
+        for i in range(12):
+            pixels = np.zeros((12, 12), np.uint8)
+            pixels[:, lit] = 255
+            Image.fromarray(pixels).save(tmp_path / "photos" / name / f"{i}.png")
+    images = sample_images({"dataset": str(tmp_path / "photos")}, None, "image", count=8)
+    sides = {"left" if im[:, :6].mean() > im[:, 6:].mean() else "right" for im in images}
+    assert len(images) == 8 and sides == {"left", "right"}
