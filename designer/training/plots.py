@@ -218,9 +218,13 @@ class LivePlots(QWidget):
         for legend in self._legends.values():
             legend.clear()
         self.redraw(force=True)
-        # the axes follow the new curves, not the previous run's (or the previous graph's) range
+        # the axes follow the new curves, not the previous run's (or the previous graph's) range;
+        # with no curve yet auto-range keeps the old one (a new graph showed steps 0-500)
+        empty = not any(len(series) for series in self.store.series.values())
         for spec in PLOTS:
             item = self.plots[spec.name].getPlotItem()
+            if empty:
+                item.setRange(xRange=(0, 1), yRange=(0, 1), padding=0.02)
             if spec.unit_range:
                 item.setYRange(0, 1, padding=0.02)
                 item.enableAutoRange(x=True, y=False)

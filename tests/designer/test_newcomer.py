@@ -208,3 +208,26 @@ def test_the_data_thumbnails_show_more_than_the_first_class(tmp_path):
     images = sample_images({"dataset": str(tmp_path / "photos")}, None, "image", count=8)
     sides = {"left" if im[:, :6].mean() > im[:, 6:].mean() else "right" for im in images}
     assert len(images) == 8 and sides == {"left", "right"}
+
+
+def test_plots_of_a_new_graph_forget_the_previous_runs_range(qtbot):
+    from designer.training.plots import LivePlots
+    from designer.training.series import MetricStore
+
+    plots = LivePlots()
+    qtbot.addWidget(plots)
+    plots.resize(1000, 400)
+    plots.show()
+    qtbot.waitExposed(plots)
+    store = MetricStore()
+    for step in range(1, 501):
+        store.add_event({"type": "step", "step": step, "epoch": 1, "epoch_step": step,
+                         "epoch_steps": 500, "losses": {"loss": 2.3 + 0.01 * (step % 3)}})
+    plots.reset(store)
+    plots.redraw(force=True)
+    item = plots.plots["lossPlot"].getPlotItem()
+    qtbot.waitUntil(lambda: item.viewRange()[0][1] > 400)
+    plots.reset()  # another graph opened: no curve yet
+    qtbot.wait(50)
+    (x0, x1), (y0, y1) = item.viewRange()
+    assert x1 < 2 and y1 < 2, item.viewRange()  # not steps 0-500 and losses around 2.3
