@@ -123,7 +123,9 @@ def sample_images(section: dict[str, Any], root: Path | None, field: str, count:
     by class: the first ones would all be of one class), as (H, W) or (H, W, 3) uint8 arrays."""
     from training.datasets import load_raw
 
-    values = load_raw(section, root).fields[field]
+    from .data_schema import headers_only
+
+    values = load_raw(headers_only(section), root).fields[field]  # only these samples decoded
     rows = np.unique(np.linspace(0, len(values) - 1, min(count, len(values))).round().astype(np.int64))
     array = np.asarray(values[rows]).astype(np.float32)
     out = []

@@ -70,7 +70,7 @@ class SchemaSource(QObject):
         key = _file_key(section, root)
         if key is None:
             try:
-                describe(section, root)  # a missing path fails at once, before reading anything
+                describe(headers_only(section), root)  # a missing path fails at once, before reading anything
             except DataError as exc:
                 return DataState(None, str(exc), False, section)
             key = _file_key(section, root) or ("?",)
@@ -107,13 +107,21 @@ class _DescribeJob(QRunnable):
 
     def run(self) -> None:
         try:
-            result = (describe(self.section, self.root), None)
+            result = (describe(headers_only(self.section), self.root), None)
         except DataError as exc:
             result = (None, str(exc))
         except Exception as exc:  # a loader bug must still reach the user, not kill the thread
             result = (None, f"{self.section.get('dataset')}: {type(exc).__name__}: {exc}")
         with contextlib.suppress(RuntimeError):  # the window went away meanwhile
             self.done.emit(self.key, *result)
+
+
+def headers_only(section: dict[str, Any]) -> dict[str, Any]:
+    """The data section as the window reads it to describe it: with "stream" on, so a folder's
+    images (or an archive's) are read for their headers, not decoded whole into the window's
+    memory — up to 512 MB, and seconds of decoding, below "auto"'s threshold. The schema is the
+    same; training still follows the section's own setting."""
+    return {**section, "stream": "on"}
 
 
 def _file_key(section: dict[str, Any], root: Path | None) -> tuple | None:

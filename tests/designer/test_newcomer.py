@@ -231,3 +231,24 @@ def test_plots_of_a_new_graph_forget_the_previous_runs_range(qtbot):
     qtbot.wait(50)
     (x0, x1), (y0, y1) = item.viewRange()
     assert x1 < 2 and y1 < 2, item.viewRange()  # not steps 0-500 and losses around 2.3
+
+
+def test_the_data_dock_reads_a_folders_headers_not_its_pixels(qtbot, make_window, tmp_path,
+                                                              monkeypatch):
+    # below "auto"'s threshold a folder is decoded whole when trained; the Data dock only needs
+    # its schema and eight thumbnails, and decoded it all into the window's memory to get them
+    import training.datasets.images as images
+    import training.datasets.lazy as lazy
+    from designer.data_samples import sample_images
+
+    decoded: list[int] = []
+    monkeypatch.setattr(images, "_read_image", lambda *a: decoded.append(1))  # the in-memory decode
+    real = lazy.decode_image
+    monkeypatch.setattr(lazy, "decode_image", lambda *a: (decoded.append(1), real(*a))[1])
+    g = templates.build("lenet", input_size=16, in_channels=3, num_classes=2)
+    g.data = {"dataset": str(image_folder(tmp_path / "photos")), "image_size": 16, "stream": "off"}
+    window = make_window(g)
+    qtbot.waitUntil(lambda: not window.document.data_state.pending, timeout=20_000)
+    assert window.document.data_state.schema.n_samples == 24 and decoded == []
+    assert len(sample_images(g.data, None, "image", count=8)) == 8
+    assert len(decoded) == 8
