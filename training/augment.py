@@ -72,6 +72,20 @@ class ImageAugmenter:
         self.channels_last = channels_last
         self.generator = torch.Generator().manual_seed(seed)
 
+    def __getstate__(self) -> dict[str, Any]:
+        # A torch.Generator pickles its state as a tensor, which multiprocessing hands to a
+        # spawned DataLoader worker through shared memory, and the worker died mapping it
+        # (spawn is the default on macOS and Windows). Its state travels as plain bytes.
+        state = dict(self.__dict__)
+        state["generator"] = self.generator.get_state().numpy().tobytes()
+        return state
+
+    def __setstate__(self, state: dict[str, Any]) -> None:
+        generator = torch.Generator()
+        generator.set_state(torch.frombuffer(bytearray(state.pop("generator")), dtype=torch.uint8))
+        self.__dict__.update(state)
+        self.generator = generator
+
     def __call__(self, batch: dict[str, torch.Tensor]) -> dict[str, torch.Tensor]:
         if not self.images:
             return batch

@@ -58,7 +58,7 @@ def main(conn: Any) -> None:
     if "fork" in multiprocessing.get_all_start_methods():
         # This process was spawned, so its children would be too. The DataLoader workers that
         # decode a streamed dataset fork from here instead, as under `netwright train`: a
-        # spawned worker imports torch again, and fails to unpickle the loader's shared state.
+        # spawned worker imports torch again, seconds before its first batch.
         multiprocessing.set_start_method("fork", force=True)
     Engine(conn).serve()
     # Everything is sent and every run has ended (its files written and closed): skip the

@@ -2,6 +2,15 @@
 
 from __future__ import annotations
 
+import os
+import pickle
+import subprocess
+import sys
+import textwrap
+from multiprocessing.reduction import ForkingPickler
+from pathlib import Path
+
+import numpy as np
 import pytest
 import torch
 
@@ -74,3 +83,39 @@ def test_augment_setting_is_checked():
     assert TrainConfig.resolve({}).augment == "none"
     with pytest.raises(ConfigError, match="augment: 'flip' is not one of none, shift, affine"):
         TrainConfig.resolve({"augment": "flip"})
+
+
+def test_the_augmenter_pickles_without_shared_memory_and_draws_on_alike():
+    aug = ImageAugmenter("affine", ["image"], [], seed=3)
+    aug.draw(5)
+    copy = pickle.loads(ForkingPickler.dumps(aug))  # how DataLoader hands it to a worker
+    assert torch.equal(copy.draw(4), aug.draw(4))  # the generator's state came along
+
+
+def test_streamed_augmented_training_under_the_spawn_start_method(tmp_path):
+    # spawn is the default on macOS and Windows: a worker that received the augmenter's
+    # generator as a shared tensor died ("unable to resize file ... Invalid argument")
+    from tests.training.data_helpers import write_image_folder
+
+    rng = np.random.default_rng(0)
+    folder = write_image_folder(tmp_path / "photos", {name: [rng.integers(0, 256, (16, 16), dtype=np.uint8)
+                                                             for _ in range(12)] for name in ("a", "b")})
+    script = tmp_path / "spawned.py"
+    script.write_text(textwrap.dedent(f"""
+        import multiprocessing
+        if __name__ == "__main__":
+            multiprocessing.set_start_method("spawn", force=True)
+            import torch
+            torch.set_num_threads(1)
+            import templates
+            from training import train
+            g = templates.build("lenet", in_channels=1, input_size=16, num_classes=2)
+            g.training = {{"epochs": 1, "batch_size": 8, "augment": "shift"}}
+            g.data = {{"dataset": {str(folder)!r}, "stream": "on", "workers": 1}}
+            result = train(g, {{"out": {str(tmp_path / "run")!r}}})
+            print(result.status, result.error)
+    """), encoding="utf-8")
+    root = Path(__file__).resolve().parents[2]
+    done = subprocess.run([sys.executable, str(script)], cwd=root, capture_output=True, text=True,
+                          timeout=300, env={**os.environ, "PYTHONPATH": str(root)})
+    assert done.stdout.strip().startswith("completed"), done.stdout[-2000:] + done.stderr[-2000:]
