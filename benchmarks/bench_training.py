@@ -1,6 +1,6 @@
 """Training-step overhead: Netwright's engine against a plain hand-written loop, same module.
 
-    .venv/bin/python benchmarks/bench_training.py [--steps 600] [--rounds 5] [--threads 1] [--device cpu]
+    .venv/bin/python benchmarks/bench_training.py [--steps 1500] [--rounds 5] [--threads 1] [--device cpu]
     .venv/bin/python benchmarks/bench_training.py --fast-mode --device cuda   # VGG-16, 224², batch 64
 
 For each model, the same compiled module (same initial weights) and the same data run (a) inside
@@ -20,7 +20,8 @@ and events are inside the span); the hand loop's spans are blocks of as many ste
 wall time and this process's CPU time are taken; on a shared machine CPU time is the steadier
 figure at 1 thread (a neighbour's load stretches wall time, not the CPU time a step needs), and
 at 2 threads OpenMP's spinning makes CPU time mean little, so wall time is the figure there.
-The mlp trains on 10,000 moons (250 steps an epoch) so that its epochs hold several reports.
+The mlp trains on 40,000 moons (1,000 steps an epoch) so that its epochs hold several reports:
+outside torchrun the engine reports at most every 50 ms (engine.REPORT_MIN_SECONDS).
 
 `--fast-mode` is the GPU comparison from the training issue: VGG-16 at 3x224x224, batch 64, on
 random data written to a temporary NPZ; images/s of a plain fp32 eager loop of the compiled
@@ -47,7 +48,7 @@ import codegen  # noqa: E402
 import templates  # noqa: E402
 from training import prepare, train  # noqa: E402
 
-MODELS = {"mlp (moons 10,000, batch 32)": ("mlp", {"dataset": "moons", "n_samples": 10000}, {}),
+MODELS = {"mlp (moons 40,000, batch 32)": ("mlp", {"dataset": "moons", "n_samples": 40000}, {}),
           "lenet (digits 28x28, batch 32)": ("lenet", None, {})}
 WARMUP_STEPS = 20
 STEPS_PER_FAST_EPOCH = 25
@@ -176,7 +177,7 @@ def fast_mode(device: str, image_size: int, batch: int, steps: int) -> None:
 
 def main(argv: list[str] | None = None) -> int:
     parser = argparse.ArgumentParser(description=__doc__.splitlines()[0])
-    parser.add_argument("--steps", type=int, default=None, help="600 (120 with --fast-mode)")
+    parser.add_argument("--steps", type=int, default=None, help="1500 (120 with --fast-mode)")
     parser.add_argument("--rounds", type=int, default=5)
     parser.add_argument("--device", default="cpu")
     parser.add_argument("--threads", type=int, default=0, help="torch threads (0: torch's default)")
@@ -189,7 +190,7 @@ def main(argv: list[str] | None = None) -> int:
     if args.fast_mode:
         fast_mode(args.device, args.image_size, args.batch, args.steps or 120)
         return 0
-    args.steps = args.steps or 600
+    args.steps = args.steps or 1500
     print(f"device {args.device}, torch {torch.__version__}, {torch.get_num_threads()} threads, "
           f"{args.steps} steps x {args.rounds} rounds (engine then hand loop, side by side), "
           f"load average {os.getloadavg()[0]:.1f}\n")

@@ -137,3 +137,33 @@ def test_the_cpu_update_is_one_fused_kernel_with_the_default_implementations_wei
     assert fused.keys() == plain.keys()
     for k in fused:
         assert torch.allclose(fused[k], plain[k], atol=1e-5), k
+
+
+@pytest.mark.parametrize("make", [lambda: graphs.mlp_digits(epochs=2),
+                                  lambda: graphs.autoencoder_digits(vae=False, epochs=2)],
+                         ids=["classifier", "autoencoder"])
+def test_the_one_head_step_is_the_general_step_without_its_loops(tmp_path, monkeypatch, make):
+    import safetensors.torch
+    import torch
+
+    from training import regimes
+
+    taken = []
+    init = regimes.HeadRegime.__init__
+
+    def run(fast, out):
+        def patched(self, *args, **kwargs):
+            init(self, *args, **kwargs)
+            taken.append(self._one_head)
+            self._one_head = self._one_head and fast
+        monkeypatch.setattr(regimes.HeadRegime, "__init__", patched)
+        result = train(_limited(make(), 256), {"out": str(out), "seed": 5})
+        assert result.status == "completed"
+        return result, safetensors.torch.load_file(result.last_checkpoint)
+
+    (fast, fast_weights), (general, general_weights) = run(True, tmp_path / "a"), run(False, tmp_path / "b")
+    assert taken == [True, True]  # both graphs are the common case the short path serves
+    for k in fast_weights:
+        assert torch.equal(fast_weights[k], general_weights[k]), k
+    assert fast.history == [{**row, "seconds": fast_row["seconds"], "throughput": fast_row["throughput"]}
+                            for row, fast_row in zip(general.history, fast.history)]
