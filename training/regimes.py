@@ -377,8 +377,9 @@ class GanRegime(Regime):
 
     @torch.no_grad()
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
-        """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum),
-        and the metrics of heads fed by the generator (pix2pix image -> mask: miou)."""
+        """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum;
+        g_loss adds the weighted losses of heads fed by the generator, as in training), and those
+        heads' metrics (pix2pix mask -> image: mae; image -> mask: miou)."""
         acc = MetricAccumulator(self.g_heads)
         sums: torch.Tensor | None = None
         seen = 0
@@ -396,7 +397,9 @@ class GanRegime(Regime):
                 acc.add_outputs({h.node: fake for h in self.g_heads},
                                 {h.node: batch[h.target_field] for h in self.g_heads})
                 d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
-                g_loss = self._bce(d_fake, 1.0)
+                # the generator's loss as training defines it: pix2pix's L1 term included, so
+                # the train and validation curves of g_loss (and loss) measure the same thing
+                g_loss = self._bce(d_fake, 1.0) + self._head_losses(fake, batch)
                 values = torch.stack([d_loss + g_loss, d_loss, g_loss, self._prob(d_real).mean(),
                                       self._prob(d_fake).mean()]) * len(index)
                 sums = values if sums is None else sums + values

@@ -1,14 +1,11 @@
 """What each loss curve of a run adds up, said in its legend and its plot's title.
 
-The plots' curves read the engine's loss names (`loss`, `g_loss`, ...), and most regimes compute
-a name the same way in training and in validation. A GAN whose generator feeds Output heads
-(pix2pix: an L1 head of weight 100) does not: its training step adds the heads' weighted losses
-to g_loss (adversarial + 100·L1, and `loss` = d_loss + g_loss, about 30), while its evaluation
-scores the adversarial terms alone (about 2.3; training.regimes.GanRegime.evaluate). Plotted side
-by side under the same name, the gap reads as a model that does far better on held-out data.
-`curve_text` names what each curve holds for such a run and adds the plot of the heads' own
-validation figure (an image head's MAE, a mask head's IoU), which early stopping follows.
-No Qt here: the plots (plots.LivePlots) apply the text.
+The plots' curves read the engine's loss names (`loss`, `g_loss`, ...). A GAN whose generator
+feeds Output heads (pix2pix: an L1 head of weight 100) has a g_loss of adversarial + 100·L1, in
+training and in validation alike (training.regimes.GanRegime), so its loss curve sits near 30
+where a plain GAN's sits near 2: the legends say which terms it adds, and `curve_text` adds the
+plot of the heads' own validation figure (an image head's MAE, a mask head's IoU), which early
+stopping follows. No Qt here: the plots (plots.LivePlots) apply the text.
 """
 
 from __future__ import annotations
@@ -34,8 +31,8 @@ class CurveText:
 
 
 def curve_text(task: Any) -> CurveText:
-    """The curve text for a run of `task` (training.analyse's Task); the defaults unless the
-    train and validation figures of one name add up different terms (a GAN with generator heads)."""
+    """The curve text for a run of `task` (training.analyse's Task); the defaults unless its
+    losses add terms the names do not say (a GAN with generator heads)."""
     if getattr(task, "regime", None) != "gan":
         return CurveText()
     heads = [h for h in task.heads if h.node in task.gan_generator_heads]
@@ -45,13 +42,13 @@ def curve_text(task: Any) -> CurveText:
     labels = {
         "train/loss": f"train (step): D + G + {terms}",
         "epoch_train/loss": f"train (epoch): D + G + {terms}",
-        "val/loss": f"validation: D + G, without {terms}",
+        "val/loss": f"validation: D + G + {terms}",
         "train/g_loss": f"g_loss: adversarial + {terms}",
         "epoch_train/g_loss": f"g_loss (epoch): adversarial + {terms}",
-        "val/g_loss": "g_loss (val): adversarial only",
+        "val/g_loss": f"g_loss (val): adversarial + {terms}",
     }
-    titles = {"lossPlot": f"Loss (train adds {terms}; validation does not)",
-              "ganLossPlot": f"D and G loss (train g_loss adds {terms})"}
+    titles = {"lossPlot": f"Loss (D + G + {terms})",
+              "ganLossPlot": f"D and G loss (g_loss adds {terms})"}
     extra: list[str] = []
     first = heads[0]  # the unprefixed metrics are the first head's (training.metrics)
     if first.kind == "regress":
@@ -61,7 +58,7 @@ def curve_text(task: Any) -> CurveText:
     elif first.kind == "segment":
         extra.append("iouPlot")
     return CurveText(labels, titles, tuple(extra),
-                     (f"train (D + G + {terms})", f"validation (D + G, without {terms})"))
+                     (f"train (D + G + {terms})", f"validation (D + G + {terms})"))
 
 
 def graph_curve_text(graph: Any) -> CurveText:
