@@ -185,8 +185,9 @@ def key_table(model: torch.nn.Module, graph: Graph, state: Mapping[str, Any]) ->
 
     Returns:
         {"file": [[key, shape], ...] in the file's order, "nodes": [[node path, {name: shape}], ...]
-        in the model's order, "keys": the graph's mapping (None when it has none), "guess": names
-        matched, then the rest by order and shape}.
+        in the model's order, "keys": the graph's mapping (None when it has none), "by_name": what
+        loading without a mapping matches (names only), "guess": names matched, then the rest by
+        order and shape}.
     """
     from .pretrained import match_keys
 
@@ -194,10 +195,11 @@ def key_table(model: torch.nn.Module, graph: Graph, state: Mapping[str, Any]) ->
     nodes = node_tensor_shapes(model)
     spec = graph.training.get("init_weights")
     keys = spec.get("keys") if isinstance(spec, dict) else None
-    guess = guess_by_order(file_shapes, nodes, match_keys(model, state, graph))
+    by_name = match_keys(model, state, graph)
+    guess = guess_by_order(file_shapes, nodes, by_name)
     return {"file": [[k, list(s)] for k, s in file_shapes.items()],
             "nodes": [[n, {k: list(s) for k, s in t.items()}] for n, t in nodes.items()],
-            "keys": dict(keys) if isinstance(keys, Mapping) else None, "guess": guess}
+            "keys": dict(keys) if isinstance(keys, Mapping) else None, "by_name": by_name, "guess": guess}
 
 
 def parse_key_map(text: str) -> dict[str, str | None]:

@@ -2,17 +2,20 @@
 chosen with a file dialog, and what loading it does (tensors loaded, missing, unexpected).
 
 Shown in the settings form (nothing selected); a graph without an `init_weights` entry (one the
-user drew) gets it as an offer. Choosing a file is one undo step (SetSetting of the whole entry,
-its key mapping kept), and opens the key map (key_map_dialog) once the engine has read the
-file. Checking the file needs torch, so the check runs in the training engine's process:
-whoever installed training sets `checker`, which answers later through `show_report` (with the
-key map's table). The mapping and the loading
-itself are codegen.pretrained's and codegen.key_map's (and training.engine.load_pretrained's);
+user drew) gets it as an offer. Choosing a file is one undo step ("choose the pretrained weights
+file NAME": the whole entry, its key mapping kept), and opens the key map (key_map_dialog) once
+the engine has read the file; the key map's Apply is the next step ("apply the key map of NAME").
+Checking the file needs torch, so the check runs in the training engine's process: whoever
+installed training sets `checker`, which answers later through `show_report` (with the key map's
+table). A file whose module paths match no node name does not read "loaded 0": the box says the
+key map is needed and what its guess loads; once the graph's mapping changes (Apply, undo), the
+box recomputes from the table what loading will do. The mapping and the loading itself are codegen.pretrained's and codegen.key_map's (and training.engine.load_pretrained's);
 this module only shows them.
 """
 
 from __future__ import annotations
 
+import json
 import os
 from collections.abc import Callable, Mapping
 from pathlib import Path
@@ -145,14 +148,17 @@ class PretrainedBox(QGroupBox):
         self.check.setEnabled(bool(path) and self.checker is not None)
         self.map_button.setEnabled(bool(path) and self.checker is not None)
         self._follow_keys(spec.get("keys"), path)
-        if self._checked is not None and self._checked[0] != path:
-            self._checked = None
+        if self._checked is not None and self._checked != (path, _token(spec.get("keys"))):
+            self._checked = None  # the report was about another file or mapping (an undo, an edit)
         if self._checked is None:
             missing = frozen_without_weights(self.document.graph, self.graph_folder())
+            plan = _plan(self.table, spec.get("keys")) if self.table is not None and self._table_path == path else None
             if not path:
                 self._say("No file chosen: the pretrained layers start from random weights.", "#b54708")
             elif resolve(path, self.graph_folder()) is None:
                 self._say(f"{path} is not there.", "#d92d20")
+            elif plan is not None:  # the file was read: what loading it with this mapping does
+                self._say(*plan)
             elif missing:
                 self._say(f"Frozen but not in the file's mapping: {', '.join(missing)}", "#b54708")
             else:
@@ -164,8 +170,9 @@ class PretrainedBox(QGroupBox):
         if str(spec.get("path") or "") == path:
             return
         spec["path"] = path
-        try:
-            self.document.execute(SetSetting("training", "init_weights", spec))
+        text = f"choose the pretrained weights file {Path(path).name}" if path else "clear the pretrained weights file"
+        try:  # one gesture, named for the undo history; the key map's Apply is the next one
+            self.document.execute(Macro([SetSetting("training", "init_weights", spec)], text))
         except (RuntimeError, ValueError) as exc:
             self.message(str(exc))
             return
@@ -178,7 +185,7 @@ class PretrainedBox(QGroupBox):
         spec = self.document.graph.training.get("init_weights") or {}
         if self.checker is None or not spec.get("path"):
             return False
-        self._checked = (str(spec["path"]), "")
+        self._checked = (str(spec["path"]), _token(spec.get("keys")))
         self._pending = str(spec["path"])
         self._say("Loading the file in the training process…", "#667085")
         self.checker(self.document.snapshot(), self.graph_folder())
@@ -200,8 +207,10 @@ class PretrainedBox(QGroupBox):
         a check with it, whose report comes back to the dialog and this group."""
         spec = dict(self.document.graph.training.get("init_weights") or {"format": STATE_DICT})
         spec["keys"] = keys
+        name = Path(str(spec.get("path") or "")).name
+        text = f"apply the key map of {name}" if name else "apply the key map"
         try:  # a Macro: its own undo step, never merged into the choice of the file before it
-            self.document.execute(Macro([SetSetting("training", "init_weights", spec)], "apply the key map"))
+            self.document.execute(Macro([SetSetting("training", "init_weights", spec)], text))
         except (RuntimeError, ValueError) as exc:
             self.message(str(exc))
             return
@@ -220,13 +229,15 @@ class PretrainedBox(QGroupBox):
         self._open_map = False
         if self.key_map is not None and self.key_map.waiting:
             self.key_map.show_report(ok, lines)
+        needed = _map_needed(table)
+        if needed:  # loaded by name, nothing or little fits: not "loaded 0", but the way out
+            self._say(needed, "#b54708")
+            return
         text = "<br>".join(_escape(line) for line in lines[:14])
         if len(lines) > 14:
             text += f"<br>… and {len(lines) - 14} more"
         colour = "#d92d20" if not ok else "#067647" if len(lines) <= 1 else "#b54708"
-        hint = _guess_hint(table)
-        self.report.setText((f"<b>{_escape(hint)}</b><br>" if hint else "")  # first: the way out
-                            + f"<span style='color:{colour}'>{text}</span>")
+        self.report.setText(f"<span style='color:{colour}'>{text}</span>")
 
     def _follow_keys(self, keys: Any, path: str) -> None:
         """The graph's mapping changed (Apply, undo, redo, an edited file): the key map shows it."""
@@ -263,15 +274,49 @@ class PretrainedBox(QGroupBox):
             self.open_key_map()
 
 
-def _guess_hint(table: dict[str, Any] | None) -> str:
-    """For a graph without a mapping (loaded by name): what the key map's guess would load."""
-    if not table or table.get("keys") is not None or not table.get("guess"):
+def _map_needed(table: dict[str, Any] | None) -> str:
+    """For a graph without a mapping (loaded by name): when the key map's guess loads more than the
+    names match, the sentence that says the map is needed (else "")."""
+    if not table or table.get("keys") is not None or table.get("by_name") is None:
         return ""
+    total = len(table["file"])
+    named, guessed = _loaded(table, table["by_name"]), _loaded(table, table.get("guess") or {})
+    if guessed <= named:
+        return ""
+    matched = (f"none of its {total} tensors match a node by name" if named == 0
+               else f"only {named} of its {total} tensors match a node by name")
+    return (f"Key map needed: {matched}. The key map's guess (by order and shape) loads {guessed} "
+            f"of {total} tensors: Key map… to check it, then Apply.")
+
+
+def _plan(table: dict[str, Any], keys: Any) -> tuple[str, str] | None:
+    """What loading the read file with the graph's mapping `keys` does, from shapes alone: the
+    box's line once the graph's mapping is no longer the one last checked (undo, redo, an edit)."""
+    if not isinstance(keys, Mapping):
+        needed = _map_needed({**table, "keys": None})
+        if needed or table.get("by_name") is None:
+            return (needed, "#b54708") if needed else None
+        return (f"Loaded by name: {_loaded(table, table['by_name'])} of {len(table['file'])} tensors "
+                "match a node. Check loads it.", "#667085")
+    counts = summary(key_rows(*_shapes(table), keys))
+    return (f"With the graph's key map, loading copies {counts['loaded']} of {len(table['file'])} "
+            f"tensors; missing {counts['missing']}, unexpected {counts['unexpected']}, shape mismatch "
+            f"{counts['shape_mismatches']}, not used {counts['ignored']}. Check loads it.", "#667085")
+
+
+def _loaded(table: dict[str, Any], keys: Mapping[str, str | None]) -> int:
+    return summary(key_rows(*_shapes(table), keys))["loaded"]
+
+
+def _shapes(table: dict[str, Any]) -> tuple[dict[str, tuple[int, ...]], dict[str, dict[str, tuple[int, ...]]]]:
+    """The key table's file shapes and node tensors as key_rows takes them."""
     files = {k: tuple(s) for k, s in table["file"]}
-    nodes = {n: {k: tuple(s) for k, s in t.items()} for n, t in table["nodes"]}
-    counts = summary(key_rows(files, nodes, table["guess"]))
-    return (f"Matched by name only. The key map's guess (by order and shape) loads {counts['loaded']} "
-            f"of {len(files)} tensors: Key map… to check it and Apply.")
+    return files, {n: {k: tuple(s) for k, s in t.items()} for n, t in table["nodes"]}
+
+
+def _token(keys: Any) -> str:
+    """A mapping as a comparable value ("" for none: loaded by name)."""
+    return json.dumps(keys, sort_keys=True) if isinstance(keys, Mapping) else ""
 
 
 def _escape(text: str) -> str:

@@ -177,7 +177,7 @@ class Builder:
         except (gc.ShapeError, gc.ParamError) as exc:
             raise Unmappable(f"as {type_name}: {exc.message}") from None
         label = readable_label(node, file_initializers(node, self.origins, self.initializers))
-        nid = self.graph.unique_id(_id_stem(label) + suffix)
+        nid = self.graph.unique_id(_id_stem(label, type_name) + suffix)
         self.graph.nodes[nid] = Node(nid, type_name, clean, name=label + suffix)
         for port, vs in wired.items():
             for v in vs:
@@ -224,8 +224,13 @@ def _short_float(value: float) -> float:
     return float(str(np.float32(value)))
 
 
-def _id_stem(label: str) -> str:
-    return re.sub(r"[^A-Za-z0-9_]+", "_", label).strip("_").lower() or "node"
+def _id_stem(label: str, type_name: str) -> str:
+    """The id a label gives: its module path in snake case, led by the layer kind where the path
+    is a bare index (a top-level nn.Sequential's `0`, `3.1`: `conv2d_0`, `dense_3_1`)."""
+    stem = re.sub(r"[^A-Za-z0-9_]+", "_", label).strip("_").lower()
+    if not stem[:1].isalpha():
+        stem = f"{type_name.lower()}_{stem}" if stem else type_name.lower()
+    return stem
 
 
 def axis_of(axis: int, rank: int, what: str = "axis") -> int:

@@ -208,7 +208,7 @@ def _input_node(b: Builder, vi: onnx.ValueInfoProto, count: int) -> Value:
         if not d.HasField("dim_value") or d.dim_value < 1:
             raise Unmappable(f"axis {k} has no fixed size ({d.dim_param or '?'}); give --input-shape or export with a fixed size")
         sizes.append(int(d.dim_value))
-    nid = b.graph.unique_id(vi.name)
+    nid = b.graph.unique_id(vi.name if vi.name[:1].isalpha() else "input")  # as outputs: no bare "0"
     field_name = ("image" if len(sizes) >= 2 and dtype == "float32" else "features") if count == 1 else nid
     b.graph.nodes[nid] = Node(nid, "Input", {"shape": sizes, "dtype": dtype, "field": field_name},
                                 name=io_label(vi.name))

@@ -14,7 +14,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from graph_core import embedding_behind, padding_source
+from graph_core import embedding_behind, get_spec, padding_source
 
 from .onnx_attention import BK, BO, BQ, BV, MASK_IDS, MHA_WEIGHTS, WK, WO, WQ, WV, K, Q, V
 from .onnx_build import Builder, Unmappable, Value, attributes
@@ -232,8 +232,11 @@ def positions(b: Builder, node, names: list[str]) -> bool:
     table = table.reshape(x.shape).astype(np.float32)
     length, _ = x.shape
     if np.abs(table - sinusoids(*x.shape)).max() <= 1e-5:
+        # the sinusoids of the first L positions are the same whatever max_len: the spec's own
+        # (a longer sequence still fits), or the file's length where that is longer
+        default = get_spec("PositionalEncoding").param("max_len").default
         b.not_learned.add(table_name)
-        b.set_output(node, b.add(node, "PositionalEncoding", {"max_len": length}, [x]))
+        b.set_output(node, b.add(node, "PositionalEncoding", {"max_len": max(default, length)}, [x]))
     else:
         b.set_output(node, b.add(node, "PositionalEmbedding", {"max_len": length}, [x],
                                  {"embedding.weight": table}))

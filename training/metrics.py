@@ -102,6 +102,15 @@ class MetricAccumulator:
             if kept.values >= FOLD_ELEMENTS:
                 self._fold(h, kept)
 
+    def add_output(self, head: Head, out: torch.Tensor, tgt: torch.Tensor) -> None:
+        """add_outputs for an accumulator of the one head `head`."""
+        kept = self._kept[0][1]
+        out = out.detach()
+        kept.pairs.append((out, tgt))
+        kept.values += out.numel() + tgt.numel()
+        if kept.values >= FOLD_ELEMENTS:
+            self._fold(head, kept)
+
     @torch.no_grad()
     def _fold(self, h: Head, kept: _Kept) -> None:
         """Count a head's kept batches into its device counts: a few kernels for each run of

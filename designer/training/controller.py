@@ -28,6 +28,7 @@ import graph_core as gc
 from .analysis import CONV_TYPES
 from .engine_process import EngineProcess, EngineRun
 from .explain_view import Explainer
+from .loss_terms import curve_text
 from .panel import TrainingPanel, data_progress_text, progress_text
 from .plots import LivePlots
 from .records import RunRecord, list_runs, runs_of, runs_root
@@ -186,7 +187,7 @@ class TrainingController(QObject):
 
         graph = self.window.graph
         try:
-            regime = _view_of(analyse(graph))
+            task = analyse(graph)
         except BindingError as exc:
             self._refuse(exc.issues)
             return False
@@ -206,8 +207,9 @@ class TrainingController(QObject):
         root = self.window.files.path.parent if self.window.files.path else None
         self.job = self.engine.train(snapshot, config, root)
         self._epochs = int(config.get("epochs") or 1)
-        if regime != getattr(self.plots, "regime", None):  # a re-layout repaints every plot
-            self.plots.set_regime(regime)
+        regime, text = _view_of(task), curve_text(task)
+        if (regime, text) != (getattr(self.plots, "regime", None), self.plots.text):  # a re-layout repaints
+            self.plots.set_regime(regime, text)
         self.plots.reset()
         self.results.set_regime(regime)
         self.results.clear()
@@ -478,10 +480,11 @@ class TrainingController(QObject):
         try:
             from training import analyse
 
-            regime = _view_of(analyse(self.window.graph))
+            task = analyse(self.window.graph)
+            regime, text = _view_of(task), curve_text(task)
         except Exception:  # an unfinished graph: show the plain loss plot until it trains
-            regime = "supervised"
-        self.plots.set_regime(regime)
+            regime, text = "supervised", None
+        self.plots.set_regime(regime, text)
         self.results.set_regime(regime)
         self._maybe_prewarm()  # a template or file opened ready to train
 

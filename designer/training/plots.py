@@ -27,6 +27,7 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from .loss_terms import CurveText
 from .series import MetricStore, Series
 
 REDRAW_HZ = 10  # the fastest redraw rate (DESIGN.md: <= 20 Hz); 10 leaves more CPU to training
@@ -118,6 +119,7 @@ class LivePlots(QWidget):
         self._legends: dict[str, pg.LegendItem] = {}
         self._labelled: set[int] = set()  # curves named in their legend (only once they have data)
         self._turn = 0
+        self.text = CurveText()  # what this run's curves add up (loss_terms): labels, titles
         self._build()
         self.timer = QTimer(self)
         self.timer.setInterval(int(1000 / REDRAW_HZ))
@@ -231,9 +233,17 @@ class LivePlots(QWidget):
             else:
                 item.enableAutoRange()
 
-    def set_regime(self, regime: str) -> None:
-        """Show the plots this regime reports, side by side."""
+    def set_regime(self, regime: str, text: CurveText | None = None) -> None:
+        """Show the plots this regime reports, side by side, with `text`'s labels and titles (the
+        defaults when None) and the plots it adds."""
+        self.text = text or CurveText()
         names = REGIME_PLOTS.get(regime, ("lossPlot",))
+        names += tuple(n for n in self.text.extra_plots if n not in names)
+        for spec in PLOTS:
+            self.plots[spec.name].getPlotItem().setTitle(self.text.titles.get(spec.name, spec.title), size="9pt")
+        self._labelled.clear()  # the legends name the curves again, with this text's labels
+        for legend in self._legends.values():
+            legend.clear()
         for w in self.plots.values():
             self.grid.removeWidget(w)
             w.hide()
@@ -314,7 +324,7 @@ class LivePlots(QWidget):
                 self._draw(series, spec, main, raw, alpha)
                 if series is not None and len(series) and id(main) not in self._labelled:
                     self._labelled.add(id(main))
-                    self._legends[name].addItem(main, spec.label)
+                    self._legends[name].addItem(main, self.text.labels.get(spec.key, spec.label))
 
     def _draw(self, series: Series | None, spec: CurveSpec, main: pg.PlotDataItem,
               raw: pg.PlotDataItem | None, alpha: float) -> None:

@@ -28,7 +28,10 @@ from PySide6.QtWidgets import (
     QWidget,
 )
 
+from graph_core import GraphLoadError
+
 from ..code_view import worker_pool
+from .loss_terms import CurveText, graph_curve_text
 from .plots import BLUE, GREEN, ORANGE, PURPLE, RED
 from .records import RunRecord, list_runs, read_run
 
@@ -186,13 +189,14 @@ class RunsPanel(QWidget):
             color = COMPARE_COLORS[k % len(COMPARE_COLORS)]
             store = record.curves()
             store.set_smoothing(0.9)
+            train_label, val_label = _run_labels(record)
             train, val = store.get("train/loss"), store.get("val/loss")
             if train is not None and len(train):
                 item.plot(train.epochs, train.smoothed, pen=pg.mkPen(color + "90", width=1),
-                          name=f"{record.name} train")
+                          name=f"{record.name} {train_label}")
             if val is not None and len(val):
                 item.plot(val.epochs, val.y, pen=pg.mkPen(color, width=2), symbol="o", symbolSize=6,
-                          symbolBrush=color, symbolPen=None, name=f"{record.name} validation")
+                          symbolBrush=color, symbolPen=None, name=f"{record.name} {val_label}")
         item.setTitle("Loss: " + " vs ".join(r.name for r in records) if len(records) > 1
                       else f"Loss of {records[0].name}", size="9pt")
 
@@ -248,3 +252,12 @@ class RunsPanel(QWidget):
         """Report a finished ONNX export (from the worker thread or the engine process)."""
         self.message.emit(text)
         self.export_finished.emit(ok, text)
+
+
+def _run_labels(record: RunRecord) -> tuple[str, str]:
+    """What a recorded run's train and validation loss add up (loss_terms), from its graph.json."""
+    try:
+        graph = record.graph()
+    except (OSError, GraphLoadError):
+        return CurveText().run_labels
+    return graph_curve_text(graph).run_labels

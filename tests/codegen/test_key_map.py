@@ -58,6 +58,7 @@ def test_a_drawn_graph_is_guessed_by_order_and_shape_and_loads_exactly():
     model = compile_graph(graph)
     table = key_table(model, graph, net.state_dict())
     assert table["keys"] is None
+    assert table["by_name"] == {}  # torchvision's module paths name none of the drawn nodes
     assert table["guess"] == {"features.0": "stem", "features.1": "norm", "features.3": "conv",
                               "classifier": "head_fc"}
     report = load_state_dict_by_name(model, graph, keys=table["guess"], state=net.state_dict())

@@ -78,7 +78,7 @@ def test_a_drawn_graph_maps_a_torchvision_file_edits_a_row_and_the_weights_land(
     # the check that ran on choosing the file matched by name (nothing): not what is shown here
     assert "Not applied yet" in dialog.findChild(QLabel, "keyMapReport").text()
     box_report = box.findChild(QLabel, "pretrainedReport").text()
-    assert "loaded 0 tensors" in box_report and "guess (by order and shape) loads 11 of 11" in box_report
+    assert "Key map needed" in box_report and "guess (by order and shape) loads 11 of 11" in box_report
 
     # the classifier is the part a new head replaces: "not used"
     row = [table.item(r, 0).text() for r in range(table.rowCount())].index("classifier")
@@ -137,6 +137,45 @@ def test_a_drawn_graph_maps_a_torchvision_file_edits_a_row_and_the_weights_land(
     assert "keys" not in w.graph.training["init_weights"]
     qtbot.waitUntil(lambda: rows_of(table)["classifier"][0] == "fc", timeout=5000)
     assert "guessed" in dialog.findChild(QLabel, "keyMapSource").text()
+
+
+@pytest.mark.slow
+def test_browse_then_apply_are_two_named_steps_and_the_box_never_says_loaded_0(
+        qtbot, make_window, tmp_path, monkeypatch):
+    """A file whose module paths match no node name: the box says the key map is needed (by name
+    nothing loads; the guess loads all), never "loaded 0"; Browse and Apply are the undo steps
+    "choose the file" and "apply its key map", and undoing Apply says again what the graph does."""
+    import torch
+
+    pt = tmp_path / "features.pt"
+    torch.save(torchvision_state(), pt)
+    w = make_window(drawn())
+    box = w.inspector.settings_form.findChild(QGroupBox, "group_Pretrained")
+    report = box.findChild(QLabel, "pretrainedReport")
+    stack = w.document.undo_stack
+    monkeypatch.delenv("NETWRIGHT_NO_DIALOGS")
+    from designer import pretrained_box
+
+    monkeypatch.setattr(pretrained_box.QFileDialog, "getOpenFileName",
+                        staticmethod(lambda *a, **k: (str(pt), "")))
+    qtbot.mouseClick(box.findChild(QPushButton, "browseWeights"), Qt.MouseButton.LeftButton)
+    monkeypatch.setenv("NETWRIGHT_NO_DIALOGS", "1")
+    assert stack.text(stack.count() - 1) == "choose the pretrained weights file features.pt"
+    qtbot.waitUntil(lambda: box.key_map is not None and box.key_map.isVisible(), timeout=RUN_TIMEOUT)
+    text = report.text()
+    assert "loaded 0" not in text and "no node takes this tensor" not in text
+    assert "Key map needed" in text and "none of its 11 tensors" in text and "loads 11 of 11" in text
+
+    qtbot.mouseClick(box.key_map.findChild(QPushButton, "keyMapApply"), Qt.MouseButton.LeftButton)
+    assert stack.text(stack.count() - 1) == "apply the key map of features.pt"
+    qtbot.waitUntil(lambda: "loaded 11 tensors" in report.text(), timeout=RUN_TIMEOUT)
+
+    stack.undo()  # the mapping goes: the box must not go on saying 11 tensors load
+    assert "keys" not in w.graph.training["init_weights"]
+    qtbot.waitUntil(lambda: "Key map needed" in report.text(), timeout=5000)
+    assert "loaded 11" not in report.text()
+    stack.undo()
+    assert "init_weights" not in w.graph.training
 
 
 def test_the_key_map_waits_for_a_file(qtbot, make_window):

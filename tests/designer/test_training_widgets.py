@@ -237,3 +237,60 @@ def test_opening_another_graph_shows_its_regimes_plots_before_it_trains(make_win
     window.document.undo_stack.setClean()
     window.open_file(mlp_file)
     assert {n for n, w in plots.plots.items() if w.isVisibleTo(window)} == {"lossPlot", "accuracyPlot"}
+
+
+def legend_labels(plots: LivePlots, name: str) -> list[str]:
+    return [label.text for _, label in plots._legends[name].items]
+
+
+def pix2pix_epoch(plots: LivePlots) -> None:
+    """What a pix2pix run reports: loss (D + adversarial + 100·L1) near 30, in training and validation."""
+    for k in range(1, 6):
+        plots.store.add_event({"type": "step", "step": k, "epoch": 1, "epoch_step": k, "epoch_steps": 5,
+                               "losses": {"loss": 32.0, "d_loss": 1.2, "g_loss": 30.8, "d_x": 0.5, "d_g_z": 0.4}})
+    plots.store.add_event({"type": "epoch", "step": 5, "epoch": 1,
+                           "losses": {"loss": 27.3, "d_loss": 1.0, "g_loss": 26.3},
+                           "metrics": {"d_x": 0.5, "d_g_z": 0.3, "mae": 0.25},
+                           "train": {"losses": {"loss": 32.0, "g_loss": 30.8}}})
+    plots.redraw(force=True)
+
+
+def test_pix2pix_curves_say_their_loss_adds_the_l1_term(make_window):
+    """A pix2pix loss (D + G + 100·L1 ≈ 30, train and validation alike) sits far above a plain
+    GAN's: the legends and titles say what it adds up, and the L1 head's own figure (MAE) is
+    plotted."""
+    window = make_window(templates.build("pix2pix"))
+    plots = window.training.plots
+    assert "errorPlot" in {n for n, w in plots.plots.items() if w.isVisibleTo(window)}
+    pix2pix_epoch(plots)
+    loss = legend_labels(plots, "lossPlot")
+    assert "train (step): D + G + 100·L1" in loss and "validation: D + G + 100·L1" in loss
+    assert "100·L1" in plots.plots["lossPlot"].getPlotItem().titleLabel.text
+    gan = legend_labels(plots, "ganLossPlot")
+    assert "g_loss: adversarial + 100·L1" in gan and "g_loss (val): adversarial + 100·L1" in gan
+    assert legend_labels(plots, "errorPlot") == ["validation MAE: head l1's L1 term before ×100"]
+
+    # a GAN without generator heads: nothing to add, plain labels
+    window.document.undo_stack.setClean()
+    window.document.replace_graph(templates.build("dcgan"))
+    pix2pix_epoch(plots)
+    assert "validation" in legend_labels(plots, "lossPlot")
+    assert plots.plots["lossPlot"].getPlotItem().titleLabel.text == "Loss"
+    assert not plots.plots["errorPlot"].isVisibleTo(window)
+
+
+def test_compared_pix2pix_runs_say_what_their_train_and_validation_loss_add_up(qtbot, tmp_path):
+    import graph_core as gc
+    from designer.training.runs import RunsPanel
+
+    write_run(tmp_path / "runs" / "paint")
+    gc.save_graph(templates.build("pix2pix"), tmp_path / "runs" / "paint" / "graph.json")
+    write_run(tmp_path / "runs" / "mlp")
+    gc.save_graph(templates.build("mlp"), tmp_path / "runs" / "mlp" / "graph.json")
+    panel = RunsPanel()
+    qtbot.addWidget(panel)
+    panel.set_root(tmp_path / "runs")
+    panel.select([tmp_path / "runs" / "paint", tmp_path / "runs" / "mlp"])
+    names = {c.name() for c in panel.compare_plot.getPlotItem().listDataItems()}
+    assert names == {"paint train (D + G + 100·L1)", "paint validation (D + G + 100·L1)",
+                     "mlp train", "mlp validation"}

@@ -83,8 +83,20 @@ def test_exported_graph_imports_as_registry_nodes(sketch, wanted, absent, tmp_pa
         assert [n.params for n in result.graph.nodes.values() if n.type == "PositionalEmbedding"] == [{"max_len": 6}]
     if sketch is _pre_norm_encoder:
         assert [n.params["norm_first"] for n in result.graph.nodes.values() if n.type == "TransformerEncoderLayer"] == [True]
+        # fixed sinusoids fit any length: the spec's own max_len (512), not the file's 6 positions
+        assert [n.params for n in result.graph.nodes.values() if n.type == "PositionalEncoding"] == [{"max_len": 512}]
     if sketch is _rnn_state:
         assert any(e.src[1] == "state" and e.dst[1] == "h0" for e in result.graph.edges)
+
+
+def test_a_sinusoidal_table_longer_than_the_default_keeps_its_length(tmp_path):
+    s = Sketch("long")
+    x = s.add("x", "Input", 0, shape=[600, 4], field="x")
+    x = s.then(x, "pos", "PositionalEncoding", max_len=1000)
+    s.then(x, "y", "Output", loss="mse", target="target")
+    codegen.export_onnx(s.settings({}), tmp_path / "long.onnx")
+    result = import_and_compare(tmp_path / "long.onnx")
+    assert [n.params for n in result.graph.nodes.values() if n.type == "PositionalEncoding"] == [{"max_len": 600}]
 
 
 @pytest.fixture(scope="module")

@@ -78,6 +78,24 @@ def test_module_paths_name_the_nodes(dynamo, tmp_path):
         assert torch.allclose(model(x), module(x), atol=1e-5)
 
 
+@pytest.mark.parametrize("dynamo", [True, False], ids=["dynamo", "torchscript"])
+def test_a_top_level_sequential_gets_ids_from_its_layer_kinds(dynamo, tmp_path):
+    """nn.Sequential's module paths are bare indices (`0`, `1`): the ids put the layer kind in
+    front (`conv2d_0`), the display names stay the module paths its state dict uses."""
+    torch.manual_seed(0)
+    module = nn.Sequential(nn.Conv2d(1, 4, 3, padding=1), nn.ReLU(), nn.Flatten(), nn.Linear(256, 10),
+                           nn.ReLU(), nn.Linear(10, 3)).eval()
+    path = export_module(module, torch.randn(2, 1, 8, 8), tmp_path / "seq.onnx", opset=18 if dynamo else 13,
+                         dynamo=dynamo)
+    result = import_and_compare(path, sum(p.numel() for p in module.parameters()))
+    inner = [(k, n.name) for k, n in result.graph.nodes.items() if n.type not in ("Input", "Output")]
+    assert inner == [("conv2d_0", "0"), ("relu_1", "1"), ("flatten_2", "2"), ("dense_3", "3"),
+                     ("relu_4", "4"), ("dense_5", "5")]
+    model = codegen.compile_graph(result.graph)
+    report = load_state_dict_by_name(model, result.graph, state=module.state_dict())
+    assert report.ok and len(report.loaded) == 6  # by the display names, as before
+
+
 def _node(op="Relu", name="", inputs=("a",), scopes=None):
     node = helper.make_node(op, list(inputs), ["out"], name=name)
     if scopes is not None:

@@ -46,6 +46,9 @@ def test_pix2pix_trains_mask_to_image_on_shapes_seg(tmp_path):
     assert all(math.isfinite(v) for v in last.values())
     # the generator's loss holds the L1 term (×100): far above the adversarial term alone, and falling
     assert first["g_loss"] > 10 and last["g_loss"] < first["g_loss"]
+    # validated as trained: the validation g_loss holds the same 100·L1 term (its L1 is val_mae)
+    last_epoch = result.history[-1]
+    assert 100 * last_epoch["val_mae"] < last_epoch["val_g_loss"] < 100 * last_epoch["val_mae"] + 10, last_epoch
     samples = [e for e in events if e["type"] == "samples"]
     assert samples and samples[-1]["kind"] == "conditional"
     _assert_condition_truth_and_result_rows(samples[-1]["image"])

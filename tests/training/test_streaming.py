@@ -175,6 +175,7 @@ def test_host_reads_per_epoch_do_not_grow_with_the_number_of_steps(tmp_path, mon
     from training import engine
 
     monkeypatch.setattr(engine, "REPORT_SECONDS", float("inf"))
+    monkeypatch.setattr(engine, "REPORT_MIN_SECONDS", 0.0)  # reports by count alone, not by clock
     monkeypatch.setattr(engine, "REPORTS_PER_EPOCH", 10)
     counts = {}
     reads = {"n": 0}
@@ -207,6 +208,31 @@ def test_host_reads_per_epoch_do_not_grow_with_the_number_of_steps(tmp_path, mon
     # one read per report (10 an epoch here), and a few for the epoch's evaluation and figures
     assert few_reads <= 10 + 5 and many_reads <= 10 + 5, counts
     assert many_reads <= few_reads + 2, counts
+
+
+
+def test_a_long_epoch_reports_by_the_clock_and_a_short_one_every_step(tmp_path, monkeypatch):
+    """Past REPORTS_PER_EPOCH steps an epoch's reports are also spaced by REPORT_MIN_SECONDS (a
+    report's fixed cost was 7 us of the moons MLP's 0.3 ms step); up to it, every step reports."""
+    from training import engine
+
+    monkeypatch.setattr(engine, "REPORT_SECONDS", float("inf"))
+    monkeypatch.setattr(engine, "REPORT_MIN_SECONDS", float("inf"))  # no report before the epoch's end
+    monkeypatch.setattr(engine, "REPORTS_PER_EPOCH", 10)
+    for samples, batch, epoch_steps in ((1000, 2, 450), (100, 16, 6)):
+        g = graphs.mlp_digits(epochs=2, batch_size=batch, optimizer="sgd")
+        g.data = {"dataset": "digits", "limit": samples, "val_fraction": 0.1}
+        events = []
+        result = train(g, {"out": str(tmp_path / str(samples)), "samples": False}, on_event=events.append)
+        assert result.status == "completed"
+        steps = [e for e in events if e["type"] == "step"]
+        assert [e["step"] for e in steps] == list(range(1, 2 * epoch_steps + 1))
+        assert {e["epoch_steps"] for e in steps} == {epoch_steps}
+        sizes = {e["steps"] for e in steps}  # the number of steps in each event's report
+        # a long epoch: one report of all its steps; a short one: a report a step
+        assert sizes == ({epoch_steps} if epoch_steps > 10 else {1}), sizes
+        losses = [e["losses"]["loss"] for e in steps[:epoch_steps]]
+        assert len(set(losses)) > epoch_steps // 2  # each step keeps its own loss
 
 
 _RANK_SCRIPT = textwrap.dedent("""
