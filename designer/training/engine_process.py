@@ -12,8 +12,9 @@ A child that dies (killed, segfault, out of memory) shows up in `poll()` as one
 child is not a daemon process, because a daemon may not start processes and the DataLoader
 workers that decode a streamed dataset are its children; it still never outlives the window's
 process: it exits by itself when the pipe closes (the window's process died), and at a normal
-exit `close` ends it before multiprocessing would wait for it. `in_thread=True` serves the same commands from a thread of this process
-instead (the old design, kept for the benchmark's comparison).
+exit `close` ends it before multiprocessing would wait for it. `in_thread=True` serves the same
+commands from a thread of this process instead (the old design, kept for the benchmark's
+comparison).
 
 No Qt here: the controller drives this from its drain timer.
 """
