@@ -62,6 +62,9 @@ class Document(QObject):
         self.data_issues: list[DataIssue] = []
         self.data_state = DataState()
         self.data_root: Path | None = None
+        # The engine's key tables (codegen.key_map.key_table) by weights file (path, mtime): what
+        # loading the file does, known without reading it again at every analysis.
+        self.weights_tables: dict[tuple[str, int], dict[str, Any]] = {}
         self.schemas = SchemaSource(self)
         self.schemas.arrived.connect(self._data_arrived)
         self.locked_reason = ""
@@ -101,6 +104,7 @@ class Document(QObject):
         self._unsubscribe = graph.subscribe(self._on_graph_event)
         self.undo_stack.clear()
         self.undo_stack.setClean()
+        self.weights_tables = {}  # matched against the graph that goes
         self.analyse()
         self.replaced.emit()
 
@@ -151,7 +155,7 @@ class Document(QObject):
             self.data_issues = []
             return
         self.data_issues = check_data(self.graph, state.schema, self.shapes, state.problem)
-        self.data_issues += frozen_weight_issues(self.graph, self.data_root, self.shapes)
+        self.data_issues += frozen_weight_issues(self.graph, self.data_root, self.shapes, self.weights_tables)
 
     def _data_arrived(self) -> None:
         if self.data_state.pending:

@@ -41,10 +41,19 @@ from .key_map_dialog import KeyMapDialog
 WEIGHTS_FILTER = "Pretrained weights (*.pth *.pt *.safetensors);;All files (*)"
 
 
-def frozen_without_weights(graph: Graph, folder: Path | None, shapes: Mapping[str, Any] | None = None) -> list[str]:
+def frozen_without_weights(graph: Graph, folder: Path | None, shapes: Mapping[str, Any] | None = None,
+                           tables: Mapping[tuple[str, int], dict[str, Any]] | None = None) -> list[str]:
     """Top-level frozen nodes with parameters that no pretrained file fills: no `init_weights`
-    path, a path that does not exist, or a node the key mapping never names. They train nothing
-    and keep their random initial weights. `shapes` (infer_shapes) leaves out parameterless ones."""
+    path, a path that does not exist, a node the key mapping never names, or, without a mapping
+    (loaded by name), a node the file's module paths do not match by name. They train nothing
+    and keep their random initial weights.
+
+    Args:
+        shapes: infer_shapes; leaves out parameterless nodes.
+        tables: the engine's key tables by `file_stamp` of the weights file; without the file's,
+            a graph without a mapping counts as filled (the check that follows choosing a file
+            reads it).
+    """
     def has_params(nid: str) -> bool:
         found = (shapes or {}).get(nid)
         return found is None or found.params is None or found.params > 0
@@ -53,29 +62,46 @@ def frozen_without_weights(graph: Graph, folder: Path | None, shapes: Mapping[st
     if not frozen:
         return []
     spec = graph.training.get("init_weights")
-    if not isinstance(spec, dict) or not spec.get("path") or resolve(str(spec["path"]), folder) is None:
+    file = resolve(str(spec["path"]), folder) if isinstance(spec, dict) and spec.get("path") else None
+    if not isinstance(spec, dict) or file is None:
         return frozen
     keys = spec.get("keys")
-    if not isinstance(keys, dict):
-        return []  # loaded by name: every node whose tensors the file holds is filled
-    covered = {str(v).split("/")[0] for v in keys.values() if v}
-    return [n for n in frozen if n not in covered]
+    if isinstance(keys, dict):
+        covered = {str(v).split("/")[0] for v in keys.values() if v}
+        return [n for n in frozen if n not in covered]
+    table = (tables or {}).get(file_stamp(file))
+    if table is None or table.get("by_name") is None:
+        return []
+    filled = {row.node.split("/")[0] for row in key_rows(*_shapes(table), table["by_name"]) if row.node and row.loaded}
+    return [n for n in frozen if n not in filled]
 
 
-def frozen_weight_issues(graph: Graph, folder: Path | None, shapes: Mapping[str, Any] | None = None) -> list[DataIssue]:
+def frozen_weight_issues(graph: Graph, folder: Path | None, shapes: Mapping[str, Any] | None = None,
+                         tables: Mapping[tuple[str, int], dict[str, Any]] | None = None) -> list[DataIssue]:
     """An Issues warning for frozen layers no pretrained file fills: they would train nothing and
     keep random weights (transfer_vgg without its .pth trained to 10 % accuracy, one class)."""
-    missing = frozen_without_weights(graph, folder, shapes)
+    missing = frozen_without_weights(graph, folder, shapes, tables)
     if not missing:
         return []
     spec = graph.training.get("init_weights")
     path = spec.get("path") if isinstance(spec, dict) else None
     why = (f"the pretrained weights file {path} is not there" if path and resolve(str(path), folder) is None
-           else "no pretrained weights file names them" if path
+           else "no pretrained weights file names them" if path and isinstance(spec.get("keys"), dict)
+           else f"by name, {Path(str(path)).name} loads nothing into them (its module paths match no "
+                "node: Key map…, then Apply)" if path
            else "no pretrained weights file is chosen (inspector, nothing selected: Pretrained weights)")
     listed = ", ".join(missing[:6]) + (f" and {len(missing) - 6} more" if len(missing) > 6 else "")
     return [DataIssue(missing[0], f"frozen layers {listed} hold random weights: {why}; choose the "
                       "file or unfreeze them", severity=WARNING)]
+
+
+def file_stamp(file: Path) -> tuple[str, int]:
+    """What a key table of `file` is filed under: its resolved path and modification time, so a
+    file rewritten in place is read again rather than matched from its old table."""
+    try:
+        return str(file.resolve()), file.stat().st_mtime_ns
+    except OSError:
+        return str(file), -1
 
 
 def resolve(path: str, folder: Path | None) -> Path | None:
@@ -151,7 +177,8 @@ class PretrainedBox(QGroupBox):
         if self._checked is not None and self._checked != (path, _token(spec.get("keys"))):
             self._checked = None  # the report was about another file or mapping (an undo, an edit)
         if self._checked is None:
-            missing = frozen_without_weights(self.document.graph, self.graph_folder())
+            missing = frozen_without_weights(self.document.graph, self.graph_folder(),
+                                             tables=self.document.weights_tables)
             plan = _plan(self.table, spec.get("keys")) if self.table is not None and self._table_path == path else None
             if not path:
                 self._say("No file chosen: the pretrained layers start from random weights.", "#b54708")
@@ -224,6 +251,10 @@ class PretrainedBox(QGroupBox):
         self._pending = ""
         if table is not None:
             self.table, self._table_path = table, self._checked[0] if self._checked else ""
+            file = resolve(self._table_path, self.graph_folder()) if self._table_path else None
+            if file is not None:  # the Issues' frozen-layers warning follows what loading does
+                self.document.weights_tables[file_stamp(file)] = table
+                self.document.analyse()
             if self._open_map or (self.key_map is not None and self.key_map.isVisible()):
                 self._show_key_map()
         self._open_map = False

@@ -6,7 +6,8 @@ Reshape/Transpose/Gather that cut it into heads, scaled q·kᵀ, an optional mas
 the weighted sum of values, the heads joined again and the output projection. None of these is
 a layer; together they are exactly one registry node. `fuse_attention` finds each such region
 from its Softmax: backwards to the projections (whose inputs are the query, key and value) and
-to an `Equal(ids, pad)` that builds the key padding mask, forwards to the output projection. A
+to an `Equal(ids, pad)` that builds the key padding mask (or a Trilu of ones, the causal mask
+built from the length), forwards to the output projection. A
 region is fused only when every node in it is one that attention writes, nothing outside reads
 its inner values, the scale is 1/√(head width) and the heads are cut in PyTorch's order; a
 near miss is left alone, and its nodes are refused one by one as before.
@@ -41,7 +42,7 @@ MHA_WEIGHTS = ((WQ, WK, WV), (BQ, BK, BV), (WO,), (BO,))
 # what an exported attention is made of: layout, shape arithmetic, projections, scale, mask, Softmax
 _INSIDE = {"Transpose", "Reshape", "Squeeze", "Unsqueeze", "Gather", "Split", "Slice", "Shape", "Concat",
            "Cast", "Expand", "ConstantOfShape", "Range", "MatMul", "Gemm", "Mul", "Div", "Add", "Softmax",
-           "Where", "Equal"}
+           "Where", "Equal", "Trilu"}
 
 
 @dataclass
@@ -120,6 +121,13 @@ def _match(softmax, producer, readers, known, const_of, outputs):
     sink = after[-1]
     inner = [softmax, qk, *adds, weighted, *after, *region.nodes]
     inside = {id(n) for n in inner + region.mask_nodes + region.size_nodes}
+    # a layout op kept only for its Shape (the TorchScript export reads the key length off the
+    # heads' Transpose to shape the padding mask): part of the attention, gone with it
+    for_shape = [r for n in inner for o in n.output for r in readers.get(o, [])
+                 if id(r) not in inside and r.op_type in ("Transpose", "Reshape", "Squeeze", "Unsqueeze")
+                 and all(readers.get(p) and all(x.op_type == "Shape" and id(x) in inside for x in readers[p])
+                         for p in r.output)]
+    inside.update(id(r) for r in for_shape)
     if any(n.op_type not in _INSIDE for n in inner + region.mask_nodes):
         return None
     for n in inner:
@@ -127,6 +135,7 @@ def _match(softmax, producer, readers, known, const_of, outputs):
                                  for o in n.output):
             return None  # something outside the attention reads one of its inner values
     causal = _causal(added + region.mask_constants, static, const_of)
+    causal = causal or (region.built_causal if causal is not None else None)
     roles = _roles(region.projections, targets, readers, inside, const_of)
     embed = _out_features(out[0], out[2], const_of)
     if causal is None or roles is None or embed is None or not region.mask_ok or region.scale <= 0:
@@ -134,10 +143,10 @@ def _match(softmax, producer, readers, known, const_of, outputs):
     head = 1.0 / (region.scale * region.scale)  # q·kᵀ is scaled by 1/√(head width)
     if round(head) < 1 or abs(head - round(head)) > 1e-3 * head or embed % round(head):
         return None
-    if region.mask_nodes and region.pad is None:
+    if region.mask_nodes and region.pad is None and not region.built_causal:
         return None
     node = _fused(sink, roles, out, region.pad, num_heads=embed // round(head), causal=int(causal))
-    return inner, region.mask_nodes + region.size_nodes, sink, node
+    return inner, region.mask_nodes + region.size_nodes + for_shape, sink, node
 
 
 def _forward(softmax, readers, outputs, static):
@@ -174,17 +183,48 @@ def _scores(softmax, producer, static):
     while node is not None and node.op_type == "Add":
         # one side leads on to q·kᵀ (a MatMul, or another Add of a mask), the other is a mask
         sides = [(producer.get(i), other) for i, other in zip(node.input, reversed(node.input))]
-        on = [(p, other) for p, other in sides if p is not None and p.op_type == "MatMul"
-              and not all(i in static for i in p.input)]
+        on = [(p, other) for p, other in sides if p is not None and not all(i in static for i in p.input)
+              and (p.op_type == "MatMul" or (p.op_type == "Mul" and _scalar_one(p, producer, static) and any(
+                  getattr(producer.get(i), "op_type", "") == "MatMul" for i in p.input)))]
         on = on or [(p, other) for p, other in sides if p is not None and p.op_type == "Add" and other not in static]
         if len(on) != 1:
             return None
         adds.append(node)
         added.append(on[0][1])
         node = on[0][0]
+    if adds and node is not None and node.op_type == "Mul" and _scalar_one(node, producer, static):
+        # baddbmm(mask, q, kᵀ) (the TorchScript export of a masked attention that returns its
+        # weights): the mask is added to q·kᵀ times alpha, which PyTorch writes as 1
+        adds.append(node)
+        node = producer.get(next(i for i in node.input if i not in static))
     if node is None or node.op_type != "MatMul":
         return None
     return node, adds, added
+
+
+def _fill(node) -> float | None:
+    """The value a ConstantOfShape fills with (0 when it has none), or None when not a scalar."""
+    from onnx import numpy_helper
+
+    value = next((a.t for a in node.attribute if a.name == "value"), None)
+    if value is None:
+        return 0.0
+    array = numpy_helper.to_array(value)
+    return float(array.reshape(-1)[0]) if array.size == 1 else None
+
+
+def _scalar_one(mul, producer, static) -> bool:
+    """A Mul of a value by the static scalar 1 (the scalar read from its Constant node)."""
+    from onnx import numpy_helper
+
+    constants = [i for i in mul.input if i in static]
+    if len(mul.input) != 2 or len(constants) != 1:
+        return False
+    node = producer.get(constants[0])
+    if node is None or node.op_type != "Constant" or not node.attribute or node.attribute[0].name != "value":
+        return False
+    value = numpy_helper.to_array(node.attribute[0].t)
+    return value.size == 1 and float(value.reshape(-1)[0]) == 1.0
 
 
 def _fused(sink, roles, out, pad, **attrs):
@@ -215,6 +255,8 @@ class _Region:
         self.pad: tuple[str, int] | None = None
         self.scale = 1.0
         self.mask_ok = True
+        self.built_causal = False  # the causal mask built from the sequence's length at run time
+        self._ones: set[int] = set()  # the ConstantOfShape(1) a causal Trilu reads
         self._seen: set[int] = set()
 
     def walk(self, value: str, mask: bool = False) -> bool:
@@ -278,11 +320,32 @@ class _Region:
                 self.mask_ok = False
         elif node.op_type == "Add":
             self.mask_constants += [i for i in node.input if i in self.static]
+        elif node.op_type == "Trilu":
+            self._trilu(node)
+        elif node.op_type == "ConstantOfShape":
+            fill = _fill(node)
+            self.mask_ok &= fill == 0.0 or (fill == 1.0 and id(node) in self._ones)
+        elif node.op_type == "Mul":  # baddbmm's beta: the mask times 1
+            self.mask_ok &= _scalar_one(node, self.producer, self.static)
         elif node.op_type == "Expand" and node.input[0] in self.static:
             c = self.const_of(node.input[0])
             self.mask_ok &= c is not None and not np.any(np.asarray(c))
         elif node.op_type not in ("Reshape", "Unsqueeze", "Shape", "Cast", "Expand", "Concat", "Slice", "Gather"):
             self.mask_ok = False
+
+    def _trilu(self, node) -> None:
+        # upper=1, k=1 of a square of ones (ConstantOfShape of (L, L)): True above the diagonal,
+        # where Where(mask, -inf, 0) hides the later positions — the causal mask, built from L
+        k = self.const_of(node.input[1]) if len(node.input) > 1 and node.input[1] in self.static else None
+        ones = self.producer.get(node.input[0])
+        square = self.producer.get(ones.input[0]) if ones is not None and ones.op_type == "ConstantOfShape" else None
+        sides = [self.producer.get(i) for i in square.input] if square is not None and square.op_type == "Concat" else []
+        if (node_attrs(node).get("upper", 1) != 1 or k is None or int(np.asarray(k).reshape(-1)[0]) != 1
+                or len(sides) != 2 or None in sides or sides[0].input[0] != sides[1].input[0]):
+            self.mask_ok = False
+            return
+        self._ones.add(id(ones))
+        self.built_causal = True
 
     def _projection(self, mm, bias, add=None) -> bool:
         # the projection reads the sequence time-major (L, N, E): the Transpose from batch first

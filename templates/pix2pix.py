@@ -86,14 +86,19 @@ def pix2pix(direction: str, image_size: int, num_classes: int, channels: int, de
     if image_size % 2 ** depth:
         raise TemplateError(f"pix2pix: image_size {image_size} must be divisible by 2^depth = {2 ** depth}")
     to_mask = direction == "image_to_mask"
+    # The canvas: the real sample on row 0 and the condition on row 1 run straight to the
+    # discriminator (row 1) with nothing in their way; the U-Net's level k lies on row 1 + k. Each
+    # up-sampling chain comes up from the row below its skip Concat, so the skip wire (straight
+    # along its level's row) crosses no card, and the painted output sits between the
+    # discriminator (above) and its L1 head (below).
     s = Sketch("pix2pix")
-    image = s.add("image", "Input", 0, 0, name="real images" if not to_mask else "images",
+    image = s.add("image", "Input", 0, 0 if not to_mask else 1, name="real images" if not to_mask else "images",
                   shape=[channels, image_size, image_size], field="image")
-    mask = s.add("mask", "Input", 0, 1.5, shape=[image_size, image_size], dtype="int64", field="mask")
+    mask = s.add("mask", "Input", 0, 1 if not to_mask else 0, shape=[image_size, image_size], dtype="int64",
+                 field="mask")
     if to_mask:  # the generator reads the image; the true mask, one-hot, is the real sample
         x = image
-        real = s.add("real_onehot", "OneHot", 1, 0, name="true masks (one-hot)", num_classes=num_classes)
-        s.wire(mask, real)
+        real = s.then(mask, "real_onehot", "OneHot", name="true masks (one-hot)", num_classes=num_classes)
     else:  # the generator reads the mask, one-hot; the true image is the real sample
         x = s.then(mask, "onehot", "OneHot", num_classes=num_classes)
         real = image
@@ -101,33 +106,33 @@ def pix2pix(direction: str, image_size: int, num_classes: int, channels: int, de
     skips = []
     for k in range(1, depth + 1):  # C64-C128-...: 4×4 stride-2 convolutions, InstanceNorm, LeakyReLU
         x = s.then(x, f"down{k}", "Conv2d", out_channels=base_channels * 2 ** (k - 1), kernel_size=4, stride=2,
-                   padding=1, row=1.5 + k - 1)
+                   padding=1, row=1 + k)
         if k > 1:
             x = s.then(x, f"down{k}_norm", "InstanceNorm", affine=True)
         x = s.then(x, f"down{k}_lrelu", "LeakyReLU", negative_slope=0.2)
         skips.append(x)
     for k in range(depth - 1, 0, -1):  # up: 4×4 stride-2 transposed convolutions, then the skip
         x = s.then(x, f"up{k}", "ConvTranspose2d", out_channels=base_channels * 2 ** (k - 1), kernel_size=4,
-                   stride=2, padding=1, row=1.5 + k - 1)
+                   stride=2, padding=1, row=2 + k)
         x = s.then(x, f"up{k}_norm", "InstanceNorm", affine=True)
         if k == depth - 1:
             x = s.then(x, f"up{k}_dropout", "Dropout", p=0.5)  # pix2pix's noise: dropout, not z
         x = s.then(x, f"up{k}_relu", "ReLU")
-        join = s.then(x, f"skip{k}", "Concat", dim=1)
+        join = s.then(x, f"skip{k}", "Concat", dim=1, row=1 + k)
         s.wire(skips[k - 1], join)
         x = join
     if to_mask:
         x = s.then(x, "to_mask", "ConvTranspose2d", out_channels=num_classes, kernel_size=4, stride=2, padding=1,
-                   row=1.5)
+                   row=2)
         fake = s.then(x, "log_probs", "LogSoftmax", dim=1)  # per-pixel class log-probabilities
-        s.then(fake, "segment", "Output", loss="nll", target="mask", weight=seg_weight, row=2.5)
+        s.then(fake, "segment", "Output", loss="nll", target="mask", weight=seg_weight, row=3)
     else:
         x = s.then(x, "to_image", "ConvTranspose2d", out_channels=channels, kernel_size=4, stride=2, padding=1,
-                   row=1.5)
+                   row=2)
         fake = s.then(x, "painted", "Sigmoid")  # shapes_seg pixels lie in [0, 1]
-        s.then(fake, "l1", "Output", loss="l1", target="image", weight=l1_weight, row=2.5)
+        s.then(fake, "l1", "Output", loss="l1", target="image", weight=l1_weight, row=3)
     s.graph.blocks["patchgan"] = _patchgan(base_channels, 3, softmax=(channels, num_classes) if to_mask else None)
-    d = s.add("discriminator", "Discriminator", s.col(fake) + 1, 0.75, block="patchgan")
+    d = s.add("discriminator", "Discriminator", s.col(fake) + 1, 1, block="patchgan")
     s.wire(real, d, "out", "real")
     s.wire(fake, d, "out", "fake")
     s.wire(condition, d, "out", "condition")  # D judges (input, output) pairs, as in the paper

@@ -50,9 +50,9 @@ def rnn_classifier(cell: str, encoding: str, length: int, hidden_size: int, bidi
                       batch_size=64)
 
 
-def _embedded_pair(s: Sketch, dim: int) -> tuple[str, str]:
+def _embedded_pair(s: Sketch, dim: int, target_row: int = 2) -> tuple[str, str]:
     src = s.add("source", "Input", 0, 0, shape=[SOURCE_LENGTH], dtype="int64", field="source")
-    tgt = s.add("target", "Input", 0, 2, shape=[TARGET_LENGTH], dtype="int64", field="target")
+    tgt = s.add("target", "Input", 0, target_row, shape=[TARGET_LENGTH], dtype="int64", field="target")
     src = s.then(src, "src_embed", "Embedding", num_embeddings=SOURCE_VOCAB, embedding_dim=dim, padding_idx=0)
     tgt = s.then(tgt, "tgt_embed", "Embedding", num_embeddings=TARGET_VOCAB, embedding_dim=dim, padding_idx=0)
     return src, tgt
@@ -100,7 +100,7 @@ def seq2seq(attention: bool, embedding_dim: int, hidden_size: int) -> Graph:
 )
 def transformer(d_model: int, nhead: int, num_layers: int, dim_feedforward: int, dropout: float) -> Graph:
     s = Sketch("transformer")
-    src, tgt = _embedded_pair(s, d_model)
+    src, tgt = _embedded_pair(s, d_model, target_row=1 + num_layers)
     src = s.then(src, "src_pos", "PositionalEncoding", max_len=64)
     tgt = s.then(tgt, "tgt_pos", "PositionalEncoding", max_len=64)
     layer = {"nhead": nhead, "dim_feedforward": dim_feedforward, "dropout": dropout}
@@ -108,7 +108,8 @@ def transformer(d_model: int, nhead: int, num_layers: int, dim_feedforward: int,
         src = s.then(src, f"encoder{k}", "TransformerEncoderLayer", **layer)
     for k in range(1, num_layers + 1):  # the decoders stand right of the last encoder, their memory
         step = 1 if k > 1 else s.col(src) - s.col(tgt) + 1
-        tgt = s.then(tgt, f"decoder{k}", "TransformerDecoderLayer", step=step, **layer)
+        # each a row above the one before: the memory wire into one comes down past no other
+        tgt = s.then(tgt, f"decoder{k}", "TransformerDecoderLayer", step=step, row=s.row(tgt) - (k > 1), **layer)
         s.wire(src, tgt, dst_port="memory")
     x = s.then(tgt, "words", "Dense", out_features=TARGET_VOCAB)
     s.then(x, "translation", "Output", loss="cross_entropy", target="target")
@@ -133,7 +134,8 @@ def bert_tiny(length: int, vocab_size: int, d_model: int, nhead: int, num_layers
     seg = s.add("segments", "Input", 0, 1, shape=[length], dtype="int64", field="segments")
     tok = s.then(tok, "token_embed", "Embedding", num_embeddings=vocab_size, embedding_dim=d_model)
     tok = s.then(tok, "position", "PositionalEmbedding", max_len=length)
-    seg = s.then(seg, "segment_embed", "Embedding", num_embeddings=2, embedding_dim=d_model)
+    # beside the position card, not under it: its wire to the sum then crosses no card
+    seg = s.then(seg, "segment_embed", "Embedding", num_embeddings=2, embedding_dim=d_model, step=2)
     x = s.then(tok, "sum", "Add", step=1)
     s.wire(seg, x)
     x = s.then(x, "norm", "LayerNorm")

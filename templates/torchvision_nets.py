@@ -36,10 +36,12 @@ class _Keys:
 
 
 def _conv_bn(s: Sketch, x: str, conv: str, bn: str, out: int, k: int, stride: int = 1, groups: int = 1,
-             keys: _Keys | None = None, torch_conv: str = "", torch_bn: str = "", block: str = "") -> str:
-    """Conv2d (no bias, padding k // 2) -> BatchNorm; records their torchvision paths."""
+             keys: _Keys | None = None, torch_conv: str = "", torch_bn: str = "", block: str = "",
+             row: float | None = None) -> str:
+    """Conv2d (no bias, padding k // 2) -> BatchNorm; records their torchvision paths. `row`: the
+    canvas row of both (default: x's)."""
     x = s.then(x, conv, "Conv2d", out_channels=out, kernel_size=k, stride=stride, padding=k // 2,
-               groups=groups, bias=False)
+               groups=groups, bias=False, row=row)
     x = s.then(x, bn, "BatchNorm")
     if keys is not None:
         prefix = f"{block}/" if block else ""
@@ -63,15 +65,17 @@ def _residual_unit(name: str, torch_name: str, kind: str, width: int, stride: in
     s = Sketch(name)
     x = s.add("x", "Input", 0, shape=[])
     out = width * (4 if kind == "bottleneck" else 1)
+    # the convolutions on the row below; the skip runs along row 0 (through the downsample) to the
+    # Add, under no card
     if kind == "basic":
         y = _conv_bn(s, x, "conv1", "bn1", width, 3, stride, keys=keys, torch_conv=f"{torch_name}.conv1",
-                     torch_bn=f"{torch_name}.bn1", block=name)
+                     torch_bn=f"{torch_name}.bn1", block=name, row=1)
         y = s.then(y, "relu1", "ReLU")
         y = _conv_bn(s, y, "conv2", "bn2", out, 3, keys=keys, torch_conv=f"{torch_name}.conv2",
                      torch_bn=f"{torch_name}.bn2", block=name)
     else:
         y = _conv_bn(s, x, "conv1", "bn1", width, 1, keys=keys, torch_conv=f"{torch_name}.conv1",
-                     torch_bn=f"{torch_name}.bn1", block=name)
+                     torch_bn=f"{torch_name}.bn1", block=name, row=1)
         y = s.then(y, "relu1", "ReLU")
         y = _conv_bn(s, y, "conv2", "bn2", width, 3, stride, keys=keys, torch_conv=f"{torch_name}.conv2",
                      torch_bn=f"{torch_name}.bn2", block=name)
@@ -80,12 +84,12 @@ def _residual_unit(name: str, torch_name: str, kind: str, width: int, stride: in
                      torch_bn=f"{torch_name}.bn3", block=name)
     skip = x
     if stride != 1 or in_ch != out:
-        s.add("downsample_0", "Conv2d", 1, 1.2, out_channels=out, kernel_size=1, stride=stride, bias=False)
+        s.add("downsample_0", "Conv2d", 1, 0, out_channels=out, kernel_size=1, stride=stride, bias=False)
         s.wire(x, "downsample_0")
         skip = s.then("downsample_0", "downsample_1", "BatchNorm")
         keys.add(f"{torch_name}.downsample.0", f"{name}/downsample_0")
         keys.add(f"{torch_name}.downsample.1", f"{name}/downsample_1")
-    total = s.then(y, "add", "Add")
+    total = s.then(y, "add", "Add", row=0)
     s.wire(skip, total)
     z = s.then(total, "relu", "ReLU")
     s.then(z, "y", "Output", loss="none")
@@ -149,20 +153,21 @@ def _inverted_residual(name: str, torch_name: str, in_ch: int, out_ch: int, stri
     x = s.add("x", "Input", 0, shape=[])
     hidden = round(in_ch * t)
     y, k = x, 0
+    row = 1 if stride == 1 and in_ch == out_ch else 0  # below the skip's row, when it has one
     if t != 1:
         y = _conv_bn(s, y, "conv_0_0", "conv_0_1", hidden, 1, keys=keys, torch_conv=f"{torch_name}.conv.0.0",
-                     torch_bn=f"{torch_name}.conv.0.1", block=name)
+                     torch_bn=f"{torch_name}.conv.0.1", block=name, row=row)
         y = s.then(y, "conv_0_2", "ReLU6")
         k = 1
     y = _conv_bn(s, y, f"conv_{k}_0", f"conv_{k}_1", hidden, 3, stride, groups=hidden, keys=keys,
-                 torch_conv=f"{torch_name}.conv.{k}.0", torch_bn=f"{torch_name}.conv.{k}.1", block=name)
+                 torch_conv=f"{torch_name}.conv.{k}.0", torch_bn=f"{torch_name}.conv.{k}.1", block=name, row=row)
     y = s.then(y, f"conv_{k}_2", "ReLU6")
     y = _conv_bn(s, y, f"conv_{k + 1}", f"conv_{k + 2}", out_ch, 1, keys=keys,
                  torch_conv=f"{torch_name}.conv.{k + 1}", torch_bn=f"{torch_name}.conv.{k + 2}", block=name)
     if stride == 1 and in_ch == out_ch:
-        y = s.then(y, "add", "Add")
+        y = s.then(y, "add", "Add", row=0)
         s.wire(x, y)
-    s.then(y, "y", "Output", loss="none")
+    s.then(y, "y", "Output", loss="none", row=0)
     return s.graph
 
 

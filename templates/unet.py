@@ -73,18 +73,20 @@ def unet(variant: str, in_channels: int, input_size: int, num_classes: int, dept
     for k in range(1, depth + 1):
         x = _double_conv(s, x, f"enc{k}", base_channels * 2 ** (k - 1), pad, row=k - 1)
         skips.append(x)
-        x = s.then(x, f"pool{k}", "MaxPool2d", kernel_size=2, stride=2)
+        x = s.then(x, f"pool{k}", "MaxPool2d", kernel_size=2, stride=2, row=k)  # down a level
     x = _double_conv(s, x, "bottom", base_channels * 2 ** depth, pad, row=depth)
     for k in range(depth, 0, -1):
         width = base_channels * 2 ** (k - 1)
-        x = s.then(x, f"up{k}", "ConvTranspose2d", out_channels=width, kernel_size=2, stride=2, row=k - 1)
+        x = s.then(x, f"up{k}", "ConvTranspose2d", out_channels=width, kernel_size=2, stride=2, row=k)
         skip = skips[k - 1]
         if valid:
             enc = valid_encoder_size(input_size, depth, k)
             dec = valid_decoder_size(input_size, depth, k)
             cut = (enc - dec) // 2
-            skip = s.then(skip, f"crop{k}", "Crop", crop=cut, row=k - 1 + 0.5)
-        join = s.then(x, f"concat{k}", "Concat", dim=1)
+            skip = s.then(skip, f"crop{k}", "Crop", crop=cut)
+        # level k on row k - 1: the pool steps down a row and the up-convolution comes up from the
+        # row below, so the skip runs straight along its level's row under no card
+        join = s.then(x, f"concat{k}", "Concat", dim=1, row=k - 1)
         s.wire(skip, join)
         x = _double_conv(s, join, f"dec{k}", width, pad)
     x = s.then(x, "classify", "Conv2d", out_channels=num_classes, kernel_size=1)

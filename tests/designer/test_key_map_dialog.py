@@ -5,6 +5,8 @@ back, and the weights land in the compiled model where the map says."""
 
 from __future__ import annotations
 
+import os
+
 import pytest
 from PySide6.QtCore import Qt
 from PySide6.QtWidgets import QComboBox, QGroupBox, QLabel, QPushButton, QTableWidget
@@ -209,3 +211,57 @@ def test_a_templates_mapping_is_shown_as_the_graph_holds_it_and_typed_nodes_are_
     assert "1 nodes not in the model" in dialog.findChild(QLabel, "keyMapSummary").text()
     qtbot.mouseClick(dialog.findChild(QPushButton, "keyMapApply"), Qt.MouseButton.LeftButton)
     assert applied == [{"layer1.0.conv1": "layer1_0/conv1", "fc": "nowhere/conv"}]
+
+
+def test_frozen_layers_a_file_fills_by_name_with_nothing_keep_the_random_weights_warning(
+        qtbot, make_window, tmp_path):
+    """A drawn graph with frozen layers and a file whose module paths match no node name: by name
+    nothing loads, so until the key map is applied the Issues warning stays (it went as soon as
+    a file was chosen); applying the guess clears it, undoing the Apply brings it back."""
+    import torch
+
+    from designer.training.engine_child import _pretrained_report
+    from graph_core import graph_to_dict
+
+    pt = tmp_path / "features.pt"
+    torch.save(torchvision_state(), pt)
+    graph = drawn()
+    for nid in ("stem", "norm", "conv"):
+        graph.nodes[nid].frozen = True
+    w = make_window(graph)
+    box = w.inspector.settings_form.findChild(QGroupBox, "group_Pretrained")
+    checks: list[str] = []
+
+    def check(g, folder):  # the engine's own function, answered at once
+        checks.append(g.training["init_weights"].get("path"))
+        box.show_report(*_pretrained_report({"graph": graph_to_dict(g), "root": str(folder) if folder else None}))
+
+    box.checker = check
+
+    def warned() -> str:  # analyses run at once on an undo step and on the engine's answer
+        return next((t for t in issue_texts(w) if "hold random weights" in t), "")
+
+    assert "stem, norm, conv" in warned()
+    box.set_path(str(pt))
+    assert checks == [str(pt)]
+    assert "Key map needed" in box.findChild(QLabel, "pretrainedReport").text()
+    text = warned()
+    assert "stem, norm, conv" in text and "by name, features.pt loads nothing into them" in text
+
+    box.apply_keys(box.table["guess"])  # the key map's Apply with its guess
+    assert warned() == ""
+    w.document.undo_stack.undo()
+    assert "keys" not in w.graph.training["init_weights"]
+    assert "stem, norm, conv" in warned()
+    # the file rewritten with torchvision's names matching the nodes: the old table no longer applies
+    state = torchvision_state()
+    renamed = {k.replace("features.0", "stem").replace("features.1", "norm").replace("features.3", "conv")
+               .replace("classifier", "fc"): v for k, v in state.items()}
+    torch.save(renamed, pt)
+    os.utime(pt, ns=(pt.stat().st_atime_ns, pt.stat().st_mtime_ns + 10**9))
+    box.run_check()
+    assert warned() == ""
+
+
+def issue_texts(w) -> list[str]:
+    return [w.issues.item(k).text() for k in range(w.issues.count())]

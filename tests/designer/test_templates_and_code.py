@@ -95,3 +95,28 @@ def test_generate_text_returns_line_map_and_highlighter_colours_keywords(qtbot):
     PythonHighlighter(doc).rehighlight()
     formats = doc.firstBlock().layout().formats()
     assert len(formats) >= 2
+
+
+def test_the_canvas_draws_cards_and_wires_where_the_template_layout_test_puts_them(make_window, qtbot):
+    """tests/templates restates the card and wire geometry without Qt to check that no wire passes
+    through a card it does not connect; this is that geometry as the canvas draws pix2pix."""
+    import templates
+    from tests.templates.test_templates_catalog import card_geometry, wire_ends, wire_points
+    from tests.templates.test_templates_catalog import wires_through_cards as crossings
+
+    w = make_window(templates.build("pix2pix"))
+    geo = card_geometry(w.graph, w.graph.blocks)
+    for nid, card in w.scene.node_items.items():
+        x, y, height, _, _ = geo[nid]
+        rect = card.sceneBoundingRect().adjusted(3, 3, -3, -3)  # boundingRect pads the card by 3
+        assert (rect.x(), rect.y(), rect.width(), rect.height()) == pytest.approx((x, y, 200.0, height)), nid
+    assert len(w.scene.edge_items) == len(w.graph.edges)
+    for edge, item in w.scene.edge_items.items():
+        path = item.mapToScene(item.path())
+        a, b = wire_ends(geo, edge)
+        start, end = path.pointAtPercent(0.0), path.pointAtPercent(1.0)
+        assert ((start.x(), start.y()), (end.x(), end.y())) == (pytest.approx(a), pytest.approx(b)), edge
+        drawn = [path.pointAtPercent(t / 400) for t in range(401)]
+        for px, py in wire_points(a, b, steps=8):  # every restated point lies on the drawn curve
+            assert min((p.x() - px) ** 2 + (p.y() - py) ** 2 for p in drawn) < 4.0, edge
+    assert crossings(w.graph, w.graph.blocks) == []

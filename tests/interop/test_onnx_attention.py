@@ -230,6 +230,76 @@ def test_attention_from_the_torchscript_exporter(opset, tmp_path):
     assert node_types(result) == ["Input", "MultiheadAttention", "Output"]
 
 
+class _CausalSelfAttention(_SelfAttention):
+    """attn_mask hides the later positions: a constant (a buffer) or built from the length."""
+
+    def __init__(self, built: bool):
+        super().__init__()
+        self.built = built
+        self.register_buffer("mask", torch.ones(5, 5, dtype=torch.bool).triu(1))
+
+    def forward(self, x):
+        length = x.size(1)
+        mask = torch.ones(length, length, dtype=torch.bool).triu(1) if self.built else self.mask
+        return self.attention(x, x, x, attn_mask=mask)[0]
+
+
+@pytest.mark.parametrize("built", [False, True], ids=["constant", "built_from_the_length"])
+def test_causal_attention_from_the_torchscript_exporter(built, tmp_path):
+    # baddbmm(mask, q, kᵀ): the mask is added to q·kᵀ times 1 (and, built from the length, is
+    # itself times 1): Where(Trilu(ones (L, L), k=1), -inf, 0)
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        path = export_module(_CausalSelfAttention(built), torch.randn(2, 5, 16), tmp_path / "causal.onnx", opset=17)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    assert any(n.op_type == "Trilu" for n in onnx.load(str(path)).graph.node) == built
+    result = import_and_compare(path, torch_params=16 * 48 + 48 + 16 * 16 + 16)
+    assert node_types(result) == ["Input", "MultiheadAttention", "Output"]
+    att = next(n for n in result.graph.nodes.values() if n.type == "MultiheadAttention")
+    assert att.params["causal"] and att.params["num_heads"] == 2
+
+
+class _PaddedSelfAttention(torch.nn.Module):
+    def __init__(self):
+        super().__init__()
+        self.embed = torch.nn.Embedding(9, 16, padding_idx=0)
+        self.attention = torch.nn.MultiheadAttention(16, 2, batch_first=True)
+
+    def forward(self, ids):
+        x = self.embed(ids)
+        return self.attention(x, x, x, key_padding_mask=ids == 0)[0]
+
+
+def test_key_padding_from_the_torchscript_exporter(tmp_path):
+    # the mask Where(ids == 0, -inf, 0) is reshaped to (N, 1, 1, S) with S read off a Transpose
+    # of the keys kept only for its Shape, expanded over the heads and added to q·kᵀ times 1
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        path = export_module(_PaddedSelfAttention(), torch.randint(1, 9, (2, 6)), tmp_path / "pad.onnx", opset=17)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    result = import_and_compare(path, torch_params=9 * 16 + 16 * 48 + 48 + 16 * 16 + 16)
+    assert node_types(result) == ["Input", "Embedding", "MultiheadAttention", "Output"]
+    embed = next(n for n in result.graph.nodes.values() if n.type == "Embedding")
+    assert embed.params["padding_idx"] == 0  # the key padding mask, from the file's Equal
+
+
+def test_a_torchscript_mask_that_is_not_causal_is_not_fused(tmp_path):
+    class Lower(_SelfAttention):  # the positions before hidden instead of after: no causal node
+        def forward(self, x):
+            length = x.size(1)
+            return self.attention(x, x, x, attn_mask=torch.ones(length, length, dtype=torch.bool).tril(-1))[0]
+
+    torch.backends.mha.set_fastpath_enabled(False)
+    try:
+        path = export_module(Lower(), torch.randn(2, 5, 16), tmp_path / "lower.onnx", opset=17)
+    finally:
+        torch.backends.mha.set_fastpath_enabled(True)
+    with pytest.raises(ImportRefused):
+        import_onnx(path)
+
+
 class _TwoAttentions(torch.nn.Module):
     """One attention masks the padding, the other reads the same embedding unmasked."""
 

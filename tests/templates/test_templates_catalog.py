@@ -64,6 +64,87 @@ def test_layout_flows_left_to_right_without_overlaps(name):
             assert dst.ui["x"] > src.ui["x"], f"{edge} runs right to left"
 
 
+# The designer's card and wire geometry (designer/canvas: node_item.NodeItem, edge_item.wire_path),
+# restated here because templates are tested without Qt; tests/designer checks the two agree.
+CARD_WIDTH, CARD_HEADER, PORT_ROW = 200.0, 22.0, 17.0
+
+
+def card_geometry(graph: gc.Graph, blocks: dict) -> dict[str, tuple[float, float, float, list, list]]:
+    """node id -> (x, y, height, input port names, output port names) as the canvas draws it."""
+    out = {}
+    for n in graph.nodes.values():
+        ins, outs = gc.node_ports(n, blocks)
+        height = max(84.0, CARD_HEADER + 12 + PORT_ROW * max(len(ins), len(outs), 1))
+        out[n.id] = (n.ui["x"], n.ui["y"], height, [p.name for p in ins], [p.name for p in outs])
+    return out
+
+
+def wire_points(a: tuple[float, float], b: tuple[float, float], steps: int = 100) -> list[tuple[float, float]]:
+    """Points along the canvas's S-curve from output port `a` to input port `b`."""
+    d = max(60.0, abs(b[0] - a[0]) * 0.5)
+    c1, c2 = (a[0] + d, a[1]), (b[0] - d, b[1])
+    points = []
+    for k in range(steps + 1):
+        t = k / steps
+        u = 1 - t
+        points.append(tuple(u ** 3 * a[i] + 3 * u * u * t * c1[i] + 3 * u * t * t * c2[i] + t ** 3 * b[i]
+                            for i in range(2)))
+    return points
+
+
+def wire_ends(geo: dict, edge: gc.Edge) -> tuple[tuple[float, float], tuple[float, float]]:
+    """Where a wire leaves its output port and meets its input port, given `card_geometry`."""
+    def port(nid: str, name: str, output: bool) -> tuple[float, float]:
+        x, y, height, ins, outs = geo[nid]
+        names = outs if output else ins
+        top = CARD_HEADER + 6
+        return x + (CARD_WIDTH if output else 0.0), y + top + (height - top - 4) * (names.index(name) + 0.5) / len(names)
+
+    return port(*edge.src, True), port(*edge.dst, False)
+
+
+def wires_through_cards(graph: gc.Graph, blocks: dict) -> list[str]:
+    """Each wire that passes through a card it does not connect, as 'src -> dst.port crosses card'."""
+    geo = card_geometry(graph, blocks)
+    found = []
+    for e in graph.edges:
+        points = wire_points(*wire_ends(geo, e))
+        for nid, (x, y, height, _, _) in geo.items():
+            inside = [p for p in points if x + 2 < p[0] < x + CARD_WIDTH - 2 and y + 2 < p[1] < y + height - 2]
+            if nid not in (e.src[0], e.dst[0]) and inside:
+                found.append(f"{e.src[0]} -> {e.dst[0]}.{e.dst[1]} crosses {nid}")
+    return found
+
+
+LAYOUTS = [(name, {}) for name in NAMES] + [
+    ("pix2pix", {"direction": "image_to_mask"}), ("pix2pix", {"depth": 4, "image_size": 64}),
+    ("unet", {"variant": "valid", "depth": 3, "input_size": 36}), ("transformer", {"num_layers": 4}),
+    ("resnet", {"depth": 50})]
+
+
+@pytest.mark.parametrize(("name", "params"), LAYOUTS, ids=[f"{n}-{'-'.join(map(str, p.values()))}" for n, p in LAYOUTS])
+def test_no_wire_passes_through_a_card_it_does_not_connect(name, params):
+    """A new user reads a wire as joining the cards it touches: none may run under another card
+    (pix2pix's condition ran under the generator's first convolutions, its skips under the
+    decoder)."""
+    graph = templates.build(name, **params)
+    for label, g in [("the graph", graph), *((f"block {b}", inner) for b, inner in graph.blocks.items())]:
+        assert wires_through_cards(g, graph.blocks) == [], label
+
+
+def test_pix2pix_discriminator_reads_its_three_pairs_from_the_left_past_no_card():
+    for direction in ("mask_to_image", "image_to_mask"):
+        graph = templates.build("pix2pix", direction=direction)
+        d = graph.nodes["discriminator"]
+        sources = {e.dst[1]: graph.nodes[e.src[0]] for e in graph.edges if e.dst[0] == "discriminator"}
+        assert set(sources) == {"real", "fake", "condition"}
+        assert all(n.ui["x"] < d.ui["x"] for n in sources.values())
+        # the sample it is fed sits between it (above) and the generator's own head (below)
+        head = next(graph.nodes[e.dst[0]] for e in graph.edges
+                    if e.src[0] == sources["fake"].id and graph.nodes[e.dst[0]].type == "Output")
+        assert d.ui["y"] < sources["fake"].ui["y"] < head.ui["y"]
+
+
 @pytest.mark.parametrize("name", NAMES)
 def test_json_round_trip_is_exact(name):
     graph = templates.build(name)
