@@ -57,6 +57,19 @@ def make_window(qtbot, tmp_path):
 
 
 @pytest.fixture
+def plots(qtbot):
+    """The live training plots, shown at 1000x400."""
+    from designer.training.plots import LivePlots
+
+    w = LivePlots()
+    qtbot.addWidget(w)
+    w.resize(1000, 400)
+    w.show()
+    qtbot.waitExposed(w)
+    return w
+
+
+@pytest.fixture
 def window(make_window):
     return make_window()
 

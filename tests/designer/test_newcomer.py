@@ -210,15 +210,9 @@ def test_the_data_thumbnails_show_more_than_the_first_class(tmp_path):
     assert len(images) == 8 and sides == {"left", "right"}
 
 
-def test_plots_of_a_new_graph_forget_the_previous_runs_range(qtbot):
-    from designer.training.plots import LivePlots
+def test_plots_of_a_new_graph_forget_the_previous_runs_range(qtbot, plots):
     from designer.training.series import MetricStore
 
-    plots = LivePlots()
-    qtbot.addWidget(plots)
-    plots.resize(1000, 400)
-    plots.show()
-    qtbot.waitExposed(plots)
     store = MetricStore()
     for step in range(1, 501):
         store.add_event({"type": "step", "step": step, "epoch": 1, "epoch_step": step,

@@ -28,15 +28,6 @@ def filled_store(steps: int, per_epoch: int = 1000) -> MetricStore:
     return store
 
 
-@pytest.fixture
-def plots(qtbot):
-    w = LivePlots()
-    qtbot.addWidget(w)
-    w.resize(1000, 400)
-    w.show()
-    qtbot.waitExposed(w)
-    return w
-
 
 def curve(plots: LivePlots, plot: str, key: str):
     return next(main for spec, main, _ in plots._curves[plot] if spec.key == key)
