@@ -29,6 +29,18 @@ def _isolated(tmp_path, monkeypatch):
     # A ready graph starts the engine process a moment later (torch imported in advance): off,
     # so a hundred windows do not start a hundred engines; test_training_engine turns it on.
     monkeypatch.setenv("NETWRIGHT_ENGINE_PREWARM", "0")
+    yield
+    # pytest-qt has closed the test's widgets and asked for their deletion (deleteLater); delete
+    # them now, while no event is being handled, and collect their Python side. Otherwise they
+    # go whenever a later test's event loop turns and the collector runs: a fresh-clone run
+    # once died in a segfault inside a pyqtgraph ViewBox's resize while the next test's window
+    # was shown (pyqtgraph's ViewBox is known to crash when destroyed at the wrong moment).
+    import gc
+
+    from PySide6.QtCore import QCoreApplication, QEvent
+
+    QCoreApplication.sendPostedEvents(None, QEvent.Type.DeferredDelete)
+    gc.collect()
 
 
 @pytest.fixture
