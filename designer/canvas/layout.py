@@ -57,21 +57,93 @@ def wrap_if_unreadable(graph: Graph, aspect: float) -> bool:
     """Lay `graph` out afresh when its stored layout is too long to read once fitted to a view of
     `aspect` (VGG's 40 layers, or an imported ONNX chain, in one row); True when it did.
 
-    A designed layout is kept when the fresh one would run more wires under cards they do not
-    connect (`wires_through_cards`): U-Net's and pix2pix's skips run along their level's row in
-    the template, but cross the whole canvas once `auto_layout` wraps the network into bands.
-    Only the `ui` positions change, before the graph becomes a document: nothing to undo.
+    Two fresh layouts compete: `auto_layout`'s bands and `fold_rows` of the stored one (a U-Net
+    drawn as a wide V becomes the textbook U). A fresh layout is used only when it runs no more
+    wires under cards they do not connect than the stored one (`wires_through_cards`: U-Net's
+    and pix2pix's skips cross the whole canvas in auto_layout's bands), draws no wire backwards
+    between two cards of one row (the canvas would show it flowing the wrong way), and fits the
+    view at a larger zoom; of those, the one with the larger zoom wins. Only the `ui` positions
+    change, before the graph becomes a document: nothing to undo.
     """
-    xs = [float(n.ui.get("x", 0)) for n in graph.nodes.values()]
-    ys = [float(n.ui.get("y", 0)) for n in graph.nodes.values()]
-    if not xs or (max(xs) - min(xs) + CARD_WIDTH) <= 2.5 * aspect * (max(ys) - min(ys) + 100):
+    stored = {nid: (float(n.ui.get("x", 0)), float(n.ui.get("y", 0))) for nid, n in graph.nodes.items()}
+    if not stored or _width(stored) <= 2.5 * aspect * (_height(stored) + 100):
         return False
-    fresh = auto_layout(graph, aspect=aspect)
-    if wires_through_cards(graph, fresh) > wires_through_cards(graph):
+    best, best_zoom = None, _fitted_zoom(stored, aspect)
+    limit = wires_through_cards(graph, stored)
+    for fresh in (auto_layout(graph, aspect=aspect), fold_rows(graph)):
+        zoom = _fitted_zoom(fresh, aspect)
+        if zoom > best_zoom * 1.05 and not _backward_in_a_row(graph, fresh) \
+                and wires_through_cards(graph, fresh) <= limit:
+            best, best_zoom = fresh, zoom
+    if best is None:
         return False
-    for nid, (x, y) in fresh.items():
+    for nid, (x, y) in best.items():
         graph.nodes[nid].ui = {**graph.nodes[nid].ui, "x": x, "y": y}
     return True
+
+
+def fold_rows(graph: Graph, pitch: float = 1.5) -> dict[str, tuple[float, float]]:
+    """The stored layout with each row's cards after its first gap moved left, next to the rest.
+
+    A template draws U-Net as a wide V: the encoder steps down a row per level, the decoder
+    steps back up, and each skip runs along its level's row across the gap the deeper levels
+    fill. Here every row's first run of cards starts at the left edge and the rest of the row
+    (the decoder's level, as one block) starts one column right of the widest first run: the
+    textbook U, each skip a short wire along its row, each level change a wire back to the
+    row's start. Rows move `pitch` times further apart to leave those wires room.
+    """
+    rows: dict[float, list[tuple[float, str]]] = {}
+    for nid, n in graph.nodes.items():
+        rows.setdefault(float(n.ui.get("y", 0)), []).append((float(n.ui.get("x", 0)), nid))
+    if not rows:
+        return {}
+    step = COLUMN_GAP
+    gaps = [b[0] - a[0] for cells in rows.values() for a, b in zip(sorted(cells), sorted(cells)[1:])]
+    if [g for g in gaps if g > 1]:
+        step = min(g for g in gaps if g > 1)
+    runs = {}
+    for y, cells in rows.items():  # each row's runs of cards, a gap of over a column apart
+        cells.sort()
+        runs[y] = [[cells[0]]]
+        for a, b in zip(cells, cells[1:]):
+            if b[0] - a[0] > 1.5 * step:
+                runs[y].append([])
+            runs[y][-1].append(b)
+    x0, top = min(x for cells in rows.values() for x, _ in cells), min(rows)
+    left = x0 + max(row[0][-1][0] - row[0][0][0] for row in runs.values()) + 2 * step
+    positions = {}
+    for y, (first, *rest) in runs.items():
+        y2 = top + (y - top) * pitch
+        positions.update({nid: (x0 + x - first[0][0], y2) for x, nid in first})
+        start = left
+        for run in rest:  # the row's later runs, packed one empty column apart
+            positions.update({nid: (start + x - run[0][0], y2) for x, nid in run})
+            start += run[-1][0] - run[0][0] + 2 * step
+    return positions
+
+
+def _width(positions: dict[str, tuple[float, float]]) -> float:
+    xs = [x for x, _ in positions.values()]
+    return max(xs) - min(xs) + CARD_WIDTH
+
+
+def _height(positions: dict[str, tuple[float, float]]) -> float:
+    ys = [y for _, y in positions.values()]
+    return max(ys) - min(ys) + 84.0
+
+
+def _fitted_zoom(positions: dict[str, tuple[float, float]], aspect: float) -> float:
+    """The zoom at which the layout fits a view `aspect` wide and 1 high."""
+    return min(aspect / _width(positions), 1.0 / _height(positions))
+
+
+def _backward_in_a_row(graph: Graph, positions: dict[str, tuple[float, float]]) -> bool:
+    """Whether a wire enters a card left of where it leaves one on the same row."""
+    for e in graph.edges:
+        a, b = positions.get(e.src[0]), positions.get(e.dst[0])
+        if a and b and abs(a[1] - b[1]) < 84.0 and b[0] < a[0] + CARD_WIDTH:
+            return True
+    return False
 
 
 # The card and wire geometry the canvas draws (node_item.NodeItem, edge_item.wire_path), without
