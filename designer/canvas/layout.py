@@ -66,7 +66,7 @@ def wrap_if_unreadable(graph: Graph, aspect: float) -> bool:
     change, before the graph becomes a document: nothing to undo.
     """
     stored = {nid: (float(n.ui.get("x", 0)), float(n.ui.get("y", 0))) for nid, n in graph.nodes.items()}
-    if not stored or _width(stored) <= 2.5 * aspect * (_height(stored) + 100):
+    if not stored or _width(stored) <= 2.5 * aspect * (_height(stored) - 84.0 + 100):
         return False
     best, best_zoom = None, _fitted_zoom(stored, aspect)
     limit = wires_through_cards(graph, stored)
