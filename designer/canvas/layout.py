@@ -88,9 +88,10 @@ def fold_rows(graph: Graph, pitch: float = 1.5) -> dict[str, tuple[float, float]
     A template draws U-Net as a wide V: the encoder steps down a row per level, the decoder
     steps back up, and each skip runs along its level's row across the gap the deeper levels
     fill. Here every row's first run of cards starts at the left edge and the rest of the row
-    (the decoder's level, as one block) starts one column right of the widest first run: the
-    textbook U, each skip a short wire along its row, each level change a wire back to the
-    row's start. Rows move `pitch` times further apart to leave those wires room.
+    (the decoder's level; further runs packed one empty column apart) starts one empty column
+    right of the widest first run of the rows that have a rest: the textbook U, each skip a
+    short wire along its row, each level change a wire back to the row's start. Rows move
+    `pitch` times further apart to leave those wires room.
     """
     rows: dict[float, list[tuple[float, str]]] = {}
     for nid, n in graph.nodes.items():
@@ -110,7 +111,9 @@ def fold_rows(graph: Graph, pitch: float = 1.5) -> dict[str, tuple[float, float]
                 runs[y].append([])
             runs[y][-1].append(b)
     x0, top = min(x for cells in rows.values() for x, _ in cells), min(rows)
-    left = x0 + max(row[0][-1][0] - row[0][0][0] for row in runs.values()) + 2 * step
+    # the rest starts past the widest first run of a row that has a rest; a row without one
+    # (the bottleneck, U-Net's bottom) may run on under the rest of the rows above
+    left = x0 + max((row[0][-1][0] - row[0][0][0] for row in runs.values() if len(row) > 1), default=0) + 2 * step
     positions = {}
     for y, (first, *rest) in runs.items():
         y2 = top + (y - top) * pitch
