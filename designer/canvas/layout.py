@@ -57,24 +57,29 @@ def wrap_if_unreadable(graph: Graph, aspect: float) -> bool:
     """Lay `graph` out afresh when its stored layout is too long to read once fitted to a view of
     `aspect` (VGG's 40 layers, or an imported ONNX chain, in one row); True when it did.
 
-    Two fresh layouts compete: `auto_layout`'s bands and `fold_rows` of the stored one (a U-Net
-    drawn as a wide V becomes the textbook U). A fresh layout is used only when it runs no more
-    wires under cards they do not connect than the stored one (`wires_through_cards`: U-Net's
-    and pix2pix's skips cross the whole canvas in auto_layout's bands), draws no wire backwards
-    between two cards of one row (the canvas would show it flowing the wrong way), and fits the
-    view at a larger zoom; of those, the one with the larger zoom wins. Only the `ui` positions
-    change, before the graph becomes a document: nothing to undo.
+    A fresh layout must run no more wires under cards they do not connect than the stored one
+    (`wires_through_cards`: U-Net's and pix2pix's skips cross the whole canvas in auto_layout's
+    bands), draw no wire backwards between two cards of one row (the canvas would show it
+    flowing the wrong way) and fit the view at a zoom 5% larger. `fold_rows` of the stored
+    layout comes first (a U-Net drawn as a wide V becomes the textbook U: the template's design,
+    folded); failing that, the largest-zoom of `auto_layout`'s bands (as many columns a band as
+    fill the view, or fewer: a narrower band can spare a card a wire); failing both, the stored
+    layout stays. Only the `ui` positions change, before the graph becomes a document: nothing
+    to undo.
     """
     stored = {nid: (float(n.ui.get("x", 0)), float(n.ui.get("y", 0))) for nid, n in graph.nodes.items()}
     if not stored or _width(stored) <= 2.5 * aspect * (_height(stored) - 84.0 + 100):
         return False
-    best, best_zoom = None, _fitted_zoom(stored, aspect)
-    limit = wires_through_cards(graph, stored)
-    for fresh in (auto_layout(graph, aspect=aspect), fold_rows(graph)):
-        zoom = _fitted_zoom(fresh, aspect)
-        if zoom > best_zoom * 1.05 and not _backward_in_a_row(graph, fresh) \
-                and wires_through_cards(graph, fresh) <= limit:
-            best, best_zoom = fresh, zoom
+    limit, least = wires_through_cards(graph, stored), _fitted_zoom(stored, aspect) * 1.05
+
+    def fits(fresh: dict[str, tuple[float, float]]) -> bool:
+        return (_fitted_zoom(fresh, aspect) > least and not _backward_in_a_row(graph, fresh)
+                and wires_through_cards(graph, fresh) <= limit)
+
+    best = fold_rows(graph)
+    if not fits(best):
+        bands = [auto_layout(graph, aspect=aspect * f) for f in (1.0, 0.75, 0.5, 0.35)]
+        best = max(filter(fits, bands), key=lambda b: _fitted_zoom(b, aspect), default=None)
     if best is None:
         return False
     for nid, (x, y) in best.items():
@@ -91,7 +96,8 @@ def fold_rows(graph: Graph, pitch: float = 1.5) -> dict[str, tuple[float, float]
     (the decoder's level; further runs packed one empty column apart) starts one empty column
     right of the widest first run of the rows that have a rest: the textbook U, each skip a
     short wire along its row, each level change a wire back to the row's start. Rows move
-    `pitch` times further apart to leave those wires room.
+    `pitch` times further apart to leave those wires room. A layout with no such skip (no wire
+    from a row's first run to a later run of the same row) is not a V: it comes back as it is.
     """
     rows: dict[float, list[tuple[float, str]]] = {}
     for nid, n in graph.nodes.items():
@@ -110,14 +116,22 @@ def fold_rows(graph: Graph, pitch: float = 1.5) -> dict[str, tuple[float, float]
             if b[0] - a[0] > 1.5 * step:
                 runs[y].append([])
             runs[y][-1].append(b)
+    heads = {nid: y for y, row in runs.items() for _, nid in row[0]}
+    tails = {nid: y for y, row in runs.items() for run in row[1:] for _, nid in run}
+    if not any(e.src[0] in heads and heads[e.src[0]] == tails.get(e.dst[0]) for e in graph.edges):
+        return {nid: (float(n.ui.get("x", 0)), float(n.ui.get("y", 0))) for nid, n in graph.nodes.items()}
     x0, top = min(x for cells in rows.values() for x, _ in cells), min(rows)
-    # the rest starts past the widest first run of a row that has a rest; a row without one
-    # (the bottleneck, U-Net's bottom) may run on under the rest of the rows above
+    # the rest starts past the widest first run of a row that has a rest
     left = x0 + max((row[0][-1][0] - row[0][0][0] for row in runs.values() if len(row) > 1), default=0) + 2 * step
-    positions = {}
-    for y, (first, *rest) in runs.items():
+    positions, shift = {}, 0.0
+    for y in sorted(runs):
+        first, *rest = runs[y]
+        if rest:  # a level of the U: its encoder to the left edge, its decoder past the hollow
+            shift = first[0][0] - x0
+        # a row of one run moves as the row above did: U-Net's bottom goes on from the level
+        # above it, under the decoder; a row that is no level of a U stays where it was
         y2 = top + (y - top) * pitch
-        positions.update({nid: (x0 + x - first[0][0], y2) for x, nid in first})
+        positions.update({nid: (x - shift, y2) for x, nid in first})
         start = left
         for run in rest:  # the row's later runs, packed one empty column apart
             positions.update({nid: (start + x - run[0][0], y2) for x, nid in run})
@@ -179,8 +193,10 @@ def wires_through_cards(graph: Graph, positions: dict[str, tuple[float, float]] 
         if e.src[0] not in cards or e.dst[0] not in cards:
             continue
         points = _wire_points(port(*e.src, True), port(*e.dst, False))
+        left, right = min(p[0] for p in points), max(p[0] for p in points)
+        top, bottom = min(p[1] for p in points), max(p[1] for p in points)
         for nid, (x, y, height, _, _) in cards.items():
-            if nid in (e.src[0], e.dst[0]):
+            if nid in (e.src[0], e.dst[0]) or x > right or x + CARD_WIDTH < left or y > bottom or y + height < top:
                 continue
             if any(x + 2 < px < x + CARD_WIDTH - 2 and y + 2 < py < y + height - 2 for px, py in points):
                 count += 1

@@ -190,3 +190,27 @@ def test_a_design_that_any_wrap_would_make_worse_is_kept():
     assert {nid: n.ui for nid, n in graph.nodes.items()} == before
     vgg = templates.build("vgg", depth=11)  # a chain still wraps into bands
     assert wrap_if_unreadable(vgg, 2.0)
+
+
+@pytest.mark.parametrize("aspect", [1.4, 1.66, 2.0, 2.9])
+def test_every_template_as_the_dialog_lays_it_out_runs_no_wire_under_a_card(aspect):
+    """What wrap_if_unreadable makes of each gallery template, for canvases from narrow to wide:
+    never a wire under a card it does not connect, never one drawn backwards along a row, and
+    a layout it changes fits at a larger zoom than the template's own."""
+    import templates
+    from designer.canvas.layout import _fitted_zoom, wrap_if_unreadable
+    from tests.templates.test_templates_catalog import wires_through_cards as crossings
+
+    changed = []
+    for entry in templates.catalog():
+        graph = templates.build(entry["name"])
+        stored = {nid: (n.ui["x"], n.ui["y"]) for nid, n in graph.nodes.items()}
+        if wrap_if_unreadable(graph, aspect):
+            changed.append(entry["name"])
+            opened = {nid: (n.ui["x"], n.ui["y"]) for nid, n in graph.nodes.items()}
+            assert _fitted_zoom(opened, aspect) > _fitted_zoom(stored, aspect), entry["name"]
+        assert crossings(graph, graph.blocks) == [], entry["name"]
+        for e in graph.edges:
+            (ax, ay), (bx, by) = ((graph.nodes[n].ui["x"], graph.nodes[n].ui["y"]) for n in (e.src[0], e.dst[0]))
+            assert abs(ay - by) >= 84 or bx >= ax + 200, (entry["name"], str(e))
+    assert {"vgg", "unet", "pix2pix", "segnet", "mobilenet_v2"} <= set(changed)
