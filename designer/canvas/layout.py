@@ -64,8 +64,9 @@ def wrap_if_unreadable(graph: Graph, aspect: float) -> bool:
     layout comes first (a U-Net drawn as a wide V becomes the textbook U: the template's design,
     folded); failing that, the largest-zoom of `auto_layout`'s bands (as many columns a band as
     fill the view, or fewer: a narrower band can spare a card a wire); failing both, the stored
-    layout stays. Only the `ui` positions change, before the graph becomes a document: nothing
-    to undo.
+    layout stays, unless it is one row (an imported chain): then the bands that fill the view,
+    whose wires back to each band's start may graze a card on a long chain. Only the `ui`
+    positions change, before the graph becomes a document: nothing to undo.
     """
     stored = {nid: (float(n.ui.get("x", 0)), float(n.ui.get("y", 0))) for nid, n in graph.nodes.items()}
     if not stored or _width(stored) <= 2.5 * aspect * (_height(stored) - 84.0 + 100):
@@ -80,6 +81,8 @@ def wrap_if_unreadable(graph: Graph, aspect: float) -> bool:
     if not fits(best):
         bands = [auto_layout(graph, aspect=aspect * f) for f in (1.0, 0.75, 0.5, 0.35)]
         best = max(filter(fits, bands), key=lambda b: _fitted_zoom(b, aspect), default=None)
+        if best is None and len({y for _, y in stored.values()}) == 1:
+            best = bands[0]  # one row is no design to keep: a long chain's bands, crossings or not
     if best is None:
         return False
     for nid, (x, y) in best.items():

@@ -214,3 +214,18 @@ def test_every_template_as_the_dialog_lays_it_out_runs_no_wire_under_a_card(aspe
             (ax, ay), (bx, by) = ((graph.nodes[n].ui["x"], graph.nodes[n].ui["y"]) for n in (e.src[0], e.dst[0]))
             assert abs(ay - by) >= 84 or bx >= ax + 200, (entry["name"], str(e))
     assert {"vgg", "unet", "pix2pix", "segnet", "mobilenet_v2"} <= set(changed)
+
+
+def test_a_long_imported_chain_in_one_row_still_wraps_into_bands():
+    # 400 cards in a row: the bands' wires back to each band's start graze a card here and
+    # there, which the stored row does not, but one row is no design to keep
+    from designer.canvas.layout import auto_layout, wrap_if_unreadable
+    from graph_core import Edge, Graph, Node
+
+    graph = Graph(name="chain")
+    graph.nodes["x"] = Node("x", "Input", {"shape": [8]}, ui={"x": 0, "y": 0})
+    for k in range(400):
+        graph.nodes[f"r{k}"] = Node(f"r{k}", "ReLU", {}, ui={"x": 240 * (k + 1), "y": 0})
+        graph.edges.append(Edge((f"r{k - 1}" if k else "x", "out"), (f"r{k}", "in")))
+    assert wrap_if_unreadable(graph, 1.8)
+    assert {nid: (n.ui["x"], n.ui["y"]) for nid, n in graph.nodes.items()} == auto_layout(graph, aspect=1.8)
