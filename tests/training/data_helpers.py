@@ -2,6 +2,7 @@
 
 Each writes real files in the format a user would bring (written here independently of the
 loaders, from the formats' definitions), so a loader test checks what a user would notice.
+Also `data_issues`: the data check a graph being edited gets, as the designer runs it.
 """
 
 from __future__ import annotations
@@ -70,3 +71,15 @@ def write_ucr(path: Path, labels: Sequence[object], series: np.ndarray) -> Path:
 def digit_like_images(rng: np.random.Generator, n: int, size: int = 28) -> np.ndarray:
     """(n, size, size) uint8 noise images, different per sample."""
     return rng.integers(0, 256, size=(n, size, size), dtype=np.uint8)
+
+
+def data_issues(graph):
+    """`check_data` of `graph` against its data section's schema (or the reason it has none)."""
+    from training.binding import check_data
+    from training.datasets import DataError, describe
+
+    try:
+        schema, problem = describe(graph.data), None
+    except DataError as exc:
+        schema, problem = None, str(exc)
+    return check_data(graph, schema, problem=problem)

@@ -4,16 +4,9 @@ shapes, and never one whose settings cannot take the graph's sizes."""
 from __future__ import annotations
 
 import templates
-from training.binding import check_data, suggest_dataset
-from training.datasets import DataError, describe
-
-
-def _issues(graph):
-    try:
-        schema, problem = describe(graph.data), None
-    except DataError as exc:
-        schema, problem = None, str(exc)
-    return check_data(graph, schema, problem=problem)
+from tests.training.data_helpers import data_issues
+from training.binding import suggest_dataset
+from training.datasets import describe
 
 
 def _apply(graph, fix):
@@ -21,14 +14,14 @@ def _apply(graph, fix):
     return graph
 
 
-def test_a_translator_without_data_is_offered_translation_synth_and_then_has_no_issues():
+def test_a_translator_without_data_is_offered_translation_synth_and_then_has_nodata_issues():
     for name, params in [("transformer", {"d_model": 8, "nhead": 2, "num_layers": 1}),
                          ("seq2seq", {"embedding_dim": 8, "hidden_size": 8})]:
         graph = templates.build(name, **params)
         graph.data = {}
-        [issue] = _issues(graph)
+        [issue] = data_issues(graph)
         assert [f.label for f in issue.fixes] == ["use translation_synth"]
-        assert _issues(_apply(graph, issue.fix)) == []
+        assert data_issues(_apply(graph, issue.fix)) == []
         assert graph.data == {"dataset": "translation_synth"}
 
 
@@ -50,15 +43,15 @@ def test_bert_tiny_is_offered_tokens_with_segments():
     graph.data = {}
     fix = suggest_dataset(graph)
     assert fix.label == "use tokens_synth"
-    assert _issues(_apply(graph, fix)) == []
+    assert data_issues(_apply(graph, fix)) == []
     assert graph.data["segments"] is True and graph.data["length"] == 8
 
 
 def test_an_mse_head_over_a_vocabulary_is_offered_cross_entropy():
     graph = templates.build("transformer", d_model=8, nhead=2, num_layers=1)
     graph.nodes["translation"].params["loss"] = "mse"  # what an import guessed before
-    [issue] = _issues(graph)
+    [issue] = data_issues(graph)
     assert issue.node == "translation" and "cross_entropy" in issue.message
     assert [f.label for f in issue.fixes] == ["set loss to cross_entropy"]
-    assert _issues(_apply(graph, issue.fix)) == []
+    assert data_issues(_apply(graph, issue.fix)) == []
     assert graph.nodes["translation"].params["loss"] == "cross_entropy"

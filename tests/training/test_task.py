@@ -5,6 +5,7 @@ from __future__ import annotations
 import pytest
 
 from tests.training import graphs
+from tests.training.data_helpers import data_issues
 from training import BindingError, analyse, bind, prepare, train
 
 
@@ -108,17 +109,6 @@ def test_more_tokens_than_the_embedding_holds_is_reported():
 
 # ---- the same checks on a graph being edited, with one-click fixes --------------------------
 
-def _check(graph):
-    from training.binding import check_data
-    from training.datasets import DataError, describe
-
-    try:
-        schema, problem = describe(graph.data), None
-    except DataError as exc:
-        schema, problem = None, str(exc)
-    return check_data(graph, schema, problem=problem)
-
-
 def _fixed(graph, fix):
     """The graph after applying a fix, and whether undo gives the same file back."""
     import graph_core as gc
@@ -155,26 +145,26 @@ def _lenet_from_scratch():
 def test_the_walkthroughs_three_failures_are_issues_with_fixes_before_train():
     g = _lenet_from_scratch()
     g.data = {}
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert str(issue).startswith("data: no dataset given")
     assert issue.fix.label == "use digits at 28"
     _fixed(g, issue.fix)
     assert g.data == {"dataset": "digits", "image_size": 28}
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert str(issue) == "input: field 'input' is not in digits (it has: image, label)"
     assert issue.fix.label == "bind input to field image"
     _fixed(g, issue.fix)
-    assert _check(g) == []
+    assert data_issues(g) == []
     g.data = {"dataset": "digits"}
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert str(issue) == ("input: field 'image' has samples of shape (1, 8, 8) but this Input "
                           "expects (1, 28, 28)")
     assert [f.label for f in issue.fixes] == ["resize digits to 28", "set input shape to 1, 8, 8"]
-    assert _check(_fixed(g, issue.fixes[0])) == [] and g.data["image_size"] == 28
+    assert data_issues(_fixed(g, issue.fixes[0])) == [] and g.data["image_size"] == 28
     g.data = {"dataset": "digits"}
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     _fixed(g, issue.fixes[1])
-    assert _check(g) == [] and list(g.nodes["input"].params["shape"]) == [1, 8, 8]
+    assert data_issues(g) == [] and list(g.nodes["input"].params["shape"]) == [1, 8, 8]
 
 
 def test_a_head_too_narrow_for_the_classes_offers_to_resize_the_layer_before_it():
@@ -182,17 +172,17 @@ def test_a_head_too_narrow_for_the_classes_offers_to_resize_the_layer_before_it(
     g.data = {"dataset": "digits", "image_size": 28}
     g.nodes["input"].params["field"] = "image"
     g.nodes["dense_2"].params["out_features"] = 3
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert issue.node == "output" and issue.fix.label == "set dense_2 out_features to 10"
-    assert _check(_fixed(g, issue.fix)) == []
+    assert data_issues(_fixed(g, issue.fix)) == []
 
 
 def test_bce_on_ten_classes_offers_cross_entropy_with_ten_outputs():
     g = graphs.mlp_digits(classes=1)
     g.nodes["head"].params.update(loss="bce")
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert issue.fix.label == "use cross_entropy with 10 outputs"
-    assert _check(_fixed(g, issue.fix)) == []
+    assert data_issues(_fixed(g, issue.fix)) == []
 
 
 def test_cross_entropy_on_numbers_offers_mse():
@@ -208,10 +198,10 @@ def test_cross_entropy_on_numbers_offers_mse():
 def test_a_missing_target_field_is_bound_to_the_label():
     g = graphs.mlp_digits()
     g.nodes["head"].params["target"] = "digit"
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert str(issue) == "head: target field 'digit' is not in digits (it has: image, label)"
     assert issue.fix.label == "compare head with field label"
-    assert _check(_fixed(g, issue.fix)) == []
+    assert data_issues(_fixed(g, issue.fix)) == []
 
 
 def test_int_ids_read_as_floats_and_a_small_vocabulary_are_fixable():
@@ -220,11 +210,11 @@ def test_int_ids_read_as_floats_and_a_small_vocabulary_are_fixable():
     g = templates.build("embedding_classifier")
     emb = next(n for n in g.nodes.values() if n.type == "Embedding")
     emb.params["num_embeddings"] = 10
-    fixes = {i.fix.label for i in _check(g) if i.fix}
+    fixes = {i.fix.label for i in data_issues(g) if i.fix}
     assert f"set {emb.id} num_embeddings to 50" in fixes
     g = graphs.mlp_digits()
     g.nodes["image"].params["dtype"] = "int64"
-    issues = _check(g)
+    issues = data_issues(g)
     assert any(i.fix and i.fix.label == "set image dtype to float32" for i in issues)
 
 
@@ -235,7 +225,7 @@ def test_a_reconstruction_of_the_wrong_size_is_reported():
     g.nodes["dec_out"].params["out_features"] = 32
     del g.nodes["shape"]
     g.edges = [e for e in g.edges if "shape" not in (e.src[0], e.dst[0])] + [Edge(("dec_out", "out"), ("recon", "in"))]
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert str(issue) == "recon: reconstructs image (1, 8, 8) but receives (32,)"
     assert issue.fix.label == "set dec_out out_features to 64"
 
@@ -244,17 +234,17 @@ def test_a_partly_invalid_graph_is_checked_where_it_can_be():
     g = _lenet_from_scratch()
     g.data = {"dataset": "digits"}
     g.edges = [e for e in g.edges if e.dst[0] != "output"]  # the head is not wired yet
-    issues = _check(g)
+    issues = data_issues(g)
     assert [i.node for i in issues] == ["input"]  # the Input is still checked; the head is skipped
 
 
 def test_an_unknown_dataset_and_a_bad_option_are_issues_too():
     g = graphs.mlp_digits()
     g.data = {"dataset": "digits", "image_size": -1}
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert issue.node is None and "'image_size' must be a positive size" in issue.message
     g.data = {"dataset": "nothing_like_this"}
-    [issue] = _check(g)
+    [issue] = data_issues(g)
     assert issue.message.startswith("unknown dataset 'nothing_like_this'") and issue.fix.label == "use digits"
 
 
@@ -267,4 +257,4 @@ def test_bind_and_the_designer_check_give_the_same_lines():
     with pytest.raises(BindingError) as err:
         bind(analyse(g), info, "digits")
     assert err.value.issues == [str(i) for i in binding_issues(analyse(g), info, "digits", g)]
-    assert err.value.issues == [str(i) for i in _check(g)]
+    assert err.value.issues == [str(i) for i in data_issues(g)]
