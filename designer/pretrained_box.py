@@ -9,7 +9,7 @@ Checking the file needs torch, so the check runs in the training engine's proces
 installed training sets `checker`, which answers later through `show_report` (with the key map's
 table). A file whose module paths match no node name does not read "loaded 0": the box says the
 key map is needed and what its guess loads; once the graph's mapping changes (Apply, undo), the
-box recomputes from the table what loading will do. The mapping and the loading itself are codegen.pretrained's and codegen.key_map's (and training.engine.load_pretrained's);
+box recomputes from the table what loading will do. The mapping and the loading itself are codegen.pretrained's and codegen.key_map's (and training.pretrained.load_pretrained's);
 this module only shows them.
 """
 

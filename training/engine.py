@@ -26,6 +26,7 @@ from . import distributed
 from .config import ConfigError, TrainConfig, pick_device, plan_runtime
 from .control import RunControl, RunResult, as_control, make_event
 from .metrics import MetricAccumulator
+from .pretrained import load_pretrained
 from .rundir import STATE_FILE, RunDirectory, load_state
 from .task import GAN, SEQ2SEQ, BindingError, Task, analyse, bind
 
@@ -643,37 +644,6 @@ def final_figures(row: dict[str, Any], epochs: int, seconds: float) -> dict[str,
     out["epochs"] = epochs
     out["seconds"] = seconds
     return out
-
-
-def load_pretrained(net: Any, graph: gc.Graph, root: str | Path | None) -> list[str]:
-    """Copy the weights `graph.training["init_weights"]` names into `net` before training.
-
-    Returns the lines to show the user: what was loaded and every key that did not fit.
-    A missing or unreadable file is a ConfigError; a file whose keys only partly fit still
-    loads what fits (the report says what did not).
-    """
-    spec = graph.training.get("init_weights")
-    if not isinstance(spec, dict):
-        return []
-    if not spec.get("path"):
-        frozen = [n.id for n in graph.nodes.values() if n.frozen]
-        if not frozen:
-            return []
-        return ["no pretrained weights file given (training.init_weights.path): the frozen "
-                f"layers ({len(frozen)} nodes) keep their random initial weights"]
-    from codegen import WeightsError
-    from codegen.pretrained import FORMATS, load_state_dict_by_name
-
-    if spec.get("format", "torchvision_vgg") not in FORMATS:
-        raise ConfigError(f"init_weights: unknown format {spec.get('format')!r} (known: {', '.join(FORMATS)})")
-    path = Path(str(spec["path"])).expanduser()
-    if not path.is_absolute() and root is not None:
-        path = Path(root) / path
-    try:
-        report = load_state_dict_by_name(net, graph, path)
-    except WeightsError as exc:
-        raise ConfigError(f"init_weights: {exc}") from None
-    return [f"pretrained weights from {path}: {report}"]
 
 
 _CONTINUED = ("lr", "epochs", "schedule", "step_size", "gamma")

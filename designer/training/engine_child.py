@@ -122,7 +122,7 @@ def _pretrained_report(message: dict[str, Any]) -> tuple[bool, list[str], dict[s
     With the lines comes the key map's table (codegen.key_map.key_table) when the file is readable."""
     try:
         from codegen import compile_graph
-        from training.engine import load_pretrained
+        from training.pretrained import load_pretrained
 
         graph = gc.graph_from_dict(message["graph"])
         model = compile_graph(graph)

@@ -111,7 +111,7 @@ def test_a_drawn_graph_maps_a_torchvision_file_edits_a_row_and_the_weights_land(
 
     # what training does with the graph as the window holds it: the file's tensors where the map says
     from codegen import compile_graph
-    from training.engine import load_pretrained
+    from training.pretrained import load_pretrained
 
     graph = w.document.snapshot()
     model = compile_graph(graph)
