@@ -13,6 +13,9 @@ every rank reads its own shard (the engine's DistributedSampler picks the indice
 
 from __future__ import annotations
 
+import contextlib
+import ctypes
+import sys
 from collections.abc import Iterator
 from typing import Any
 
@@ -23,6 +26,26 @@ from .datasets.core import DataError
 
 RESIDENT_BYTES = 1 << 30  # splits under 1 GiB live on the GPU for the whole run
 PREFETCH = 4  # batches each worker keeps ready
+M_MMAP_THRESHOLD, MMAP_THRESHOLD = -3, 128 << 10  # glibc's mallopt option and its default value
+_heap_bounded = False
+
+
+def _bound_the_heap() -> None:
+    """Keep glibc from moving large allocations onto the heap (once a process, Linux only).
+
+    glibc serves blocks over 128 KiB with their own mmap, but raises that threshold to the size
+    of each such block freed. A streamed run frees a float batch (and the worker's uint8 one)
+    every step, so after the first few its buffers come from the heap, which fragments: the
+    trainer's peak memory over one epoch measured 10-14 MiB in most runs and 26-48 MiB in about
+    one in three (tests/training/test_streaming.py's memory test failed on a fresh clone).
+    Fixing the threshold at its default stops the adjustment: 14.3-14.7 MiB in all of 16 runs.
+    """
+    global _heap_bounded
+    if _heap_bounded or not sys.platform.startswith("linux"):
+        return
+    _heap_bounded = True
+    with contextlib.suppress(OSError, AttributeError):  # not glibc: nothing to fix
+        ctypes.CDLL(None).mallopt(M_MMAP_THRESHOLD, MMAP_THRESHOLD)
 
 
 class Feeder:
@@ -51,6 +74,7 @@ class Feeder:
         self.streamed = bool(getattr(split, "streamed", False))
         self._loader: Any = None
         if self.streamed:
+            _bound_the_heap()
             self.tensors: dict[str, torch.Tensor] = {}
             self.scales = {n: _scale(split.fields[n]) for n in self.names}
             self.workers, self.seed = workers, seed
